@@ -1,0 +1,148 @@
+"""open_lth's post-activation ResNet-v1 for CIFAR-10 (He et al. 2015), the paper's deep and wide families.
+
+Definition (open_lth ``models/cifar_resnet.py``, summarised in shared/PAPER.md):
+stem conv3x3 -> BN -> ReLU; three stages of ``n = (depth - 2) / 6`` basic blocks of width W, 2W, 4W
+(stride 2 in the first block of stages 2 and 3); block = conv3x3 -> BN -> ReLU -> conv3x3 -> BN -> add
+shortcut -> ReLU; the shortcut is a 1x1 conv (no bias) + BN only where the shape changes; global average
+pool -> Linear with bias; no final BN. WRN-14-k is ResNet-14 with W = 16k.
+
+Every ReLU is its own module (``act``, ``act1``, ``act2``) so that analysis hooks can tell the stem,
+in-block and after-residual sites apart.
+"""
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
+
+from bnonly.initialization import initialize
+
+# open_lth normalises CIFAR-10 with the ImageNet statistics (datasets/cifar10.py); we keep its choice.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+DEPTHS = (14, 20, 32, 44, 56, 110, 218, 434, 866)
+WIDTH_MULTIPLIERS = (1, 2, 4, 8, 16, 32)
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.act1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.act2 = nn.ReLU()
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels))
+        else:
+            self.shortcut = nn.Identity()
+
+    def forward(self, x):
+        out = self.act1(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.act2(out + self.shortcut(x))
+
+
+class CifarResNet(nn.Module):
+    """ResNet-``depth`` with base width ``width`` (16 for the paper's deep family, 16k for WRN-14-k)."""
+
+    def __init__(self, depth: int = 20, width: int = 16, num_classes: int = 10, in_chans: int = 3,
+                 batchnorm_init: str = 'uniform', weight_init: str = 'kaiming_normal', seed: int | None = None,
+                 **kwargs):
+        super().__init__()
+        if (depth - 2) % 6 != 0 or depth < 8:
+            raise ValueError(f'CIFAR ResNet depth must be 6n+2 with n >= 1, got {depth}')
+        blocks_per_stage = (depth - 2) // 6
+        self.num_classes = num_classes
+        self.conv = nn.Conv2d(in_chans, width, 3, 1, 1, bias=False)
+        self.bn = nn.BatchNorm2d(width)
+        self.act = nn.ReLU()
+        stages, channels = [], width
+        for stage_index in range(3):
+            stage_width = width * 2 ** stage_index
+            blocks = []
+            for block_index in range(blocks_per_stage):
+                stride = 2 if stage_index > 0 and block_index == 0 else 1
+                blocks.append(BasicBlock(channels, stage_width, stride))
+                channels = stage_width
+            stages.append(nn.Sequential(*blocks))
+        self.stages = nn.Sequential(*stages)
+        self.num_features = channels
+        self.fc = nn.Linear(channels, num_classes)
+        initialize(self, batchnorm=batchnorm_init, weights=weight_init, seed=seed)
+
+    def get_classifier(self) -> nn.Module:
+        return self.fc
+
+    def reset_classifier(self, num_classes: int, **kwargs):
+        self.num_classes = num_classes
+        self.fc = nn.Linear(self.num_features, num_classes)
+
+    def forward_features(self, x):
+        return self.stages(self.act(self.bn(self.conv(x))))
+
+    def forward_head(self, x, pre_logits: bool = False):
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        return x if pre_logits else self.fc(x)
+
+    def forward(self, x):
+        return self.forward_head(self.forward_features(x))
+
+
+def _cfg(**kwargs):
+    return dict(url='', num_classes=10, input_size=(3, 32, 32), pool_size=(8, 8), crop_pct=1.0,
+                interpolation='bilinear', mean=IMAGENET_MEAN, std=IMAGENET_STD, first_conv='conv',
+                classifier='fc', license='mit', paper_ids='arXiv:2003.00152', **kwargs)
+
+
+# Registered before the entrypoints: timm reads this module-level name when @register_model runs.
+default_cfgs = generate_default_cfgs(
+    {f'cifar_resnet{d}.untrained': _cfg() for d in DEPTHS}
+    | {f'cifar_wide_resnet14_{k}.untrained': _cfg() for k in WIDTH_MULTIPLIERS})
+
+
+def _true_cfg_overlay(kwargs: dict) -> dict:
+    """Make the model's pretrained_cfg describe the model actually built (channels, classes)."""
+    in_chans = kwargs.get('in_chans', 3)
+    overlay = dict(kwargs.pop('pretrained_cfg_overlay', None) or {})
+    if in_chans != 3:
+        # A one-channel image is normalised with the average of the per-channel statistics.
+        overlay.setdefault('mean', tuple([sum(IMAGENET_MEAN) / 3] * in_chans))
+        overlay.setdefault('std', tuple([sum(IMAGENET_STD) / 3] * in_chans))
+    overlay.setdefault('input_size', (in_chans, 32, 32))
+    if 'num_classes' in kwargs:
+        overlay.setdefault('num_classes', kwargs['num_classes'])
+    return overlay
+
+
+def _create(variant: str, pretrained: bool, depth: int, width: int, **kwargs) -> CifarResNet:
+    overlay = _true_cfg_overlay(kwargs)
+    return build_model_with_cfg(CifarResNet, variant, pretrained, pretrained_cfg_overlay=overlay,
+                                depth=depth, width=width, **kwargs)
+
+
+def _register_depth(depth: int):
+    def entrypoint(pretrained: bool = False, **kwargs) -> CifarResNet:
+        return _create(f'cifar_resnet{depth}', pretrained, depth, 16, **kwargs)
+    entrypoint.__name__ = entrypoint.__qualname__ = f'cifar_resnet{depth}'
+    entrypoint.__doc__ = f'CIFAR ResNet-{depth} (open_lth cifar_resnet_{depth}).'
+    entrypoint.__module__ = __name__
+    globals()[entrypoint.__name__] = register_model(entrypoint)
+
+
+def _register_width(multiplier: int):
+    def entrypoint(pretrained: bool = False, **kwargs) -> CifarResNet:
+        return _create(f'cifar_wide_resnet14_{multiplier}', pretrained, 14, 16 * multiplier, **kwargs)
+    entrypoint.__name__ = entrypoint.__qualname__ = f'cifar_wide_resnet14_{multiplier}'
+    entrypoint.__doc__ = f'WRN-14-{multiplier} (open_lth cifar_resnet_14_{16 * multiplier}).'
+    entrypoint.__module__ = __name__
+    globals()[entrypoint.__name__] = register_model(entrypoint)
+
+
+for _depth in DEPTHS:
+    _register_depth(_depth)
+for _multiplier in WIDTH_MULTIPLIERS:
+    _register_width(_multiplier)

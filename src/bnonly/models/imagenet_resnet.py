@@ -1,0 +1,25 @@
+"""ImageNet ResNets as the paper trained them: timm's own definitions with open_lth's settings.
+
+timm's ``resnet18`` ... ``resnet200`` have the same tensors as torchvision's (and so open_lth's); two timm
+defaults differ from the paper and are undone here: ``zero_init_last`` (γ of each block's last BN set to 0)
+is turned off, and timm's Kaiming fan_out init is replaced by the paper's (``bnonly.initialization``).
+"""
+import timm
+
+IMAGENET_RESNETS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet200')
+
+# A model built here carries no weights: its cfg must not point at any.
+_NO_WEIGHTS = dict(url='', hf_hub_id=None, hf_hub_filename=None, file=None, tag='untrained')
+
+
+def create_imagenet_resnet(name: str, **kwargs):
+    if name not in IMAGENET_RESNETS:
+        raise ValueError(f'unknown ImageNet ResNet {name!r}; valid: {", ".join(IMAGENET_RESNETS)}')
+    overlay = dict(_NO_WEIGHTS, **(kwargs.pop('pretrained_cfg_overlay', None) or {}))
+    in_chans = kwargs.get('in_chans', 3)
+    if in_chans != 3:
+        overlay.setdefault('input_size', (in_chans, 224, 224))
+    if 'num_classes' in kwargs:
+        overlay.setdefault('num_classes', kwargs['num_classes'])
+    return timm.create_model(name, pretrained=False, zero_init_last=False, pretrained_cfg_overlay=overlay,
+                             **kwargs)
