@@ -1,0 +1,43 @@
+"""Checkpoints: the final model a training run hands on, and atomic writes for everything we save.
+
+A model checkpoint is a plain dict of tensors, strings and numbers (no pickled classes), so it loads with
+``torch.load(..., weights_only=True)`` and nothing read from disk can run code.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from bnonly.models import create_model
+
+
+def atomic_save(obj, path: str | os.PathLike) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename: a kill never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model: nn.Module, path, *, arch: str, num_classes: int, in_chans: int, **info) -> None:
+    """Save a trained model with what is needed to rebuild it (``info`` holds extra plain values)."""
+    state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
+    atomic_save(dict(arch=arch, num_classes=num_classes, in_chans=in_chans, state_dict=state, **info), path)
+
+
+def load_model(path, device: str | torch.device = 'cpu') -> tuple[nn.Module, dict]:
+    """Rebuild the model saved by ``save_model``; returns it in eval mode, and the checkpoint's other fields."""
+    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    model = create_model(checkpoint['arch'], num_classes=checkpoint['num_classes'],
+                         in_chans=checkpoint['in_chans'], seed=0)
+    model.load_state_dict(checkpoint['state_dict'])
+    info = {key: value for key, value in checkpoint.items() if key != 'state_dict'}
+    return model.to(device).eval(), info

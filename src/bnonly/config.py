@@ -1,0 +1,130 @@
+"""params.yaml: read safely, check every key and value before any work starts.
+
+The schema below is the single list of what params.yaml may contain. A misspelt key, an unknown name or a
+value out of range raises ``ConfigError`` naming the key and what is valid. Values are never evaluated.
+"""
+import difflib
+import numbers
+from pathlib import Path
+
+import yaml
+
+from bnonly.initialization import BATCHNORM_INITS, WEIGHT_INITS
+from bnonly.models import ARCHITECTURES
+from bnonly.trainable import TRAINABLE_SETS
+
+DATASETS = ('fashion_mnist', 'cifar10', 'imagenet')
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _choice(options):
+    def check(key, value):
+        if value not in options:
+            raise ConfigError(f'{key}: {value!r} is not valid; valid: {", ".join(map(str, options))}')
+    return check
+
+
+def _number(minimum=None, *, integer=False, strict=False, maximum=None):
+    def check(key, value):
+        kind = numbers.Integral if integer else numbers.Real
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise ConfigError(f'{key}: expected {"an integer" if integer else "a number"}, got {value!r}')
+        if value != value or value in (float('inf'), float('-inf')):
+            raise ConfigError(f'{key}: expected a finite number, got {value!r}')
+        if minimum is not None and (value <= minimum if strict else value < minimum):
+            raise ConfigError(f'{key}: must be {">" if strict else ">="} {minimum}, got {value!r}')
+        if maximum is not None and value > maximum:
+            raise ConfigError(f'{key}: must be <= {maximum}, got {value!r}')
+    return check
+
+
+def _list_of(check_item, *, non_empty=True):
+    def check(key, value):
+        if not isinstance(value, list) or (non_empty and not value):
+            raise ConfigError(f'{key}: expected a {"non-empty " if non_empty else ""}list, got {value!r}')
+        for index, item in enumerate(value):
+            check_item(f'{key}[{index}]', item)
+    return check
+
+
+def _optional_path(key, value):
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f'{key}: expected a path or null, got {value!r}')
+
+
+# Sections and keys are optional in a params file only where a stage does not need them; the stages ask
+# for what they read with ``require``.
+SCHEMA = {
+    'dataset': _choice(DATASETS),
+    'arch': _choice(ARCHITECTURES),
+    'trainable': _choice(TRAINABLE_SETS),
+    'seed': _number(0, integer=True),
+    'data': {'root': _optional_path},
+    'model': {
+        'batchnorm_init': _choice(tuple(BATCHNORM_INITS)),
+        'weight_init': _choice(tuple(WEIGHT_INITS)),
+        'random_k': _number(1, integer=True),
+    },
+    'train': {
+        'epochs': _number(0, integer=True, strict=True),
+        'batch_size': _number(1, integer=True),
+        'lr': _number(0, strict=True),
+        'momentum': _number(0, maximum=1),
+        'weight_decay': _number(0),
+        'milestones': _list_of(_number(0, integer=True), non_empty=False),
+        'gamma': _number(0, strict=True),
+        'warmup_epochs': _number(0, integer=True),
+        'eval_batch_size': _number(1, integer=True),
+    },
+    'analyze': {
+        'thresholds': _list_of(_number(0, strict=True)),
+        'dead_relu_probability': _number(0, maximum=1),
+        'dead_relu_granularity': _choice(('channel', 'channel_position')),
+        'histogram_bins': _number(1, integer=True),
+    },
+}
+
+
+def register_section(name: str, schema: dict) -> None:
+    """Let another part of the package (the paper grid, the figures) declare its own params section."""
+    SCHEMA[name] = schema
+
+
+def _validate(params: dict, schema: dict, prefix: str = '') -> None:
+    if not isinstance(params, dict):
+        raise ConfigError(f'{prefix.rstrip(".") or "params"}: expected a mapping, got {params!r}')
+    for key, value in params.items():
+        full = f'{prefix}{key}'
+        if key not in schema:
+            close = difflib.get_close_matches(str(key), list(schema), n=1)
+            hint = f'; did you mean {prefix}{close[0]!r}?' if close else ''
+            raise ConfigError(f'unknown params key {full!r}{hint} valid keys here: {", ".join(schema)}')
+        rule = schema[key]
+        if isinstance(rule, dict):
+            _validate(value, rule, f'{full}.')
+        else:
+            rule(full, value)
+
+
+def load_params(path: str | Path = 'params.yaml') -> dict:
+    """Read and validate a params file with a safe YAML loader."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f'{path}: params file not found')
+    with path.open() as handle:
+        params = yaml.safe_load(handle) or {}
+    _validate(params, SCHEMA)
+    return params
+
+
+def require(params: dict, *keys: str) -> None:
+    """Fail clearly if a dotted key a stage needs is absent."""
+    for dotted in keys:
+        node = params
+        for part in dotted.split('.'):
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(f'params key {dotted!r} is missing')
+            node = node[part]
