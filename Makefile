@@ -1,0 +1,29 @@
+# Two entry points, each doing its own set-up on a fresh Debian machine:
+#   make repro   the pipeline (dvc repro) on the default configuration
+#   make test    the test suite
+VENV := .venv
+SHELL := /bin/bash
+export DVC_NO_ANALYTICS := 1
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: repro test setup fashion-mnist
+
+setup: $(VENV)/.installed fashion-mnist
+
+# torch==2.14.1 and torchvision==0.29.1 come from this machine's wheel store through pip (uv and poetry
+# would download the CUDA build).
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+# Debian's dataset-fashion-mnist: the real data set on machines without internet.
+fashion-mnist:
+	@test -d /usr/share/datasets/fashion-mnist || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; }
+
+repro: setup
+	source $(VENV)/bin/activate && dvc repro
+
+test: setup
+	source $(VENV)/bin/activate && python -m pytest

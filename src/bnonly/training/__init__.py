@@ -1,0 +1,5 @@
+"""Training one configuration of the paper: the open_lth recipe, resumable, with results DVC can compare."""
+from bnonly.training.loop import TrainingDiverged, pick_device, train_run
+from bnonly.training.spec import RunSpec
+
+__all__ = ['RunSpec', 'TrainingDiverged', 'pick_device', 'train_run']
