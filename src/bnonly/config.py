@@ -50,6 +50,11 @@ def _list_of(check_item, *, non_empty=True):
     return check
 
 
+def _boolean(key, value):
+    if not isinstance(value, bool):
+        raise ConfigError(f'{key}: expected true or false, got {value!r}')
+
+
 def _optional_path(key, value):
     if value is not None and not isinstance(value, str):
         raise ConfigError(f'{key}: expected a path or null, got {value!r}')
@@ -62,7 +67,7 @@ SCHEMA = {
     'arch': _choice(ARCHITECTURES),
     'trainable': _choice(TRAINABLE_SETS),
     'seed': _number(0, integer=True),
-    'data': {'root': _optional_path},
+    'data': {'root': _optional_path, 'verify_checksums': _boolean},
     'model': {
         'batchnorm_init': _choice(tuple(BATCHNORM_INITS)),
         'weight_init': _choice(tuple(WEIGHT_INITS)),

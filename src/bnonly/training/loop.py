@@ -75,11 +75,11 @@ def train_run(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root: Pat
         row.update({f'test_{key}': value for key, value in test.items()})
         history.append(row)
         elapsed += seconds
+        resume.save_state(state_path, model=model, optimizer=optimizer, epoch=epoch + 1, history=history,
+                          elapsed=elapsed)
         log(f"epoch {row['epoch']}/{spec.epochs}  lr {row['lr']:.4g}  train loss {row['train_loss']:.4f} "
             f"acc {row['train_accuracy']:.4f}  test acc {row['test_accuracy']:.4f}  "
             f"{row['images_per_second']:.0f} img/s")
-        resume.save_state(state_path, model=model, optimizer=optimizer, epoch=epoch + 1, history=history,
-                          elapsed=elapsed)
 
     merge_random_k(model)
     metrics = write_results(out_dir, model=model, spec=spec, meta=meta, history=history, counts=counts,

@@ -36,7 +36,7 @@ def write_results(out_dir: Path, *, model, spec, meta: dict, history: list[dict]
         writer = csv.DictWriter(handle, fieldnames=list(history[0]))
         writer.writeheader()
         writer.writerows(history)
-    environment = dict(device=device.type, torch=torch.__version__, python=platform.python_version(),
+    environment = dict(device=device.type, torch=str(torch.__version__), python=platform.python_version(),
                        machine=platform.machine(), threads=torch.get_num_threads())
     config = dict(run=spec.as_dict(), data={k: meta[k] for k in ('dataset', 'num_classes', 'in_chans', 'image_size',
                                                                  'train_size', 'test_size') if k in meta},

@@ -1,0 +1,49 @@
+"""The analysis metrics file (results/analyze/metrics.json): one schema, readable in ``dvc exp show``.
+
+Scheme: nested objects whose own key names never contain a dot, because DVC joins nested keys with dots
+(``gamma.frac_abs_below.t0p01``). A threshold t becomes the key ``t`` + t written with ``%g`` and the
+decimal point replaced by ``p``: 0.01 -> ``t0p01``, 0.5 -> ``t0p5``, 1e-05 -> ``t1e-05``.
+
+    test_accuracy                  unclamped top-1 accuracy on the test set (eval mode, running statistics)
+    test_images                    number of test images every pass saw
+    gamma / beta                   over every BN's γ / β: count, mean, std (population), min, max,
+                                   frac_negative
+    gamma.frac_abs_below.<t>       fraction of γ with |γ| < t (Figure 5)
+    clamped.<t>.test_accuracy      accuracy with every γ with |γ| < t set to 0, β as trained (Figure 6)
+    clamped.<t>.delta              clamped.<t>.test_accuracy - test_accuracy
+    dead_relu.granularity          'channel' or 'channel_position' (see bnonly.analysis.dead_relu)
+    dead_relu.probability          a unit is dead when Pr[output = 0] > this (Figure 7)
+    dead_relu.units                ReLU units at that granularity
+    dead_relu.fraction             dead units / units, every unit weighted equally
+    dead_relu.site.<site>          the same within the stem, block and residual (after the add) ReLUs
+
+Accuracies and fractions are in [0, 1].
+"""
+from bnonly.analysis.batchnorm import summary
+from bnonly.analysis.run import Analysis
+
+
+def threshold_key(threshold: float) -> str:
+    """The metrics key of a threshold: 0.01 -> 't0p01' (no dots: DVC reserves them for nesting)."""
+    return 't' + format(threshold, 'g').replace('.', 'p')
+
+
+def analysis_metrics(analysis: Analysis) -> dict:
+    thresholds = analysis.settings.thresholds
+    dead = analysis.dead_reported
+    return {
+        'test_accuracy': analysis.test_accuracy,
+        'test_images': analysis.relu_pass.inputs,
+        'gamma': {**summary(analysis.affine.values('gamma')),
+                  'frac_abs_below': {threshold_key(t): fraction
+                                     for t, fraction in zip(thresholds, analysis.gamma_below)}},
+        'beta': summary(analysis.affine.values('beta')),
+        'clamped': {threshold_key(result.threshold): {'test_accuracy': result.test_accuracy,
+                                                      'delta': result.delta}
+                    for result in analysis.clamping},
+        'dead_relu': {'granularity': dead.granularity,
+                      'probability': dead.probability,
+                      'units': dead.overall.units,
+                      'fraction': dead.overall.fraction,
+                      'site': {site: count.fraction for site, count in dead.per_site.items()}},
+    }

@@ -1,0 +1,76 @@
+"""One analysis of a trained model: every measurement in order, gathered into one ``Analysis``.
+
+Passes over the test set: one hooked pass (ReLU zero counts and the unclamped accuracy) plus one per
+clamping threshold; nothing else touches the data. γ and β are read before any pass. The model passed in
+ends exactly as it came: same parameters, same running statistics, same train/eval flags.
+"""
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from torch import nn
+
+from bnonly.analysis.batchnorm import BatchNormAffine, Histogram, collect_affine, fraction_abs_below, histogram
+from bnonly.analysis.clamping import ClampResult, clamping_curve
+from bnonly.analysis.dead_relu import GRANULARITIES, DeadRelus, ReluPass, dead_relus, relu_zero_pass
+from bnonly.analysis.evaluation import Batch
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """The ``analyze`` section of params.yaml."""
+    thresholds: tuple[float, ...]
+    dead_relu_probability: float = 0.99
+    dead_relu_granularity: str = 'channel'
+    histogram_bins: int = 50
+
+    def __post_init__(self):
+        # Sorted and without repeats: each threshold is one clamping pass and one metrics key.
+        object.__setattr__(self, 'thresholds', tuple(sorted(set(float(t) for t in self.thresholds))))
+        if not self.thresholds or self.thresholds[0] <= 0:
+            raise ValueError(f'thresholds must be positive and non-empty, got {self.thresholds}')
+        if self.dead_relu_granularity not in GRANULARITIES:
+            raise ValueError(f'dead_relu_granularity must be one of {GRANULARITIES}, '
+                             f'got {self.dead_relu_granularity!r}')
+
+    @classmethod
+    def from_params(cls, params: dict) -> 'AnalysisSettings':
+        section = params['analyze']
+        return cls(thresholds=tuple(section['thresholds']),
+                   dead_relu_probability=section['dead_relu_probability'],
+                   dead_relu_granularity=section['dead_relu_granularity'],
+                   histogram_bins=section['histogram_bins'])
+
+
+@dataclass(frozen=True)
+class Analysis:
+    settings: AnalysisSettings
+    affine: BatchNormAffine
+    histograms: dict[str, Histogram]           # 'gamma', 'beta'
+    gamma_below: tuple[float, ...]             # fraction of |γ| < t, one per settings.thresholds
+    relu_pass: ReluPass
+    dead: dict[str, DeadRelus]                 # both granularities; settings.dead_relu_granularity reported
+    clamping: tuple[ClampResult, ...]          # one per settings.thresholds
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.relu_pass.test_accuracy
+
+    @property
+    def dead_reported(self) -> DeadRelus:
+        return self.dead[self.settings.dead_relu_granularity]
+
+
+def analyze_model(model: nn.Module, batches: Iterable[Batch], settings: AnalysisSettings, *,
+                  show_progress: bool = True) -> Analysis:
+    """Run every measurement. ``batches`` must be re-iterable: it is passed over 1 + len(thresholds) times."""
+    affine = collect_affine(model)
+    histograms = {parameter: histogram(affine.per_layer(parameter), settings.histogram_bins)
+                  for parameter in ('gamma', 'beta')}
+    gamma_below = tuple(fraction_abs_below(affine.values('gamma'), list(settings.thresholds)))
+    measured = relu_zero_pass(model, batches, show_progress=show_progress)
+    dead = {granularity: dead_relus(measured, settings.dead_relu_probability, granularity)
+            for granularity in GRANULARITIES}
+    clamping = tuple(clamping_curve(model, batches, list(settings.thresholds),
+                                    unclamped_accuracy=measured.test_accuracy, show_progress=show_progress))
+    return Analysis(settings=settings, affine=affine, histograms=histograms, gamma_below=gamma_below,
+                    relu_pass=measured, dead=dead, clamping=clamping)

@@ -1,0 +1,90 @@
+"""Stage `analyze`: what the trained network learned (γ, β, small-γ clamping, dead ReLUs; Figures 4 to 7).
+
+Reads a checkpoint and the prepared test set; writes ``metrics.json`` (schema: ``bnonly.analysis.metrics``),
+``tables/*.csv`` (``bnonly.analysis.tables``) and ``plots/*.png`` (``bnonly.analysis.figures``) under --out.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from bnonly.analysis import AnalysisSettings, analyze_model
+from bnonly.analysis.figures import write_figures
+from bnonly.analysis.metrics import analysis_metrics
+from bnonly.analysis.tables import write_tables
+from bnonly.checkpoint import load_model
+from bnonly.config import ConfigError, load_params, require
+from bnonly.data import DataError, build_loaders, load_meta
+
+DEFAULT_EVAL_BATCH_SIZE = 128  # params.yaml's train.eval_batch_size, measured fastest on our CPU
+
+
+class TestPasses:
+    """The test set as a re-iterable: every ``iter()`` starts a new sequential pass (the analysis makes several)."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def __iter__(self):
+        return iter(self.loader.epoch(0))
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--checkpoint', type=Path, required=True, help='model.pt written by the train stage')
+    parser.add_argument('--data', type=Path, required=True, help='prepared data folder (stage prepare)')
+    parser.add_argument('--out', type=Path, required=True, help='folder for metrics.json, tables/, plots/')
+    parser.add_argument('--params', type=Path, default=Path('params.yaml'))
+    parser.add_argument('--device', default=None, help='default: cuda if available, else cpu')
+    parser.add_argument('--eval-batch-size', type=int, default=None,
+                        help=f'default: params train.eval_batch_size, else {DEFAULT_EVAL_BATCH_SIZE}')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bars')
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        params = load_params(args.params)
+        require(params, 'analyze.thresholds', 'analyze.dead_relu_probability', 'analyze.dead_relu_granularity',
+                'analyze.histogram_bins')
+        settings = AnalysisSettings.from_params(params)
+        batch_size = args.eval_batch_size or params.get('train', {}).get('eval_batch_size',
+                                                                          DEFAULT_EVAL_BATCH_SIZE)
+        device = torch.device(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        model, info = load_model(args.checkpoint, device)
+        meta = load_meta(args.data)
+        for key in ('num_classes', 'in_chans'):
+            if meta[key] != info[key]:
+                raise ConfigError(f'{args.checkpoint} has {key}={info[key]} but {args.data} holds '
+                                  f'{key}={meta[key]}: the checkpoint was not trained on this data set')
+        # The test loader is sequential and unaugmented, so the seed (which drives only the training loader)
+        # does not matter; a fixed one keeps this stage independent of params it does not declare.
+        _, test_loader = build_loaders(args.data, batch_size=batch_size, eval_batch_size=batch_size, seed=0,
+                                       device=device)
+        analysis = analyze_model(model, TestPasses(test_loader), settings, show_progress=not args.no_progress)
+    except (ConfigError, DataError) as error:
+        print(f'analyze: error: {error}', file=sys.stderr)
+        return 1
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    metrics = analysis_metrics(analysis)
+    (args.out / 'metrics.json').write_text(json.dumps(metrics, indent=2) + '\n')
+    write_tables(analysis, args.out / 'tables')
+    write_figures(analysis, args.out / 'plots')
+    dead = metrics['dead_relu']
+    first = settings.thresholds[0]
+    print(f"analyze: {info['arch']}: test accuracy {metrics['test_accuracy']:.4f}; "
+          f"|γ| < {first:g}: {analysis.gamma_below[0]:.1%} of γ, clamped accuracy "
+          f"{analysis.clamping[0].test_accuracy:.4f} ({analysis.clamping[0].delta:+.4f}); "
+          f"dead ReLU {dead['granularity']}s: {dead['fraction']:.1%} of {dead['units']}")
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

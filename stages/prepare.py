@@ -1,0 +1,41 @@
+"""Stage `prepare`: verify the raw data set named in params.yaml and write its prepared copy.
+
+    dvc repro prepare
+    python stages/prepare.py --out data/prepared        # the same, outside DVC (from the repo root)
+
+Reads `dataset` and `data.root` (null: the data set's default, see bnonly.data.default_root). Exits 1 with a
+one-line message if the data are missing or fail a check; nothing is left at --out then.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from bnonly.config import ConfigError, load_params, require
+from bnonly.data import DataError, load_meta, prepare
+from bnonly.data.integrity import RECORDED
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--out', type=Path, required=True, help='folder for the prepared copy')
+    parser.add_argument('--params', type=Path, default=Path('params.yaml'))
+    args = parser.parse_args()
+    try:
+        params = load_params(args.params)
+        require(params, 'dataset')
+        data = params.get('data', {})
+        # Stand-in data (tests, a subset of your own) can't match the recorded checksums of the real files.
+        checksums = RECORDED if data.get('verify_checksums', True) else None
+        prepare(params['dataset'], data.get('root'), args.out, checksums=checksums)
+    except (ConfigError, DataError) as error:
+        message = str(error).replace('\n', ' ')
+        print(f'prepare: error: {message}', file=sys.stderr)
+        return 1
+    meta = load_meta(args.out)
+    print(f'prepare: {meta["dataset"]}: {meta["train_size"]} training and {meta["test_size"]} test images '
+          f'from {meta["root"]} -> {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

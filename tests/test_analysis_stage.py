@@ -1,0 +1,87 @@
+"""The analyze stage end to end on a tiny fake prepared data set and a ResNet-14 checkpoint (CPU, seconds)."""
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from bnonly.checkpoint import save_model
+from bnonly.models import create_model
+
+REPO = Path(__file__).resolve().parents[1]
+PARAMS = """
+train:
+  eval_batch_size: 16
+analyze:
+  thresholds: [0.01, 0.05, 0.5]
+  dead_relu_probability: 0.99
+  dead_relu_granularity: channel
+  histogram_bins: 10
+"""
+
+
+def load_stage():
+    try:  # the stage needs the data layer; without it there is nothing to run end to end
+        from bnonly.data import build_loaders, load_meta  # noqa: F401
+    except ImportError as error:
+        pytest.skip(f'bnonly.data is not available: {error}')
+    spec = importlib.util.spec_from_file_location('analyze_stage', REPO / 'stages' / 'analyze.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_fake_prepared(folder: Path, *, train: int = 32, test: int = 40, size: int = 8) -> None:
+    """The prepare stage's layout: meta.json, and {'images': uint8 [N, C, H, W], 'labels': int64 [N]} files."""
+    folder.mkdir(parents=True)
+    generator = torch.Generator().manual_seed(0)
+    for split, count in (('train', train), ('test', test)):
+        torch.save({'images': torch.randint(0, 256, (count, 1, size, size), generator=generator, dtype=torch.uint8),
+                    'labels': torch.randint(0, 10, (count,), generator=generator)}, folder / f'{split}.pt')
+    meta = dict(dataset='fashion_mnist', num_classes=10, in_chans=1, image_size=[size, size], mean=[0.3], std=[0.35],
+                train_size=train, test_size=test, classes=[str(c) for c in range(10)],
+                augmentation=dict(crop_padding=4, horizontal_flip=True))
+    (folder / 'meta.json').write_text(json.dumps(meta))
+
+
+def test_stage_end_to_end(tmp_path):
+    stage = load_stage()
+    write_fake_prepared(tmp_path / 'prepared')
+    checkpoint = tmp_path / 'model.pt'
+    save_model(create_model('cifar_resnet14', num_classes=10, in_chans=1, seed=0), checkpoint,
+               arch='cifar_resnet14', num_classes=10, in_chans=1)
+    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    (tmp_path / 'params.yaml').write_text(PARAMS)
+    out = tmp_path / 'analyze'
+
+    assert stage.main(['--checkpoint', str(checkpoint), '--data', str(tmp_path / 'prepared'), '--out', str(out),
+                       '--params', str(tmp_path / 'params.yaml'), '--device', 'cpu', '--no-progress']) == 0
+
+    assert hashlib.sha256(checkpoint.read_bytes()).hexdigest() == digest, 'the checkpoint file changed'
+    metrics = json.loads((out / 'metrics.json').read_text())
+    assert metrics['test_images'] == 40
+    assert 0 <= metrics['test_accuracy'] <= 1
+    assert set(metrics['gamma']['frac_abs_below']) == set(metrics['clamped']) == {'t0p01', 't0p05', 't0p5'}
+    assert set(metrics['dead_relu']['site']) == {'stem', 'block', 'residual'}
+    # ResNet-14: the stem ReLU (16 channels), then 2 blocks x 2 ReLUs in each of the 16-, 32- and 64-wide stages.
+    assert metrics['dead_relu']['units'] == 16 + 4 * (16 + 32 + 64)
+    for name in ('bn_values', 'bn_summary', 'bn_histogram', 'gamma_thresholds', 'clamping', 'dead_relu_modules',
+                 'dead_relu_sites', 'relu_channel_zero_probability'):
+        assert (out / 'tables' / f'{name}.csv').stat().st_size > 0
+    for name in ('gamma_histogram', 'beta_histogram', 'gamma_thresholds', 'clamping_accuracy', 'dead_relu_per_layer'):
+        assert (out / 'plots' / f'{name}.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_stage_refuses_a_checkpoint_for_other_data(tmp_path, capsys):
+    stage = load_stage()
+    write_fake_prepared(tmp_path / 'prepared')
+    checkpoint = tmp_path / 'model.pt'
+    save_model(create_model('cifar_resnet14', num_classes=10, in_chans=3, seed=0), checkpoint,
+               arch='cifar_resnet14', num_classes=10, in_chans=3)
+    (tmp_path / 'params.yaml').write_text(PARAMS)
+    assert stage.main(['--checkpoint', str(checkpoint), '--data', str(tmp_path / 'prepared'),
+                       '--out', str(tmp_path / 'analyze'), '--params', str(tmp_path / 'params.yaml'),
+                       '--device', 'cpu', '--no-progress']) == 1
+    assert 'in_chans' in capsys.readouterr().err

@@ -1,0 +1,128 @@
+"""Issue 3, item 4: the parameter census, i.e. the paper's Table 1.
+
+Known answers: shared/notes/paper-details.md §1.4 (columns total, BatchNorm, BN %, output, shortcut 1x1 conv);
+the anchors quoted in the issue (ResNet-14, WRN-14-2, ResNet-18, BN shares 0.64% and 0.27%) are among them.
+"""
+import pytest
+import torch
+from torch import nn
+
+import bnonly
+from bnonly.models import CifarResNet
+
+# architecture: (total, batchnorm, BN % of total as the paper rounds it, output, shortcut 1x1 convs)
+TABLE1 = {
+    'cifar_resnet14': (175_258, 1_120, 0.64, 650, 2_560),
+    'cifar_resnet32': (466_906, 2_464, 0.53, 650, 2_560),
+    'cifar_resnet56': (855_770, 4_256, 0.50, 650, 2_560),
+    'cifar_resnet110': (1_730_714, 8_288, 0.48, 650, 2_560),
+    'cifar_resnet218': (3_480_602, 16_352, 0.47, 650, 2_560),
+    'cifar_resnet434': (6_980_378, 32_480, 0.47, 650, 2_560),
+    'cifar_resnet866': (13_979_930, 64_736, 0.46, 650, 2_560),
+    'cifar_wide_resnet14_1': (175_258, 1_120, 0.64, 650, 2_560),
+    'cifar_wide_resnet14_2': (696_618, 2_240, 0.32, 1_290, 10_240),
+    'cifar_wide_resnet14_4': (2_777_674, 4_480, 0.16, 2_570, 40_960),
+    'cifar_wide_resnet14_8': (11_093_130, 8_960, 0.08, 5_130, 163_840),
+    'cifar_wide_resnet14_16': (44_337_418, 17_920, 0.04, 10_250, 655_360),
+    'cifar_wide_resnet14_32': (177_279_498, 35_840, 0.02, 20_490, 2_621_440),
+    'resnet18': (11_689_512, 9_600, 0.08, 513_000, 172_032),
+    'resnet34': (21_797_672, 17_024, 0.08, 513_000, 172_032),
+    'resnet50': (25_557_032, 53_120, 0.21, 2_049_000, 2_768_896),
+    'resnet101': (44_549_160, 105_344, 0.24, 2_049_000, 2_768_896),
+    'resnet200': (64_673_832, 176_000, 0.27, 2_049_000, 2_768_896),
+}
+
+
+def paper_model(name: str) -> nn.Module:
+    """The network as Table 1 counts it: CIFAR-10 (10 classes) or ImageNet (1000 classes), RGB input."""
+    return bnonly.create_model(name, num_classes=1000 if name.startswith('resnet') else 10, seed=0)
+
+
+@pytest.mark.parametrize('name', TABLE1)
+def test_table1_counts_exactly(name):
+    total, batchnorm, batchnorm_pct, output, shortcut = TABLE1[name]
+    counts = bnonly.census(paper_model(name))
+    assert counts == {'total': total, 'batchnorm': batchnorm, 'output': output, 'shortcut': shortcut,
+                      'other': total - batchnorm - output - shortcut}
+    assert round(100 * counts['batchnorm'] / counts['total'], 2) == batchnorm_pct
+
+
+def test_table1_covers_every_network_of_the_paper():
+    paper = [f'cifar_resnet{d}' for d in (14, 32, 56, 110, 218, 434, 866)] \
+        + [f'cifar_wide_resnet14_{k}' for k in (1, 2, 4, 8, 16, 32)] + [f'resnet{d}' for d in (18, 34, 50, 101, 200)]
+    assert list(TABLE1) == paper
+    assert set(paper) <= set(bnonly.ARCHITECTURES)
+
+
+def test_batchnorm_share_anchors():
+    for name, share in [('cifar_resnet14', '0.64'), ('resnet200', '0.27')]:
+        counts = bnonly.census(paper_model(name))
+        assert f'{100 * counts["batchnorm"] / counts["total"]:.2f}' == share
+
+
+def test_census_follows_the_number_of_classes_and_channels():
+    # Output = 64 * classes + classes; the stem conv has 9 * in_chans * 16 weights.
+    default = bnonly.census(CifarResNet(depth=14))
+    counts = bnonly.census(CifarResNet(depth=14, num_classes=7, in_chans=1))
+    assert counts['output'] == 64 * 7 + 7
+    assert counts['other'] == default['other'] - 9 * 2 * 16
+    assert counts['batchnorm'] == default['batchnorm'] and counts['shortcut'] == default['shortcut']
+
+
+def test_groups_are_the_papers_categories_cifar():
+    groups = {group: [name for name, _ in params]
+              for group, params in bnonly.parameter_groups(CifarResNet(depth=14)).items()}
+    assert set(groups) == set(bnonly.GROUPS) == {'batchnorm', 'output', 'shortcut', 'other'}
+    assert groups['output'] == ['fc.weight', 'fc.bias']
+    assert groups['shortcut'] == ['stages.1.0.shortcut.0.weight', 'stages.2.0.shortcut.0.weight']
+    # Stem BN and shortcut BNs count as BatchNorm; the stem conv is 'other'.
+    for name in ['bn.weight', 'bn.bias', 'stages.1.0.shortcut.1.weight', 'stages.2.0.shortcut.1.bias',
+                 'stages.0.0.bn1.weight', 'stages.2.1.bn2.bias']:
+        assert name in groups['batchnorm']
+    assert len(groups['batchnorm']) == 2 * 15  # γ and β of 15 BNs: stem, 12 in blocks, 2 in shortcuts
+    assert 'conv.weight' in groups['other']
+    assert all(name.endswith(('conv1.weight', 'conv2.weight')) for name in groups['other'] if name != 'conv.weight')
+
+
+def test_groups_are_the_papers_categories_imagenet():
+    groups = {group: [name for name, _ in params]
+              for group, params in bnonly.parameter_groups(bnonly.create_model('resnet18')).items()}
+    assert groups['output'] == ['fc.weight', 'fc.bias']
+    assert groups['shortcut'] == [f'layer{i}.0.downsample.0.weight' for i in (2, 3, 4)]
+    assert 'layer2.0.downsample.1.weight' in groups['batchnorm'] and 'bn1.weight' in groups['batchnorm']
+    assert 'conv1.weight' in groups['other']
+
+
+@pytest.mark.parametrize('model_fn', [
+    lambda: CifarResNet(depth=8),
+    lambda: CifarResNet(depth=14, width=32, num_classes=3, in_chans=1),
+    lambda: bnonly.create_model('resnet18', num_classes=5),
+    lambda: bnonly.create_model('resnet50', in_chans=1),
+], ids=['cifar8', 'wrn14_2_1ch', 'resnet18', 'resnet50_1ch'])
+def test_groups_partition_the_parameters(model_fn):
+    model = model_fn()
+    groups = bnonly.parameter_groups(model)
+    seen = [id(param) for params in groups.values() for _, param in params]
+    assert len(seen) == len(set(seen)), 'a parameter is in two groups'
+    assert set(seen) == {id(p) for p in model.parameters()}, 'a parameter is in no group'
+    counts = bnonly.census(model)
+    assert counts['total'] == sum(p.numel() for p in model.parameters())
+    assert counts['total'] == sum(counts[group] for group in bnonly.GROUPS)
+    for group, params in groups.items():
+        assert counts[group] == sum(p.numel() for _, p in params)
+
+
+def test_running_statistics_are_not_counted():
+    model = CifarResNet(depth=14)
+    buffers = sum(b.numel() for b in model.buffers())
+    assert buffers > 0
+    assert bnonly.census(model)['total'] == 175_258
+    assert bnonly.census(model)['batchnorm'] == sum(
+        m.weight.numel() + m.bias.numel() for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+
+
+def test_census_needs_no_memory_on_the_meta_device():
+    # Shapes alone decide the census, so even the 177M-parameter WRN-14-32 can be counted without allocating.
+    with torch.device('meta'):
+        model = bnonly.create_model('cifar_wide_resnet14_32', seed=0)
+    assert bnonly.census(model)['total'] == TABLE1['cifar_wide_resnet14_32'][0]
