@@ -40,6 +40,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument('--data', type=Path, required=True, help='prepared data folder (stage prepare)')
     parser.add_argument('--out', type=Path, required=True, help='folder for metrics.json, tables/, plots/')
     parser.add_argument('--params', type=Path, default=Path('params.yaml'))
+    parser.add_argument('--set', dest='overrides', action='append', default=[], metavar='KEY=VALUE',
+                        help='override a params value (e.g. --set arch=cifar_resnet32); repeatable')
     parser.add_argument('--device', default=None, help='default: cuda if available, else cpu')
     parser.add_argument('--eval-batch-size', type=int, default=None,
                         help=f'default: params train.eval_batch_size, else {DEFAULT_EVAL_BATCH_SIZE}')
@@ -50,7 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        params = load_params(args.params)
+        params = load_params(args.params, args.overrides)
         require(params, 'analyze.thresholds', 'analyze.dead_relu_probability', 'analyze.dead_relu_granularity',
                 'analyze.histogram_bins')
         settings = AnalysisSettings.from_params(params)

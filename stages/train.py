@@ -13,11 +13,13 @@ def main() -> int:
     parser.add_argument('--data', type=Path, required=True, help='prepared data folder (stage prepare)')
     parser.add_argument('--out', type=Path, required=True, help='folder for model.pt, metrics.json, history.csv')
     parser.add_argument('--params', type=Path, default=Path('params.yaml'))
+    parser.add_argument('--set', dest='overrides', action='append', default=[], metavar='KEY=VALUE',
+                        help='override a params value (e.g. --set arch=cifar_resnet32); repeatable')
     parser.add_argument('--scratch', type=Path, default=None,
                         help='where resume state lives (default: $BNONLY_SCRATCH or .scratch/)')
     args = parser.parse_args()
     try:
-        spec = RunSpec.from_params(load_params(args.params))
+        spec = RunSpec.from_params(load_params(args.params, args.overrides))
         train_run(spec, args.data, args.out, scratch_root=args.scratch)
     except (ConfigError, DataError, TrainingDiverged) as error:
         print(f'train: error: {error}', file=sys.stderr)

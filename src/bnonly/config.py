@@ -114,13 +114,28 @@ def _validate(params: dict, schema: dict, prefix: str = '') -> None:
             rule(full, value)
 
 
-def load_params(path: str | Path = 'params.yaml') -> dict:
-    """Read and validate a params file with a safe YAML loader."""
+def load_params(path: str | Path = 'params.yaml', overrides: list[str] = ()) -> dict:
+    """Read and validate a params file with a safe YAML loader.
+
+    ``overrides`` are ``dotted.key=value`` strings (values parsed as YAML scalars or lists, never evaluated),
+    applied before validation: how a paper-grid cell sets its architecture, trainable set and seed.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f'{path}: params file not found')
     with path.open() as handle:
         params = yaml.safe_load(handle) or {}
+    for override in overrides:
+        key, sep, text = override.partition('=')
+        if not sep or not key:
+            raise ConfigError(f'override {override!r}: expected dotted.key=value')
+        *parents, leaf = key.split('.')
+        node = params
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f'override {override!r}: {part!r} is not a section')
+        node[leaf] = yaml.safe_load(text)
     _validate(params, SCHEMA)
     return params
 
