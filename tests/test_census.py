@@ -126,3 +126,18 @@ def test_census_needs_no_memory_on_the_meta_device():
     with torch.device('meta'):
         model = bnonly.create_model('cifar_wide_resnet14_32', seed=0)
     assert bnonly.census(model)['total'] == TABLE1['cifar_wide_resnet14_32'][0]
+
+
+def test_groups_survive_random_k_parametrization():
+    # random_k moves each conv's tensor under .parametrizations (frozen original + trained values); the shortcut
+    # convs' tensors must still count as shortcut, not fall into 'other', and the groups must still partition.
+    model = CifarResNet(depth=8)
+    before = bnonly.census(model)
+    bnonly.set_trainable(model, 'random_k', k=2)
+    groups = {group: [name for name, _ in params] for group, params in bnonly.parameter_groups(model).items()}
+    assert 'stages.1.0.shortcut.0.parametrizations.weight.original' in groups['shortcut']
+    assert 'stages.2.0.shortcut.0.parametrizations.weight.0.values' in groups['shortcut']
+    assert all('shortcut.0' in name for name in groups['shortcut'])
+    after = bnonly.census(model)
+    assert after['batchnorm'] == before['batchnorm'] and after['output'] == before['output']
+    assert after['total'] == sum(after[group] for group in bnonly.GROUPS) == sum(p.numel() for p in model.parameters())

@@ -32,7 +32,8 @@ def parameter_groups(model: nn.Module) -> dict[str, list[tuple[str, nn.Parameter
             group = 'shortcut'
         else:
             continue
-        for param in module.parameters(recurse=False):
+        # recurse: under random_k a conv's tensors live in its .parametrizations (original and values).
+        for param in module.parameters():
             group_of[id(param)] = group
     groups = {group: [] for group in GROUPS}
     for name, param in model.named_parameters():

@@ -55,6 +55,11 @@ def _boolean(key, value):
         raise ConfigError(f'{key}: expected true or false, got {value!r}')
 
 
+def _optional_count(key, value):
+    if value is not None:
+        _number(1, integer=True)(key, value)
+
+
 def _optional_path(key, value):
     if value is not None and not isinstance(value, str):
         raise ConfigError(f'{key}: expected a path or null, got {value!r}')
@@ -83,6 +88,7 @@ SCHEMA = {
         'gamma': _number(0, strict=True),
         'warmup_epochs': _number(0, integer=True),
         'eval_batch_size': _number(1, integer=True),
+        'examples': _optional_count,
     },
     'analyze': {
         'thresholds': _list_of(_number(0, strict=True)),

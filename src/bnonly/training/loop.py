@@ -56,7 +56,8 @@ def train_run(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root: Pat
         raise ConfigError(f"dataset: params say {spec.dataset!r} but {prepared} holds {meta['dataset']!r}; "
                           f"run `dvc repro prepare`")
     train_loader, test_loader = build_loaders(prepared, batch_size=spec.batch_size,
-                                              eval_batch_size=spec.eval_batch_size, seed=spec.seed, device=device)
+                                              eval_batch_size=spec.eval_batch_size, seed=spec.seed, device=device,
+                                              train_examples=spec.examples)
     model, counts, trainable_count, optimizer = build(spec, meta, device)
 
     state_dir = resume.scratch_dir(spec.fingerprint(meta), scratch_root)

@@ -24,6 +24,7 @@ class RunSpec:
     gamma: float
     warmup_epochs: int
     eval_batch_size: int
+    examples: int | None = None  # train on a fixed subset of this many images (None: all)
 
     @classmethod
     def from_params(cls, params: dict) -> 'RunSpec':
@@ -33,7 +34,7 @@ class RunSpec:
                 *(f'train.{k}' for k in ('epochs', 'batch_size', 'lr', 'momentum', 'weight_decay', 'milestones',
                                          'gamma', 'warmup_epochs', 'eval_batch_size')))
         return cls(dataset=params['dataset'], arch=params['arch'], trainable=params['trainable'],
-                   seed=params['seed'], milestones=tuple(train['milestones']),
+                   seed=params['seed'], milestones=tuple(train['milestones']), examples=train.get('examples'),
                    **{k: model[k] for k in ('batchnorm_init', 'weight_init', 'random_k')},
                    **{k: train[k] for k in ('epochs', 'batch_size', 'lr', 'momentum', 'weight_decay', 'gamma',
                                             'warmup_epochs', 'eval_batch_size')})
