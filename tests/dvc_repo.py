@@ -1,0 +1,83 @@
+"""A throw-away copy of this project as its own git + DVC repository, for tests that run `dvc` for real.
+
+Stage commands run ``python stages/...`` with the test's interpreter first on PATH; the copy's ``src/`` is
+what DVC hashes as dependencies (the code that runs is the installed package, the same files).
+"""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+COPIED = ('dvc.yaml', 'params.yaml', '.dvcignore', 'stages', 'src')
+
+
+def dvc_env(root: Path) -> dict:
+    env = dict(os.environ)
+    env.update(PATH=f'{Path(sys.executable).parent}{os.pathsep}{env.get("PATH", "")}', DVC_NO_ANALYTICS='1',
+               DVC_SITE_CACHE_DIR=str(root / '.dvc' / 'tmp' / 'site_cache'), BNONLY_SCRATCH=str(root / '.scratch'),
+               GIT_AUTHOR_NAME='test', GIT_AUTHOR_EMAIL='test@example.com', GIT_COMMITTER_NAME='test',
+               GIT_COMMITTER_EMAIL='test@example.com', PYTHONDONTWRITEBYTECODE='1', OMP_NUM_THREADS='1')
+    return env
+
+
+class DvcRepo:
+    def __init__(self, root: Path):
+        self.root = root
+
+    @classmethod
+    def create(cls, root: Path, params: dict) -> 'DvcRepo':
+        root.mkdir(parents=True)
+        for name in COPIED:
+            source = PROJECT / name
+            if source.is_dir():
+                shutil.copytree(source, root / name, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+            else:
+                shutil.copy2(source, root / name)
+        (root / '.gitignore').write_text('/.scratch/\n')
+        repo = cls(root)
+        repo.write_params(params)
+        repo.run('git', 'init', '-q')
+        repo.run('dvc', 'init', '-q')
+        repo.run('dvc', 'config', 'core.analytics', 'false')
+        repo.commit('project')
+        return repo
+
+    def copy(self, root: Path) -> 'DvcRepo':
+        shutil.copytree(self.root, root, symlinks=True)
+        return DvcRepo(root)
+
+    def run(self, *command: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+        result = subprocess.run(command, cwd=self.root, env=dvc_env(self.root), capture_output=True, text=True,
+                                **kwargs)
+        if check and result.returncode != 0:
+            raise AssertionError(f'{" ".join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}')
+        return result
+
+    def repro(self, *targets: str, force: bool = False) -> set[str]:
+        """Run `dvc repro` and return the names of the stages that actually ran."""
+        result = self.run('dvc', 'repro', *(['-f'] if force else []), *targets)
+        return {line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage '")}
+
+    def commit(self, message: str) -> None:
+        self.run('git', 'add', '-A')
+        self.run('git', 'commit', '-qm', message)
+
+    @property
+    def params(self) -> dict:
+        return yaml.safe_load((self.root / 'params.yaml').read_text())
+
+    def write_params(self, params: dict) -> None:
+        (self.root / 'params.yaml').write_text(yaml.safe_dump(params, sort_keys=False))
+
+    def set_param(self, dotted: str, value) -> None:
+        params = self.params
+        *parents, leaf = dotted.split('.')
+        node = params
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+        self.write_params(params)
