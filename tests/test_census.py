@@ -10,6 +10,8 @@ from torch import nn
 import bnonly
 from bnonly.models import CifarResNet
 
+pytestmark = pytest.mark.usefixtures('single_thread')  # tiny tensors: see conftest.py
+
 # architecture: (total, batchnorm, BN % of total as the paper rounds it, output, shortcut 1x1 convs)
 TABLE1 = {
     'cifar_resnet14': (175_258, 1_120, 0.64, 650, 2_560),

@@ -13,6 +13,8 @@ from torch import nn
 import bnonly
 from bnonly.models import CifarResNet
 
+pytestmark = pytest.mark.usefixtures('single_thread')  # tiny tensors: see conftest.py
+
 
 def weights_of(model: nn.Module):
     """(name, module, fan_in) for every conv and linear."""

@@ -13,6 +13,8 @@ from torch import nn
 import bnonly
 from bnonly.models import CifarResNet
 
+pytestmark = pytest.mark.usefixtures('single_thread')  # tiny tensors: see conftest.py
+
 SETS = ('all', 'all_but_bn', 'bn_only', 'output_only', 'bn_output', 'random_k', 'random_k_output')
 # Which census groups each set trains as whole tensors (random_k's conv entries are checked separately).
 TRAINED_GROUPS = {

@@ -50,6 +50,8 @@ class RandomKEntries(nn.Module):
 def _attach_random_k(model: nn.Module, k: int, seed: int) -> None:
     generator = torch.Generator().manual_seed(seed)
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    if any(parametrize.is_parametrized(conv, 'weight') for conv in convs):
+        raise ValueError('random_k is already attached to this model; build a fresh model to choose again')
     for conv in convs:
         parametrize.register_parametrization(conv, 'weight', RandomKEntries(conv.weight, k, generator))
         conv.parametrizations.weight.original.requires_grad_(False)

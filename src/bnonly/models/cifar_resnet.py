@@ -78,8 +78,11 @@ class CifarResNet(nn.Module):
         return self.fc
 
     def reset_classifier(self, num_classes: int, **kwargs):
+        # timm's convention: num_classes=0 leaves the pooled features. A new head gets the paper's init.
         self.num_classes = num_classes
-        self.fc = nn.Linear(self.num_features, num_classes)
+        self.fc = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+        if num_classes > 0:
+            initialize(self.fc, seed=kwargs.get('seed'))
 
     def forward_features(self, x):
         return self.stages(self.act(self.bn(self.conv(x))))
