@@ -1,15 +1,23 @@
-"""Stage `train`: train the configuration in params.yaml on the prepared data (see dvc.yaml)."""
+"""Stage `train`: train the configuration in params.yaml on the prepared data (see dvc.yaml).
+
+ImageNet on a machine with several visible GPUs runs under torchrun, one process per GPU, the global batch
+split across them (bnonly.training.distributed). The CIFAR-sized nets train on one GPU each: they are too
+small to gain from data parallelism, and the paper grid runs its cells side by side instead (README).
+"""
 import argparse
+import os
 import sys
 from pathlib import Path
+
+import torch
 
 from bnonly.config import ConfigError, load_params
 from bnonly.data import DataError
 from bnonly.training import RunSpec, TrainingDiverged, train_run
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--data', type=Path, required=True, help='prepared data folder (stage prepare)')
     parser.add_argument('--out', type=Path, required=True, help='folder for model.pt, metrics.json, history.csv')
     parser.add_argument('--params', type=Path, default=Path('params.yaml'))
@@ -17,9 +25,24 @@ def main() -> int:
                         help='override a params value (e.g. --set arch=cifar_resnet32); repeatable')
     parser.add_argument('--scratch', type=Path, default=None,
                         help='where resume state lives (default: $BNONLY_SCRATCH or .scratch/)')
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def relaunch_under_torchrun(spec: RunSpec) -> None:
+    """Replace this process by torchrun with one worker per visible GPU, for ImageNet on several GPUs."""
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if spec.dataset != 'imagenet' or gpus < 2 or 'LOCAL_RANK' in os.environ:
+        return
+    command = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={gpus}',
+               *sys.argv]
+    os.execv(sys.executable, command)
+
+
+def main() -> int:
+    args = parse_args()
     try:
         spec = RunSpec.from_params(load_params(args.params, args.overrides))
+        relaunch_under_torchrun(spec)
         train_run(spec, args.data, args.out, scratch_root=args.scratch)
     except (ConfigError, DataError, TrainingDiverged) as error:
         print(f'train: error: {error}', file=sys.stderr)

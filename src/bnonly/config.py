@@ -65,6 +65,12 @@ def _optional_path(key, value):
         raise ConfigError(f'{key}: expected a path or null, got {value!r}')
 
 
+def _compile_option(key, value):
+    from bnonly.training.compiling import COMPILE_MODES  # here: bnonly.training imports this module
+    if not isinstance(value, bool) and value not in COMPILE_MODES:
+        raise ConfigError(f'{key}: {value!r} is not valid; valid: false, true, {", ".join(COMPILE_MODES)}')
+
+
 # Sections and keys are optional in a params file only where a stage does not need them; the stages ask
 # for what they read with ``require``.
 SCHEMA = {
@@ -89,6 +95,10 @@ SCHEMA = {
         'warmup_epochs': _number(0, integer=True),
         'eval_batch_size': _number(1, integer=True),
         'examples': _optional_count,
+        # How the arithmetic is done (bnonly.training.numerics, .compiling); optional, defaults in RunSpec.
+        'precision': _choice(('fp32', 'bf16')),
+        'memory_format': _choice(('channels_last', 'contiguous')),
+        'compile': _compile_option,
     },
     'analyze': {
         'thresholds': _list_of(_number(0, strict=True)),
@@ -96,6 +106,38 @@ SCHEMA = {
         'dead_relu_granularity': _choice(('channel', 'channel_position')),
         'histogram_bins': _number(1, integer=True),
     },
+}
+
+
+def _unique_list_of(check_item):
+    """A non-empty list without repeats (a repeated matrix value would give two DVC stages one name)."""
+    def check(key, value):
+        _list_of(check_item)(key, value)
+        repeated = sorted({str(item) for item in value if value.count(item) > 1})
+        if repeated:
+            raise ConfigError(f'{key}: repeated {", ".join(repeated)}')
+    return check
+
+
+# The paper grid (dvc.yaml grid_* stages, bnonly.paper): its own copy of the recipe, so experiments on the
+# single run above never change a grid cell; and the figures drawn from the grid.
+SCHEMA['grid'] = {
+    'dataset': _choice(DATASETS),
+    'data': dict(SCHEMA['data']),
+    'archs': _unique_list_of(_choice(ARCHITECTURES)),
+    'trainables': _unique_list_of(_choice(TRAINABLE_SETS)),
+    'seeds': _unique_list_of(_number(0, integer=True)),
+    'analyze_trainables': _unique_list_of(_choice(TRAINABLE_SETS)),
+    'fixed_init': {'archs': _unique_list_of(_choice(ARCHITECTURES)),
+                   'trainables': _unique_list_of(_choice(TRAINABLE_SETS))},
+    'model': {key: SCHEMA['model'][key] for key in ('weight_init', 'random_k')},
+    'train': dict(SCHEMA['train']),
+    'analyze': dict(SCHEMA['analyze']),
+}
+SCHEMA['figures'] = {
+    'dpi': _number(50, integer=True, maximum=1200),
+    'histogram_bins': _number(2, integer=True),
+    'gamma_thresholds': _unique_list_of(_number(0, strict=True)),
 }
 
 

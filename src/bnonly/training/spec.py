@@ -5,6 +5,9 @@ import json
 
 from bnonly.config import require
 
+# Optional train keys (params files written before they existed get the dataclass defaults).
+NUMERICS = ('precision', 'memory_format', 'compile')
+
 
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
@@ -25,6 +28,10 @@ class RunSpec:
     warmup_epochs: int
     eval_batch_size: int
     examples: int | None = None  # train on a fixed subset of this many images (None: all)
+    # How the arithmetic is done (numerics.py, compiling.py); the defaults are open_lth's fp32, eager.
+    precision: str = 'fp32'                 # fp32 | bf16 (autocast, fp32 master weights and BN statistics)
+    memory_format: str = 'channels_last'    # channels_last | contiguous (NCHW, bit-identical to the old engine)
+    compile: bool | str = False             # false | true | a torch.compile mode
 
     @classmethod
     def from_params(cls, params: dict) -> 'RunSpec':
@@ -35,6 +42,7 @@ class RunSpec:
                                          'gamma', 'warmup_epochs', 'eval_batch_size')))
         return cls(dataset=params['dataset'], arch=params['arch'], trainable=params['trainable'],
                    seed=params['seed'], milestones=tuple(train['milestones']), examples=train.get('examples'),
+                   **{k: train[k] for k in NUMERICS if k in train},
                    **{k: model[k] for k in ('batchnorm_init', 'weight_init', 'random_k')},
                    **{k: train[k] for k in ('epochs', 'batch_size', 'lr', 'momentum', 'weight_decay', 'gamma',
                                             'warmup_epochs', 'eval_batch_size')})

@@ -1,0 +1,354 @@
+"""Benchmark: our training engine against open_lth's loop and a bare loop, on the CPU, in one run (issue 8).
+
+For each network and trainable set, the same data (a fixed subset of the prepared Fashion-MNIST), the same
+hyperparameters (params.yaml's recipe: batch 128, SGD 0.1 / 0.9 / 1e-4) and the same number of steps:
+
+  (a) open_lth   benchmarks/open_lth_reference.py: per-image PIL transforms through a DataLoader with
+                 num_workers=0, fp32, NCHW, a test evaluation at batch 128 and a checkpoint every epoch;
+  (b) engine     ``bnonly.training.train_run`` itself, end to end (data loading, model build, every epoch's
+                 training, test evaluation and resume state, the final results), once per ``--variants``;
+  (c) bare       forward / backward / SGD step over pre-normalised tensors already in memory, no augmentation,
+                 no metrics, no evaluation, with (b)'s numerics (layout, precision): the floor for (b)'s
+                 training phase;
+  (c0) bare NCHW the same in fp32 NCHW, the plain PyTorch loop (so (c)/(c0) is the layout's own gain).
+
+Reported: images/s of the training phase, seconds per epoch (training + evaluation + checkpoint), end-to-end
+seconds, the ratios b/a and b/c, and achieved GFLOP/s (FLOPs of the training step as autograd runs it,
+counted by torch's FlopCounterMode: about 3x the forward for ``all``, 2x for ``bn_only``, 1x for
+``output_only``) against a large fp32 matmul measured in the same run. The machine (CPU model, cores,
+threads, versions) and an idle check (CPU use, load average, and a matmul probe before and after) are part
+of the output. A test subset of one sixth of the training subset keeps Fashion-MNIST's 60,000 : 10,000
+proportion, so "s per full epoch" is the measured epoch scaled by 60,000 / training images.
+
+    .venv/bin/python benchmarks/speed_cpu.py                   # ~5-6 min on an idle 2-core EPYC
+    .venv/bin/python benchmarks/speed_cpu.py --variants fp32,bf16 --trainables all,bn_only
+    .venv/bin/python benchmarks/speed_cpu.py --quick           # smoke run (tiny subset), speed_cpu-quick.md
+
+Only an idle machine gives meaningful numbers: another busy process on our 2 cores slows torch 4-10x.
+"""
+import argparse
+import dataclasses
+import datetime
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import open_lth_reference  # noqa: E402
+import speed_env  # noqa: E402
+
+from bnonly.config import load_params  # noqa: E402
+from bnonly.data.augment import normalize  # noqa: E402
+from bnonly.data.prepared import load_meta, load_tensors  # noqa: E402
+from bnonly.models import create_model  # noqa: E402
+from bnonly.trainable import set_trainable  # noqa: E402
+from bnonly.training import RunSpec  # noqa: E402
+from bnonly.training.numerics import autocast, memory_format  # noqa: E402
+
+CPU = torch.device('cpu')
+FULL_TRAIN, FULL_TEST = 60_000, 10_000
+VARIANTS = speed_env.ENGINE_VARIANTS
+
+
+@dataclasses.dataclass
+class Timing:
+    """One loop's timings. Per-epoch figures are steady state: the first epoch is left out when there are
+    more (it holds torch.compile's compilation, if any); end to end is everything, first epoch included."""
+    loop: str
+    images_per_epoch: int
+    train_seconds: list[float]                       # per epoch
+    boundary_seconds: list[float] | None = None      # evaluation + checkpoint, per epoch ((a) and (b) only)
+    end_to_end: float | None = None
+    test_accuracy: float | None = None
+
+    def _steady(self, values: list[float]) -> float:
+        return statistics.fmean(values[1:] if len(values) > 1 else values)
+
+    @property
+    def train_rate(self) -> float:
+        return self.images_per_epoch / self._steady(self.train_seconds)
+
+    @property
+    def boundary(self) -> float:
+        return self._steady(self.boundary_seconds) if self.boundary_seconds else 0.0
+
+    @property
+    def epoch_seconds(self) -> float:
+        return self._steady(self.train_seconds) + self.boundary
+
+
+# -------------------------------------------------------------------------------------------------- loops
+
+def recipe(params: dict, args, arch: str, trainable: str) -> dict:
+    train = dict(params['train'], epochs=args.epochs, milestones=[max(1, args.epochs - 1)], examples=None)
+    return dict(dataset='fashion_mnist', arch=arch, trainable=trainable, seed=0, model=dict(params['model']),
+                train=train)
+
+
+def run_open_lth(hp: dict, subset: Path, work: Path) -> Timing:
+    start = time.perf_counter()
+    torch.manual_seed(0)  # the transforms draw from the global RNG, as in open_lth
+    meta = load_meta(subset)
+    sets = {split: open_lth_reference.PerImageDataset(*load_tensors(subset, split, meta), mean=meta['mean'],
+                                                      std=meta['std'], augment=split == 'train')
+            for split in ('train', 'test')}
+    model = create_model(hp['arch'], num_classes=meta['num_classes'], in_chans=meta['in_chans'],
+                         batchnorm_init=hp['model']['batchnorm_init'], weight_init=hp['model']['weight_init'],
+                         seed=hp['seed'])
+    set_trainable(model, hp['trainable'], k=hp['model']['random_k'], seed=hp['seed'])
+    t = hp['train']
+    rows = open_lth_reference.train(
+        model, sets['train'], sets['test'], epochs=t['epochs'], batch_size=t['batch_size'], lr=t['lr'],
+        momentum=t['momentum'], weight_decay=t['weight_decay'], milestones=t['milestones'], gamma=t['gamma'],
+        warmup_epochs=t['warmup_epochs'], data_order_seed=hp['seed'], device=CPU, output=work / 'open_lth')
+    return Timing('(a) open_lth', meta['train_size'], [r['train_seconds'] for r in rows],
+                  [r['eval_seconds'] + r['checkpoint_seconds'] for r in rows], time.perf_counter() - start,
+                  rows[-1]['test_accuracy'])
+
+
+def run_engine(hp: dict, variant: str, subset: Path, work: Path) -> Timing:
+    spec = RunSpec.from_params(speed_env.with_variant(hp, variant))
+    timing = speed_env.timed_train_run(spec, subset, work / f'engine-{variant}', scratch=work / 'scratch',
+                                       device=CPU)
+    return Timing(f'(b) engine {variant}', load_meta(subset)['train_size'], timing.train_seconds,
+                  timing.boundary_seconds, timing.end_to_end, timing.metrics['test_accuracy'])
+
+
+def run_bare(hp: dict, precision: str, layout: str, subset: Path, label: str) -> Timing:
+    meta = load_meta(subset)
+    images, labels = load_tensors(subset, 'train', meta)
+    channels = meta['in_chans']
+    mean = torch.tensor(meta['mean']).view(1, channels, 1, 1)
+    std = torch.tensor(meta['std']).view(1, channels, 1, 1)
+    fmt = memory_format(layout)
+    inputs = normalize(images, mean, std).contiguous(memory_format=fmt)
+    model = create_model(hp['arch'], num_classes=meta['num_classes'], in_chans=channels,
+                         batchnorm_init=hp['model']['batchnorm_init'], weight_init=hp['model']['weight_init'],
+                         seed=hp['seed'])
+    params = set_trainable(model, hp['trainable'], k=hp['model']['random_k'], seed=hp['seed'])
+    model.to(memory_format=fmt).train()
+    t = hp['train']
+    optimizer = torch.optim.SGD(params, lr=t['lr'], momentum=t['momentum'], weight_decay=t['weight_decay'])
+    batch = t['batch_size']
+    seconds = []
+    for _ in range(t['epochs']):
+        start = time.perf_counter()
+        for first in range(0, len(labels), batch):
+            x, y = inputs[first:first + batch], labels[first:first + batch]
+            optimizer.zero_grad()
+            with autocast(CPU, precision):
+                logits = model(x)
+            F.cross_entropy(logits.float(), y).backward()
+            optimizer.step()
+        seconds.append(time.perf_counter() - start)
+    return Timing(label, len(labels), seconds)
+
+
+def warm_up(archs, trainables, meta, precisions) -> None:
+    """Prime oneDNN's primitive caches (one per shape and layout) so no loop pays for them."""
+    x = torch.randn(128, meta['in_chans'], *meta['image_size'])
+    y = torch.randint(0, meta['num_classes'], (128,))
+    for arch in archs:
+        for trainable in trainables:
+            for layout in ('contiguous', 'channels_last'):
+                for precision in precisions:
+                    model = create_model(arch, num_classes=meta['num_classes'], in_chans=meta['in_chans'], seed=0)
+                    set_trainable(model, trainable)
+                    model.to(memory_format=memory_format(layout))
+                    xx = x.contiguous(memory_format=memory_format(layout))
+                    for _ in range(2):
+                        with autocast(CPU, precision):
+                            logits = model(xx)
+                        F.cross_entropy(logits.float(), y).backward()
+                    with torch.no_grad(), autocast(CPU, precision):
+                        model.eval()(xx[:100])
+
+
+# ------------------------------------------------------------------------------------------------- report
+
+def gflops(flops_per_image: float, rate: float) -> float:
+    return flops_per_image * rate / 1e9
+
+
+def report(args, command: str, results: dict, flops: dict, peaks: dict, references: dict, check, sizes,
+           elapsed: float) -> list[str]:
+    train_n, test_n = sizes
+    scale = FULL_TRAIN / train_n
+    title = '# CPU training speed: our engine vs open_lth\'s loop vs a bare loop'
+    if args.quick:
+        title += ' (QUICK SMOKE RUN: not a measurement)'
+    lines = [title, '', f'{datetime.datetime.now().isoformat(timespec="seconds")}; command:', '',
+             f'    {command}', '',
+             f'Data: a fixed subset of the prepared Fashion-MNIST (1x28x28), {train_n:,} training and {test_n:,} '
+             f'test images, {args.epochs} epochs per loop, batch 128, SGD lr 0.1 (x0.1 after epoch '
+             f'{max(1, args.epochs - 1)}), momentum 0.9, weight decay 1e-4; every loop starts from the same '
+             f'initialisation (seed 0). (a) and (b) evaluate the test subset at batch 128 once per epoch and '
+             f'write a checkpoint / resume state per epoch. Whole benchmark: {elapsed / 60:.1f} min.', '']
+    lines += check.lines()
+    lines += ['', 'Reference rates on this machine, same threads (the larger of the two per precision is the '
+              '"peak" the nets\' rates are put against): '
+              + '; '.join(f'{precision}: {args.matmul}² matmul {references[precision, "matmul"]:,.0f} GFLOP/s, '
+                          f'large 3x3 conv (channels_last) {references[precision, "conv"]:,.0f} GFLOP/s'
+                          for precision in peaks)
+              + '. On AMD CPUs torch.matmul (MKL sgemm) runs an AVX2 path; oneDNN\'s convolutions use AVX-512.', '']
+    rows = []
+    for (arch, trainable), timings in results.items():
+        train_flops = flops[arch, trainable]
+        for timing in timings:
+            peak = peaks['bf16' if 'bf16' in timing.loop else 'fp32']
+            rate_gf = gflops(train_flops, timing.train_rate)
+            rows.append([arch, trainable, timing.loop, f'{timing.train_rate:,.0f}', f'{timing.epoch_seconds:.2f}',
+                         f'{timing.boundary:.2f}' if timing.boundary_seconds else '-',
+                         f'{timing.epoch_seconds * scale:.1f}',
+                         f'{timing.end_to_end:.1f}' if timing.end_to_end else '-',
+                         f'{rate_gf:,.0f} ({rate_gf / peak:.0%})',
+                         f'{timing.test_accuracy:.3f}' if timing.test_accuracy is not None else '-'])
+    lines += ['## Timings', '', 'train img/s: the training phase only (for (a) and (b) it includes their data '
+              'pipeline). s/epoch: training + evaluation + checkpoint. Both are steady state: with more than one '
+              'epoch the first is left out (it holds compilation, if any); end-to-end seconds include everything. '
+              's per full epoch: s/epoch scaled to 60,000 + 10,000 images. GFLOP/s: training-step FLOPs x train '
+              'img/s (in brackets: share of the reference rate of the same precision). Test accuracy after a few '
+              'hundred steps only shows that the loops learn alike.', '']
+    lines += speed_env.table(['net', 'trainable', 'loop', 'train img/s', 's/epoch', 'eval+ckpt s/epoch',
+                              's per full epoch', 'end-to-end s', 'train GFLOP/s', 'test acc'], rows, 'lllrrrrrrr')
+    lines += ['', '## Ratios', '', 'b/a: throughput of our engine over open_lth\'s (end to end; training phase). '
+              'b/c: our training phase over the bare loop with the same numerics (1.00 = no overhead). c/c0: '
+              'the bare loop in the engine\'s layout over plain NCHW fp32. Targets (issue 8, fp32): b/a >= 1.25 '
+              'end to end; b/c >= 0.90.', '']
+    ratio_rows = []
+    for (arch, trainable), timings in results.items():
+        by_name = {t.loop: t for t in timings}
+        open_lth = by_name['(a) open_lth']
+        plain = by_name['(c0) bare fp32 NCHW']
+        for timing in timings:
+            if not timing.loop.startswith('(b)'):
+                continue
+            variant = timing.loop.split()[-1]
+            precision, layout, _ = VARIANTS[variant]
+            bare = by_name.get(f'(c) bare {precision} {layout}', plain)
+            ratio_rows.append([arch, trainable, variant, f'{open_lth.end_to_end / timing.end_to_end:.2f}',
+                               f'{timing.train_rate / open_lth.train_rate:.2f}',
+                               f'{timing.train_rate / bare.train_rate:.2f}',
+                               f'{bare.train_rate / plain.train_rate:.2f}'])
+    lines += speed_env.table(['net', 'trainable', 'engine variant', 'b/a end to end', 'b/a training',
+                              'b/c training', 'c/c0'], ratio_rows, 'lllrrrr')
+    lines += ['', '## Frozen weights skip their gradient work', '',
+              'Training-step FLOPs per image (FlopCounterMode, as autograd runs the step) and the engine\'s '
+              'training throughput relative to `all` for the same net and variant.', '']
+    frozen_rows = []
+    for (arch, trainable), timings in results.items():
+        forward = flops[arch, 'forward']
+        engine = [t for t in timings if t.loop.startswith('(b)')]
+        reference = [t for t in results.get((arch, 'all'), []) if t.loop.startswith('(b)')]
+        relative = ', '.join(f'{t.loop.split()[-1]} {t.train_rate / r.train_rate:.2f}x'
+                             for t, r in zip(engine, reference)) if reference else '-'
+        frozen_rows.append([arch, trainable, f'{flops[arch, trainable] / 1e6:,.1f}',
+                            f'{flops[arch, trainable] / forward:.2f}', relative])
+    lines += speed_env.table(['net', 'trainable', 'train MFLOP/img', 'x forward', 'img/s vs all'], frozen_rows,
+                             'llrrl')
+    lines += ['', '`random_k` (not timed here) trains k entries per conv channel through a parametrization that '
+              'asks autograd for the full weight gradient, so its step costs what `all` costs.', '',
+              '## Machine', '']
+    lines += speed_env.table(['', ''], [[key, value] for key, value in speed_env.machine(CPU).items()], 'll')
+    warning = check.warning()
+    if warning:
+        lines += ['', f'**{warning}**']
+    return lines
+
+
+# --------------------------------------------------------------------------------------------------- main
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--quick', action='store_true', help='smoke run: 256 training images, 2 epochs')
+    parser.add_argument('--prepared', type=Path, default=None,
+                        help='prepared Fashion-MNIST (default data/prepared, else prepared now from the raw files)')
+    parser.add_argument('--archs', default='cifar_resnet14,cifar_resnet32')
+    parser.add_argument('--trainables', default='all,bn_only,output_only')
+    parser.add_argument('--variants', default='fp32', help=f'engine variants: {", ".join(VARIANTS)}')
+    parser.add_argument('--train-examples', type=int, default=None,
+                        help='training subset (default 10,240 = 80 batches; quick 256); 0: all 60,000')
+    parser.add_argument('--epochs', type=int, default=2)
+    parser.add_argument('--threads', type=int, default=None, help='torch threads (default: torch\'s, as training)')
+    parser.add_argument('--matmul', type=int, default=None, help='reference matmul size (default 4096; quick 1024)')
+    parser.add_argument('--params', type=Path, default=Path('params.yaml'))
+    parser.add_argument('--out', type=Path, default=None,
+                        help='default benchmarks/results/speed_cpu.md (quick: speed_cpu-quick.md)')
+    args = parser.parse_args()
+    command = ' '.join(['.venv/bin/python', 'benchmarks/speed_cpu.py'] + [shlex.quote(a) for a in sys.argv[1:]])
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    archs, trainables = args.archs.split(','), args.trainables.split(',')
+    variants = args.variants.split(',')
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f'unknown variants {unknown}; valid: {", ".join(VARIANTS)}')
+    train_n = args.train_examples if args.train_examples is not None else (256 if args.quick else 10_240)
+    train_n = train_n or FULL_TRAIN
+    test_n = max(1, round(train_n * FULL_TEST / FULL_TRAIN))
+    args.matmul = args.matmul or (1024 if args.quick else 4096)
+    out = args.out or speed_env.RESULTS / ('speed_cpu-quick.md' if args.quick else 'speed_cpu.md')
+    began = time.perf_counter()
+
+    check = speed_env.IdleCheck(CPU, probe_size=512 if args.quick else 2048)
+    precisions = sorted({VARIANTS[v][0] for v in variants})
+    references = {}   # (precision, kind) -> GFLOP/s
+    conv_size = dict(batch=8, channels=128) if args.quick else {}
+    for precision in ['fp32'] + [p for p in precisions if p != 'fp32']:
+        dtype = torch.bfloat16 if precision == 'bf16' else torch.float32
+        references[precision, 'matmul'] = speed_env.matmul_gflops(args.matmul, dtype=dtype)
+        references[precision, 'conv'] = speed_env.conv_gflops(dtype=dtype, **conv_size)
+    peaks = {precision: max(references[precision, 'matmul'], references[precision, 'conv'])
+             for precision, _ in references}
+    params = load_params(args.params)
+    results, flops = {}, {}
+    with tempfile.TemporaryDirectory(prefix='bnonly-speed-cpu-') as tmp:
+        work = Path(tmp)
+        source = speed_env.prepared_source(args.prepared, work / 'prepared')
+        subset = speed_env.write_subset(source, work / 'subset', train=train_n, test=test_n)
+        meta = load_meta(subset)
+        warm_up(archs, trainables, meta, ['fp32'] + [p for p in precisions if p != 'fp32'])
+        x = torch.randn(128, meta['in_chans'], *meta['image_size'])
+        y = torch.randint(0, meta['num_classes'], (128,))
+        for arch in archs:
+            model = create_model(arch, num_classes=meta['num_classes'], in_chans=meta['in_chans'], seed=0)
+            flops[arch, 'forward'] = speed_env.flops_per_image(model, x, y, train=False)
+        order = 0
+        for arch in archs:
+            for trainable in trainables:
+                model = create_model(arch, num_classes=meta['num_classes'], in_chans=meta['in_chans'], seed=0)
+                set_trainable(model, trainable)
+                flops[arch, trainable] = speed_env.flops_per_image(model, x, y, train=True)
+                hp = recipe(params, args, arch, trainable)
+                jobs = [lambda: run_open_lth(hp, subset, work)]
+                jobs += [lambda v=v: run_engine(hp, v, subset, work) for v in variants]
+                bare = sorted({VARIANTS[v][:2] for v in variants} - {('fp32', 'contiguous')})
+                jobs += [lambda p=p, l=l: run_bare(hp, p, l, subset, f'(c) bare {p} {l}') for p, l in bare]
+                jobs += [lambda: run_bare(hp, 'fp32', 'contiguous', subset, '(c0) bare fp32 NCHW')]
+                # Alternate the order between configurations, so a drift in machine speed hits all loops alike.
+                timings = [job() for job in (jobs if order % 2 == 0 else jobs[::-1])]
+                order += 1
+                timings.sort(key=lambda t: t.loop)
+                results[arch, trainable] = timings
+                for timing in timings:
+                    print(f'{arch:16s} {trainable:12s} {timing.loop:28s} {timing.train_rate:8,.0f} img/s train, '
+                          f'{timing.epoch_seconds:6.2f} s/epoch', file=sys.stderr, flush=True)
+    check.finish()
+    lines = report(args, command, results, flops, peaks, references, check, (train_n, test_n),
+                   time.perf_counter() - began)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text('\n'.join(lines) + '\n')
+    print('\n'.join(lines))
+    print(f'\nwritten to {out}')
+    if check.warning():
+        print(check.warning(), file=sys.stderr)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,52 @@
+"""How the arithmetic of a run is done: precision, tensor layout, and the device's backend switches.
+
+None of these changes what is computed, only how it is rounded:
+
+- ``precision: fp32`` is open_lth's default (it ran fp32; apex fp16 was opt-in). ``bf16`` is opt-in: autocast
+  runs convolutions and the linear layer in bfloat16 while the weights stay fp32 master copies (SGD, momentum
+  and weight decay in fp32) and BatchNorm keeps fp32 affine parameters and fp32 running statistics (autocast
+  leaves ``batch_norm`` out of its low-precision list, and the buffers are fp32 tensors). The loss is taken on
+  fp32 logits. bf16 has fp32's exponent range, so no loss scaling is needed. It must be validated before use
+  (benchmarks/speed_bf16_validation.py: accuracy and γ statistics against fp32 over several seeds).
+- ``memory_format: channels_last`` stores activations and conv weights as NHWC. Same values, a different
+  order in memory, so oneDNN (CPU) and cuDNN (GPU) pick other kernels: measured 1.26-1.44x faster per step
+  on our 2-core EPYC for ResNet-14 (1x28x28 and 3x32x32), where open_lth's NCHW is the default.
+  The results agree with NCHW to fp32 rounding only (kernels sum in another order; tests/test_engine_
+  equivalence.py states the tolerance); ``contiguous`` reproduces the NCHW engine bit for bit.
+- On CUDA, ``cudnn.benchmark`` lets cuDNN time its algorithms for each shape once (we have two shapes: full
+  batches and the last, partial one). PyTorch's own defaults for TF32 are left as they are.
+"""
+import contextlib
+import warnings
+
+import torch
+
+PRECISIONS = ('fp32', 'bf16')
+MEMORY_FORMATS = {'channels_last': torch.channels_last, 'contiguous': torch.contiguous_format}
+
+
+def autocast(device: torch.device, precision: str):
+    """The context a forward pass runs in: bf16 autocast, or nothing for fp32."""
+    if precision not in PRECISIONS:
+        raise ValueError(f'unknown precision {precision!r}; valid: {", ".join(PRECISIONS)}')
+    if precision == 'fp32':
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def warn_if_slow(device: torch.device, precision: str) -> None:
+    """bf16 on a CPU without native bf16 instructions (AVX-512 BF16 / AMX) runs emulated, far slower than fp32."""
+    if precision == 'bf16' and device.type == 'cpu' and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        warnings.warn('precision bf16 on a CPU without native bf16 support: expect it to be slower than fp32')
+
+
+def memory_format(name: str) -> torch.memory_format:
+    if name not in MEMORY_FORMATS:
+        raise ValueError(f'unknown memory_format {name!r}; valid: {", ".join(MEMORY_FORMATS)}')
+    return MEMORY_FORMATS[name]
+
+
+def configure_backends(device: torch.device) -> None:
+    """Process-wide switches that only choose algorithms (never the function computed)."""
+    if device.type == 'cuda':
+        torch.backends.cudnn.benchmark = True
