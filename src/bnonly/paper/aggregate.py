@@ -1,0 +1,167 @@
+"""Every grid cell's results gathered into tidy tables, and summarised over seeds.
+
+Inputs, per cell (bnonly.paper.grid): ``train/metrics.json`` and ``train/config.yaml`` (stage train), and for
+analysed cells ``analyze/metrics.json`` and ``analyze/tables/bn_values.csv`` (stage analyze).
+
+Outputs (fixed paths, written by stages/aggregate.py):
+
+- ``cells`` (results/grid_cells.csv), one row per cell and metric:
+  group, arch, trainable, batchnorm_init, seed, source ('train' or 'analysis'), metric, value.
+  Analysis metrics are flattened with dots (``gamma.frac_abs_below.t0p01``, ``clamped.t0p05.delta``,
+  ``dead_relu.fraction``; schema in bnonly.analysis.metrics); accuracies and fractions in [0, 1].
+- ``summary`` (reports/grid_summary.csv), one row per (group, arch, trainable, source, metric): mean, std
+  (sample standard deviation over seeds, empty when n = 1), n, plus the architecture's family, depth,
+  width, label and BatchNorm parameter count.
+- ``bn_values`` (results/grid_bn_values.csv): every trained γ and β of every analysed cell
+  (arch, trainable, seed, layer, channel, gamma, beta), for Figures 4 and 5 to bin as they like.
+- ``summary_json`` (results/grid_summary.json, a DVC metrics file): the headline numbers as
+  ``<group>.<arch>.<trainable>.<metric>.{mean,std,n}``, plus ``profile`` (what the cells ran on).
+"""
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from bnonly.paper.grid import Cell, GridError, analysed_cells, arch_info, train_cells
+
+KEYS = ['group', 'arch', 'trainable', 'batchnorm_init', 'seed']
+SUMMARY_KEYS = ['group', 'arch', 'trainable', 'batchnorm_init', 'source', 'metric']
+# The summary JSON keeps the numbers the figures and claims use, so `dvc metrics diff` stays readable.
+JSON_METRICS = {('train', 'test_accuracy'), ('train', 'test_top5_accuracy'), ('analysis', 'dead_relu.fraction')}
+JSON_PREFIXES = (('analysis', 'gamma.frac_abs_below.'), ('analysis', 'clamped.'))
+
+
+def _read_json(path: Path, cell: Cell, stage: str) -> dict:
+    if not path.is_file():
+        raise GridError(f'{path} is missing: run `dvc repro {stage}`')
+    return json.loads(path.read_text())
+
+
+def flatten(metrics: dict, prefix: str = '') -> dict[str, float]:
+    """Nested numbers as dotted keys; strings (e.g. the dead-ReLU granularity) are left out."""
+    flat = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f'{prefix}{key}.'))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[f'{prefix}{key}'] = float(value)
+    return flat
+
+
+def _check_config(cell: Cell, root: Path) -> dict:
+    path = root / cell.train_dir / 'config.yaml'
+    if not path.is_file():
+        raise GridError(f'{path} is missing: run `dvc repro {cell.train_stage}`')
+    config = yaml.safe_load(path.read_text())
+    run = config['run']
+    found = (run['arch'], run['trainable'], run['seed'], run['batchnorm_init'])
+    wanted = (cell.arch, cell.trainable, cell.seed, cell.batchnorm_init)
+    if found != wanted:
+        raise GridError(f'{path} describes {found}, not the cell {wanted}: rerun `dvc repro {cell.train_stage}`')
+    return config
+
+
+def collect(grid: dict, root: str | Path = '.') -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(cells, bn_values, profile) for the cells the grid section declares; other folders are ignored."""
+    root = Path(root)
+    rows, configs = [], []
+    for cell in train_cells(grid):
+        configs.append(_check_config(cell, root))
+        metrics = _read_json(root / cell.train_dir / 'metrics.json', cell, cell.train_stage)
+        rows += [_row(cell, 'train', metric, value) for metric, value in flatten(metrics).items()]
+    frames = []
+    for cell in analysed_cells(grid):
+        metrics = _read_json(root / cell.analyze_dir / 'metrics.json', cell, cell.analyze_stage)
+        rows += [_row(cell, 'analysis', metric, value) for metric, value in flatten(metrics).items()]
+        values_path = root / cell.analyze_dir / 'tables' / 'bn_values.csv'
+        if not values_path.is_file():
+            raise GridError(f'{values_path} is missing: run `dvc repro {cell.analyze_stage}`')
+        values = pd.read_csv(values_path)
+        frames.append(values.assign(arch=cell.arch, trainable=cell.trainable, seed=cell.seed))
+    cells = pd.DataFrame(rows, columns=KEYS + ['source', 'metric', 'value'])
+    columns = ['arch', 'trainable', 'seed', 'layer', 'channel', 'gamma', 'beta']
+    bn_values = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    return cells, bn_values, profile(configs, cells, grid)
+
+
+def _row(cell: Cell, source: str, metric: str, value: float) -> dict:
+    return dict(group=cell.group, arch=cell.arch, trainable=cell.trainable, batchnorm_init=cell.batchnorm_init,
+                seed=cell.seed, source=source, metric=metric, value=value)
+
+
+def _single(values: set):
+    """The value every cell agrees on, else the sorted list of values (a mixed grid shows as a list)."""
+    if len(values) == 1:
+        return next(iter(values))
+    return sorted(values, key=str) if values else None
+
+
+def profile(configs: list[dict], cells: pd.DataFrame, grid: dict) -> dict:
+    """What the cells actually ran on, from their config.yaml files, and how long training took."""
+    runs = [config['run'] for config in configs]
+    data = [config.get('data', {}) for config in configs]
+    train_images = {run['examples'] if run.get('examples') else d.get('train_size') for run, d in zip(runs, data)}
+    seconds = cells[(cells.source == 'train') & (cells.metric == 'train_seconds')]['value']
+    return {
+        'dataset': _single({d.get('dataset') for d in data}),
+        'epochs': _single({run['epochs'] for run in runs}),
+        'train_images': _single(train_images),
+        'test_images': _single({d.get('test_size') for d in data}),
+        'seeds': len(grid['seeds']),
+        'cells_trained': len(runs),
+        'cells_analysed': int(cells[cells.source == 'analysis'][KEYS].drop_duplicates().shape[0]),
+        'train_seconds_total': float(seconds.sum()),
+    }
+
+
+def summarize(cells: pd.DataFrame) -> pd.DataFrame:
+    """Mean, sample std (NaN when n = 1) and n over seeds, per (group, arch, trainable, source, metric)."""
+    grouped = cells.groupby(SUMMARY_KEYS, sort=False)['value']
+    summary = grouped.agg(mean='mean', std=lambda v: v.std(ddof=1) if len(v) > 1 else math.nan,
+                          n='count').reset_index()
+    bn = cells[(cells.source == 'train') & (cells.metric == 'batchnorm_params')].groupby('arch')['value'].first()
+    info = pd.DataFrame([vars(arch_info(arch)) for arch in summary['arch'].unique()])
+    summary = summary.merge(info, on='arch', how='left')
+    summary['batchnorm_params'] = summary['arch'].map(bn).astype('Int64')
+    return summary[['group', 'arch', 'label', 'family', 'depth', 'width', 'batchnorm_params', 'trainable',
+                    'batchnorm_init', 'source', 'metric', 'mean', 'std', 'n']]
+
+
+def _keep_in_json(source: str, metric: str) -> bool:
+    if (source, metric) in JSON_METRICS:
+        return True
+    if source == 'analysis' and metric.startswith('clamped.'):
+        return metric.endswith('.delta')
+    return any(source == s and metric.startswith(p) for s, p in JSON_PREFIXES)
+
+
+def _number(value):
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def summary_json(summary: pd.DataFrame, profile_: dict) -> dict:
+    """Nested ``group -> arch -> trainable -> metric path -> {mean, std, n}`` (DVC joins keys with dots)."""
+    result = {'profile': profile_}
+    for row in summary.itertuples(index=False):
+        if not _keep_in_json(row.source, row.metric):
+            continue
+        node = result.setdefault(row.group, {}).setdefault(row.arch, {}).setdefault(row.trainable, {})
+        for part in row.metric.split('.'):
+            node = node.setdefault(part, {})
+        node.update(mean=_number(float(row.mean)), std=_number(float(row.std)), n=int(row.n))
+    return result
+
+
+def write(grid: dict, root: str | Path, *, cells_csv: Path, summary_csv: Path, bn_values_csv: Path,
+          summary_json_path: Path) -> pd.DataFrame:
+    cells, bn_values, profile_ = collect(grid, root)
+    summary = summarize(cells)
+    for path in (cells_csv, summary_csv, bn_values_csv, summary_json_path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    cells.to_csv(cells_csv, index=False)
+    summary.to_csv(summary_csv, index=False)
+    bn_values.to_csv(bn_values_csv, index=False)
+    Path(summary_json_path).write_text(json.dumps(summary_json(summary, profile_), indent=2) + '\n')
+    return summary

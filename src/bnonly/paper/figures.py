@@ -1,0 +1,343 @@
+"""Figures 1 to 7 of the paper, drawn from the aggregated grid (bnonly.paper.aggregate).
+
+Each ``figureN(summary, bn_values, profile, settings)`` returns a matplotlib ``Figure``; ``draw`` saves it as
+PNG and PDF. ``summary`` is reports/grid_summary.csv, ``bn_values`` results/grid_bn_values.csv (Figures 4
+and 5 only), ``profile`` the ``profile`` block of results/grid_summary.json, ``settings`` the ``figures``
+section of params.yaml. Accuracies and fractions are plotted in percent; every point is the mean over seeds
+with ±1 sample standard deviation as error bars (or a band) wherever n > 1.
+
+1. all vs all_but_bn (γ = 1, β = 0 at init) across depth and width (and ImageNet depth).
+2. every trainable set across depth and width (ImageNet: top-1 and top-5).
+3. BN-only accuracy against the number of BatchNorm parameters, deep family vs wide family.
+4. distribution of γ and β, BN-only vs all, per network.
+5. fraction of |γ| below each threshold, per network.
+6. change in test accuracy when every γ with |γ| below a threshold is set to 0.
+7. fraction of dead ReLU channels (Pr[output = 0] > p over the test set), BN-only vs all.
+"""
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from bnonly.paper import plotting
+from bnonly.paper.grid import arch_info
+
+DATASET_LABELS = {'fashion_mnist': 'Fashion-MNIST', 'cifar10': 'CIFAR-10', 'imagenet': 'ImageNet'}
+FAMILY_ORDER = {'deep': 0, 'wide': 1, 'imagenet': 2}
+COMPARED = ('bn_only', 'all')  # Figures 4-7
+
+
+# ---------------------------------------------------------------------------------------------- selection
+def threshold_from_key(key: str) -> float:
+    """The inverse of bnonly.analysis.metrics.threshold_key: 't0p01' -> 0.01, 't1e-05' -> 1e-05."""
+    return float(key[1:].replace('p', '.'))
+
+
+def rows(summary: pd.DataFrame, group: str, source: str, metric: str) -> pd.DataFrame:
+    return summary[(summary.group == group) & (summary.source == source) & (summary.metric == metric)]
+
+
+def arch_order(archs) -> list[str]:
+    def key(arch):
+        info = arch_info(arch)
+        return FAMILY_ORDER[info.family], info.depth, info.width
+    return sorted(set(archs), key=key)
+
+
+def trainable_order(trainables) -> list[str]:
+    known = [t for t in plotting.TRAINABLE_ORDER if t in set(trainables)]
+    return known + sorted(set(trainables) - set(known))
+
+
+def family_panels(data: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """(title, x label, rows with an ``x`` column) for the depth, width and ImageNet-depth families present."""
+    panels = []
+    deep = data[data.family == 'deep'].assign(x=lambda d: d.depth)
+    if deep.arch.nunique() > 0:
+        panels.append(('Depth: ResNet-D', 'depth D (layers)', deep))
+    wide = data[(data.family == 'wide') | ((data.family == 'deep') & (data.depth == 14))].assign(x=lambda d: d.width)
+    if (wide.family == 'wide').any():
+        if (wide.arch == 'cifar_wide_resnet14_1').any():  # the same network as ResNet-14: keep one
+            wide = wide[wide.arch != 'cifar_resnet14']
+        panels.append(('Width: WRN-14-W', 'width multiplier W (channels x W)', wide))
+    imagenet = data[data.family == 'imagenet'].assign(x=lambda d: d.depth)
+    if imagenet.arch.nunique() > 0:
+        panels.append(('ImageNet: ResNet-D', 'depth D (layers)', imagenet))
+    return panels
+
+
+def random_k(summary: pd.DataFrame) -> int | None:
+    """k of the random_k sets, from their trainable count (k per conv output channel = k per BN channel)."""
+    trained = rows(summary, 'grid', 'train', 'trainable_params')
+    trained = trained[trained.trainable == 'random_k']
+    if trained.empty:
+        return None
+    row = trained.iloc[0]
+    return int(round(row['mean'] / (row['batchnorm_params'] / 2)))
+
+
+def caption_text(profile: dict, n_values, extra: str = '', *, spread_as: str = 'bars') -> str:
+    dataset = profile.get('dataset')
+    name = DATASET_LABELS.get(dataset, str(dataset))
+    train_images = profile.get('train_images')
+    images = f'{train_images:,}' if isinstance(train_images, int) else str(train_images)
+    n = sorted({int(v) for v in n_values}) or [0]
+    seeds = f'n = {n[0]} seeds' if len(n) == 1 else f'n = {n[0]}-{n[-1]} seeds'
+    spread = f'; {spread_as}: ±1 std over seeds' if max(n) > 1 else '; n = 1: no spread'
+    epochs = profile.get('epochs')
+    text = f'{name}, {epochs} epoch{"" if epochs == 1 else "s"} on {images} training images; mean of {seeds}{spread}'
+    return text + (f'. {extra}' if extra else '')
+
+
+# ---------------------------------------------------------------------------------------------- figures
+def _accuracy_panels(figure_title: str, data: pd.DataFrame, trainables: list[str], profile: dict, k,
+                     metrics: tuple[tuple[str, str], ...], chance: float | None) -> Figure:
+    """Accuracy against depth/width: one panel per family (and per metric for ImageNet), one line per set."""
+    panels = []
+    for metric, metric_label in metrics:
+        for title, xlabel, panel in family_panels(data[data.metric == metric]):
+            if metric != 'test_accuracy' and panel.family.iloc[0] != 'imagenet':
+                continue
+            panels.append((f'{title} ({metric_label})', xlabel, panel))
+    figure, axes = plotting.new_figure(max(1, len(panels)))
+    if not panels:
+        plotting.no_data(axes[0, 0], 'no cells of this kind in the grid')
+    for axis, (title, xlabel, panel) in zip(axes[0], panels):
+        for trainable in trainables:
+            line = panel[panel.trainable == trainable].sort_values('x')
+            if line.empty:
+                continue
+            plotting.errorbar(axis, line.x, 100 * line['mean'], 100 * line['std'],
+                              label=plotting.trainable_label(trainable, k),
+                              color=plotting.TRAINABLE_COLOURS.get(trainable))
+        if chance is not None:
+            axis.axhline(100 * chance, color='0.5', linestyle=':', linewidth=1, label='chance')
+        plotting.log_ticks(axis, panel.x)
+        plotting.percent(axis)
+        axis.set_title(title)
+        axis.set_xlabel(xlabel)
+        axis.set_ylabel('test accuracy (%)')
+        axis.grid(alpha=0.3)
+    if panels:
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        order = sorted(range(len(labels)), key=lambda i: labels[i] == 'chance')  # chance last
+        axes[0, 0].legend([handles[i] for i in order], [labels[i] for i in order], fontsize=8)
+    figure.suptitle(figure_title)
+    plotting.caption(figure, caption_text(profile, data['n']))
+    return figure
+
+
+def _chance(profile: dict) -> float:
+    return 1 / 1000 if profile.get('dataset') == 'imagenet' else 1 / 10
+
+
+def figure1(summary, bn_values, profile, settings) -> Figure:
+    data = summary[(summary.group == 'fixed_init') & (summary.source == 'train')]
+    return _accuracy_panels('Figure 1: all parameters vs all but BatchNorm (γ = 1, β = 0 at init)', data,
+                            trainable_order(data.trainable), profile, None,
+                            (('test_accuracy', 'top-1'), ('test_top5_accuracy', 'top-5')), None)
+
+
+def figure2(summary, bn_values, profile, settings) -> Figure:
+    data = summary[(summary.group == 'grid') & (summary.source == 'train')]
+    return _accuracy_panels('Figure 2: accuracy of each trainable set across depth and width', data,
+                            trainable_order(data.trainable), profile, random_k(summary),
+                            (('test_accuracy', 'top-1'), ('test_top5_accuracy', 'top-5')), _chance(profile))
+
+
+def figure3(summary, bn_values, profile, settings) -> Figure:
+    data = rows(summary, 'grid', 'train', 'test_accuracy')
+    data = data[(data.trainable == 'bn_only') & (data.family != 'imagenet')]
+    figure, axes = plotting.new_figure(width=6.4, height=4.2)
+    axis = axes[0, 0]
+    families = (('deep', 'deeper (ResNet-D)', 'tab:red', 'o'), ('wide', 'wider (WRN-14-W)', 'tab:blue', 's'))
+    drawn = []
+    for family, label, colour, marker in families:
+        if family == 'deep':
+            line = data[data.family == 'deep']
+        else:
+            line = data[(data.family == 'wide') | ((data.family == 'deep') & (data.depth == 14))]
+            if not (line.family == 'wide').any():
+                continue
+        line = line.sort_values('batchnorm_params')
+        if line.empty:
+            continue
+        plotting.errorbar(axis, line.batchnorm_params, 100 * line['mean'], 100 * line['std'], label=label,
+                          color=colour, marker=marker)
+        for row in line.itertuples():
+            axis.annotate(row.label, (row.batchnorm_params, 100 * row.mean), textcoords='offset points',
+                          xytext=(4, -10 if family == 'wide' else 5), fontsize=7, color=colour)
+        drawn.append(line)
+    if not drawn:
+        plotting.no_data(axis, 'no BN-only CIFAR-style cells in the grid')
+    else:
+        plotting.log_ticks(axis, pd.concat(drawn).batchnorm_params)
+        plotting.percent(axis)
+        axis.set_xlabel('BatchNorm parameters (γ and β; log scale)')
+        axis.set_ylabel('test accuracy, BatchNorm only (%)')
+        axis.legend(fontsize=8)
+        axis.grid(alpha=0.3)
+        axis.tick_params(axis='x', labelrotation=30)
+    figure.suptitle('Figure 3: BatchNorm-only accuracy vs BatchNorm parameter count')
+    plotting.caption(figure, caption_text(profile, data['n']))
+    return figure
+
+
+def _analysed(bn_values: pd.DataFrame) -> tuple[list[str], list[str]]:
+    present = set(bn_values.trainable)
+    trainables = [t for t in COMPARED if t in present] + [t for t in trainable_order(present) if t not in COMPARED]
+    return arch_order(bn_values.arch), trainables
+
+
+def figure4(summary, bn_values, profile, settings) -> Figure:
+    archs, trainables = _analysed(bn_values)
+    bins = int(settings.get('histogram_bins', 40))
+    figure, axes = plotting.new_figure(max(1, len(archs)), 2, width=3.6, height=3.0)
+    if not archs:
+        plotting.no_data(axes[0, 0], 'no analysed cells in the grid')
+    seeds = bn_values.groupby(['arch', 'trainable'])['seed'].nunique() if archs else pd.Series(dtype=int)
+    for row, (parameter, symbol, meaning) in enumerate((('gamma', 'γ', 'scale'), ('beta', 'β', 'shift'))):
+        if not archs:
+            break
+        edges = np.linspace(bn_values[parameter].min(), bn_values[parameter].max(), bins + 1)
+        for column, arch in enumerate(archs):
+            axis = axes[row, column]
+            for trainable in trainables:
+                values = bn_values[(bn_values.arch == arch) & (bn_values.trainable == trainable)]
+                if values.empty:
+                    continue
+                per_seed = np.array([np.histogram(group[parameter], bins=edges)[0] / len(group)
+                                     for _, group in values.groupby('seed')])
+                mean, std = 100 * per_seed.mean(axis=0), 100 * (per_seed.std(axis=0, ddof=1)
+                                                               if len(per_seed) > 1 else np.zeros(bins))
+                colour = plotting.TRAINABLE_COLOURS.get(trainable)
+                axis.stairs(mean, edges, color=colour, linewidth=1.4, label=plotting.trainable_label(trainable))
+                if len(per_seed) > 1:
+                    axis.stairs(mean + std, edges, baseline=np.clip(mean - std, 0, None), fill=True, alpha=0.25,
+                                color=colour)
+            axis.axvline(0, color='black', linewidth=0.6)
+            axis.set_xlabel(f'{symbol} (BatchNorm {meaning})')
+            if column == 0:
+                axis.set_ylabel('share of BN channels (%)')
+            axis.set_title(arch_info(arch).label, fontsize=10)
+            axis.grid(alpha=0.3)
+    if archs:
+        axes[0, 0].legend(fontsize=8)
+    figure.suptitle('Figure 4: distribution of the trained γ (top) and β (bottom), BatchNorm only vs all')
+    plotting.caption(figure, caption_text(profile, seeds.values, f'{bins} bins shared by the panels of a row',
+                                          spread_as='bands'))
+    return figure
+
+
+def gamma_fractions(bn_values: pd.DataFrame, thresholds) -> pd.DataFrame:
+    """Per (arch, trainable): mean, std and n over seeds of the fraction of |γ| < t, for each threshold."""
+    records = []
+    for (arch, trainable, seed), group in bn_values.groupby(['arch', 'trainable', 'seed']):
+        magnitude = group['gamma'].abs().to_numpy()
+        records += [dict(arch=arch, trainable=trainable, seed=seed, threshold=float(t),
+                         fraction=float((magnitude < t).mean())) for t in thresholds]
+    table = pd.DataFrame(records, columns=['arch', 'trainable', 'seed', 'threshold', 'fraction'])
+    return (table.groupby(['arch', 'trainable', 'threshold'])['fraction']
+            .agg(mean='mean', std=lambda v: v.std(ddof=1) if len(v) > 1 else np.nan, n='count').reset_index())
+
+
+def _per_trainable_lines(title: str, table: pd.DataFrame, x: str, ylabel: str, xlabel: str, profile: dict,
+                         scale: float, zero_line: bool = False, ylim=None, extra: str = '') -> Figure:
+    trainables = [t for t in COMPARED if t in set(table.trainable)] + \
+        [t for t in trainable_order(table.trainable) if t not in COMPARED]
+    archs = arch_order(table.arch)
+    figure, axes = plotting.new_figure(max(1, len(trainables)), sharey=True)
+    if not trainables:
+        plotting.no_data(axes[0, 0], 'no analysed cells in the grid')
+    for axis, trainable in zip(axes[0], trainables):
+        for index, arch in enumerate(archs):
+            line = table[(table.arch == arch) & (table.trainable == trainable)].sort_values(x)
+            if line.empty:
+                continue
+            plotting.errorbar(axis, line[x], scale * line['mean'], scale * line['std'], label=arch_info(arch).label,
+                              color=plotting.ARCH_COLOURS[index % len(plotting.ARCH_COLOURS)])
+        if zero_line:
+            axis.axhline(0, color='black', linewidth=0.6)
+        plotting.log_ticks(axis, table[x])
+        axis.tick_params(axis='x', labelrotation=45)
+        axis.xaxis.set_major_formatter(plotting.FuncFormatter(lambda value, _: f'{value:g}'))
+        if ylim is not None:
+            axis.set_ylim(*ylim)
+        axis.set_title(plotting.trainable_label(trainable))
+        axis.set_xlabel(xlabel)
+        axis.grid(alpha=0.3)
+    axes[0, 0].set_ylabel(ylabel)
+    if trainables:
+        axes[0, 0].legend(fontsize=8)
+    figure.suptitle(title)
+    plotting.caption(figure, caption_text(profile, table['n'], extra))
+    return figure
+
+
+def figure5(summary, bn_values, profile, settings) -> Figure:
+    thresholds = settings.get('gamma_thresholds') or [0.01, 0.05, 0.1, 0.5]
+    table = gamma_fractions(bn_values, thresholds)
+    return _per_trainable_lines('Figure 5: fraction of γ with |γ| below a threshold', table, 'threshold',
+                                'γ with |γ| < t (%)', 'threshold t (log scale)', profile, 100, ylim=(0, None))
+
+
+def clamping_table(summary: pd.DataFrame) -> pd.DataFrame:
+    table = summary[(summary.group == 'grid') & (summary.source == 'analysis')
+                    & summary.metric.str.fullmatch(r'clamped\.t[^.]+\.delta')].copy()
+    table['threshold'] = table.metric.str.split('.').str[1].map(threshold_from_key)
+    return table
+
+
+def figure6(summary, bn_values, profile, settings) -> Figure:
+    table = clamping_table(summary)
+    return _per_trainable_lines('Figure 6: change in test accuracy after setting every γ with |γ| < t to 0',
+                                table, 'threshold', 'change in test accuracy (percentage points)',
+                                'threshold t (log scale)', profile, 100, zero_line=True,
+                                extra='β left as trained; 0 = the unclamped network')
+
+
+def figure7(summary, bn_values, profile, settings) -> Figure:
+    data = rows(summary, 'grid', 'analysis', 'dead_relu.fraction')
+    probability = rows(summary, 'grid', 'analysis', 'dead_relu.probability')['mean']
+    p = f'{probability.iloc[0]:g}' if not probability.empty else 'p'
+    archs = arch_order(data.arch)
+    trainables = [t for t in COMPARED if t in set(data.trainable)] + \
+        [t for t in trainable_order(data.trainable) if t not in COMPARED]
+    figure, axes = plotting.new_figure(width=max(5.0, 1.4 * len(archs) + 2), height=4.0)
+    axis = axes[0, 0]
+    if data.empty:
+        plotting.no_data(axis, 'no analysed cells in the grid')
+    width = 0.8 / max(1, len(trainables))
+    for index, trainable in enumerate(trainables):
+        bars = data[data.trainable == trainable].set_index('arch').reindex(archs)
+        positions = np.arange(len(archs)) + (index - (len(trainables) - 1) / 2) * width
+        std = bars['std'].fillna(0).to_numpy() * 100
+        axis.bar(positions, 100 * bars['mean'].to_numpy(), width, yerr=std if std.any() else None, capsize=3,
+                 color=plotting.TRAINABLE_COLOURS.get(trainable), label=plotting.trainable_label(trainable))
+    if not data.empty:
+        axis.set_xticks(np.arange(len(archs)), [arch_info(arch).label for arch in archs])
+        plotting.percent(axis)
+        axis.set_ylabel('dead ReLU channels (%)')
+        axis.set_xlabel('network')
+        axis.legend(fontsize=8)
+        axis.grid(alpha=0.3, axis='y')
+    figure.suptitle(f'Figure 7: ReLU channels that output 0 with probability > {p} over the test set')
+    plotting.caption(figure, caption_text(profile, data['n']))
+    return figure
+
+
+FIGURES: dict[int, Callable[..., Figure]] = {1: figure1, 2: figure2, 3: figure3, 4: figure4, 5: figure5,
+                                             6: figure6, 7: figure7}
+NEEDS_BN_VALUES = {4, 5}
+
+
+def draw(number: int, summary: pd.DataFrame, bn_values: pd.DataFrame | None, profile: dict, settings: dict,
+         out_stem: str | Path) -> list[Path]:
+    if number not in FIGURES:
+        raise ValueError(f'no figure {number}; figures: {", ".join(map(str, FIGURES))}')
+    if number in NEEDS_BN_VALUES and bn_values is None:
+        raise ValueError(f'figure {number} needs the γ/β values (results/grid_bn_values.csv)')
+    figure = FIGURES[number](summary, bn_values, profile, settings)
+    return plotting.save(figure, out_stem, dpi=int(settings.get('dpi', 150)))

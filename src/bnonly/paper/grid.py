@@ -1,0 +1,132 @@
+"""The grid of the paper's figures: its cells, their names and folders, and the recipe every cell reads.
+
+The ``grid`` section of params.yaml declares two sets of cells, each a product expanded by a DVC ``matrix``
+stage in dvc.yaml (same order, same names):
+
+- ``grid``: archs x trainables x seeds, BatchNorm initialised as in the paper (γ ~ U[0, 1), β = 0), trained
+  by ``grid_train@<arch>-<trainable>-<seed>`` into ``results/grid/<cell>/train``; the cells whose trainable
+  set is in ``analyze_trainables`` are analysed by ``grid_analyze@<cell>`` into ``results/grid/<cell>/analyze``.
+- ``fixed_init`` (Figure 1): fixed_init.archs x fixed_init.trainables x seeds with γ = 1, β = 0 at init,
+  trained by ``grid_train_fixed@<cell>`` into ``results/grid_fixed/<cell>/train``.
+
+Every cell reads its recipe (data set, model, training and analysis settings) from ``results/grid_recipe``,
+written from the grid section alone by the ``grid_recipe`` stage, and only its arch, trainable set and seed
+(and the BatchNorm init) from its command line. The single-run keys at the top of params.yaml never reach it.
+The recipe files are the cells' dependencies in place of params (DVC cannot put a list, such as the LR
+milestones, into a stage command, and one params dependency per cell costs a params.yaml parse per cell).
+"""
+import itertools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+GRID_DIR = Path('results/grid')
+FIXED_DIR = Path('results/grid_fixed')
+RECIPE_DIR = Path('results/grid_recipe')
+RECIPES = ('prepare', 'train', 'analyze')
+GROUPS = ('grid', 'fixed_init')
+_INIT = {'grid': 'uniform', 'fixed_init': 'fixed'}
+
+
+class GridError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Cell:
+    group: str          # 'grid' or 'fixed_init'
+    arch: str
+    trainable: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        """DVC's name for a matrix item of scalars: the values joined by '-'."""
+        return f'{self.arch}-{self.trainable}-{self.seed}'
+
+    @property
+    def batchnorm_init(self) -> str:
+        return _INIT[self.group]
+
+    @property
+    def folder(self) -> Path:
+        return (GRID_DIR if self.group == 'grid' else FIXED_DIR) / self.name
+
+    @property
+    def train_dir(self) -> Path:
+        return self.folder / 'train'
+
+    @property
+    def analyze_dir(self) -> Path:
+        return self.folder / 'analyze'
+
+    @property
+    def train_stage(self) -> str:
+        return f'grid_train@{self.name}' if self.group == 'grid' else f'grid_train_fixed@{self.name}'
+
+    @property
+    def analyze_stage(self) -> str:
+        return f'grid_analyze@{self.name}'
+
+
+def _product(group: str, archs, trainables, seeds) -> list[Cell]:
+    return [Cell(group, arch, trainable, seed) for arch, trainable, seed in itertools.product(archs, trainables, seeds)]
+
+
+def train_cells(grid: dict) -> list[Cell]:
+    """Every trained cell, in the order dvc.yaml's matrices expand them (grid first, then fixed_init)."""
+    fixed = grid.get('fixed_init') or {}
+    return (_product('grid', grid['archs'], grid['trainables'], grid['seeds'])
+            + _product('fixed_init', fixed.get('archs', []), fixed.get('trainables', []), grid['seeds']))
+
+
+def analysed_cells(grid: dict) -> list[Cell]:
+    """The cells the grid_analyze matrix analyses: archs x analyze_trainables x seeds."""
+    missing = [t for t in grid['analyze_trainables'] if t not in grid['trainables']]
+    if missing:
+        raise GridError(f'grid.analyze_trainables: {", ".join(missing)} not in grid.trainables, so never trained')
+    return _product('grid', grid['archs'], grid['analyze_trainables'], grid['seeds'])
+
+
+def recipe(grid: dict) -> dict[str, dict]:
+    """The params files the cells read: each a valid params.yaml holding only what its stage script uses."""
+    return {
+        'prepare': {'dataset': grid['dataset'], 'data': dict(grid['data'])},
+        'train': {'dataset': grid['dataset'], 'model': {'batchnorm_init': 'uniform', **grid['model']},
+                  'train': dict(grid['train'])},
+        'analyze': {'train': {'eval_batch_size': grid['train']['eval_batch_size']},
+                    'analyze': dict(grid['analyze'])},
+    }
+
+
+@dataclass(frozen=True)
+class ArchInfo:
+    arch: str
+    family: str         # 'deep' (CIFAR ResNet-D), 'wide' (WRN-14-W) or 'imagenet' (ResNet-D)
+    depth: int
+    width: int          # width multiplier (1 for every deep and ImageNet network)
+    label: str
+
+    @property
+    def in_width_family(self) -> bool:
+        """WRN-14-W for every W, ResNet-14 being WRN-14-1."""
+        return self.family == 'wide' or (self.family == 'deep' and self.depth == 14)
+
+    @property
+    def in_depth_family(self) -> bool:
+        return self.family in ('deep', 'imagenet')
+
+
+_PATTERNS = ((re.compile(r'cifar_resnet(\d+)'), 'deep'), (re.compile(r'cifar_wide_resnet14_(\d+)'), 'wide'),
+             (re.compile(r'resnet(\d+)'), 'imagenet'))
+
+
+def arch_info(arch: str) -> ArchInfo:
+    for pattern, family in _PATTERNS:
+        match = pattern.fullmatch(arch)
+        if match:
+            number = int(match.group(1))
+            if family == 'wide':
+                return ArchInfo(arch, family, 14, number, f'WRN-14-{number}')
+            return ArchInfo(arch, family, number, 1, f'ResNet-{number}')
+    raise GridError(f'{arch!r} is not one of the paper\'s architecture names')

@@ -1,0 +1,39 @@
+"""Stage `claims`: the paper's headline claims beside our measurements, with verdicts (reports/claims.md).
+
+Reads reports/grid_summary.csv and the profile in results/grid_summary.json; the rules are in
+bnonly.paper.claims. Also writes the same table as CSV for scripts.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from bnonly.paper.claims import Results, all_claims, to_frame, to_markdown
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--summary', type=Path, default=Path('reports/grid_summary.csv'))
+    parser.add_argument('--summary-json', type=Path, default=Path('results/grid_summary.json'))
+    parser.add_argument('--out', type=Path, default=Path('reports/claims.md'))
+    parser.add_argument('--csv', type=Path, default=Path('reports/claims.csv'))
+    args = parser.parse_args(argv)
+    try:
+        profile = json.loads(args.summary_json.read_text())['profile']
+        summary = pd.read_csv(args.summary)
+    except FileNotFoundError as error:
+        print(f'claims: error: {error}; run `dvc repro grid_aggregate`', file=sys.stderr)
+        return 1
+    rows = all_claims(Results(summary, profile))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(to_markdown(rows, profile))
+    to_frame(rows).to_csv(args.csv, index=False)
+    tally = pd.Series([row.verdict for row in rows]).value_counts()
+    print(f'claims: {", ".join(f"{count} {verdict}" for verdict, count in tally.items())} -> {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Stage `grid_recipe`: the params files every grid cell reads, from params.yaml's `grid` section alone.
+
+Writes <out>/prepare.yaml, train.yaml and analyze.yaml (see bnonly.paper.grid). Each holds only what its
+stage reads, so editing grid.analyze changes analyze.yaml alone and no trained cell reruns.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from bnonly.config import ConfigError, load_params, require
+from bnonly.paper.grid import RECIPE_DIR, GridError, analysed_cells, recipe
+
+HEADER = '# Written by the grid_recipe stage from the grid section of params.yaml: edit that, not this.\n'
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--params', type=Path, default=Path('params.yaml'))
+    parser.add_argument('--out', type=Path, default=RECIPE_DIR)
+    args = parser.parse_args(argv)
+    try:
+        params = load_params(args.params)
+        require(params, *(f'grid.{key}' for key in ('dataset', 'data', 'archs', 'trainables', 'seeds',
+                                                    'analyze_trainables', 'model', 'train', 'analyze')))
+        analysed_cells(params['grid'])  # fails early if an analysed trainable set is never trained
+        files = recipe(params['grid'])
+    except (ConfigError, GridError) as error:
+        print(f'grid_recipe: error: {error}', file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (args.out / f'{name}.yaml').write_text(HEADER + yaml.safe_dump(content, sort_keys=False))
+    print(f'grid_recipe: {", ".join(sorted(files))} -> {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Aggregation of grid cells: tidy rows, mean/std/n over seeds, the summary JSON, and clear errors."""
+import json
+import math
+
+import pandas as pd
+import pytest
+import yaml
+
+from bnonly.paper import aggregate
+from bnonly.paper.grid import Cell, GridError
+from bnonly.paper.synthetic import write_analysis, write_cell
+
+GRID = {'archs': ['cifar_resnet14', 'cifar_wide_resnet14_2'], 'trainables': ['all', 'bn_only'], 'seeds': [0, 1, 2],
+        'analyze_trainables': ['bn_only'],
+        'fixed_init': {'archs': ['cifar_resnet14'], 'trainables': ['all', 'all_but_bn']},
+        'analyze': {'thresholds': [0.01, 0.1]}}
+ACCURACY = {0: 0.50, 1: 0.60, 2: 0.70}  # per seed, for ResNet-14 bn_only
+
+
+def set_accuracy(root, cell: Cell, value: float) -> None:
+    path = root / cell.train_dir / 'metrics.json'
+    metrics = json.loads(path.read_text())
+    metrics['test_accuracy'] = value
+    path.write_text(json.dumps(metrics))
+
+
+@pytest.fixture
+def grid_root(tmp_path):
+    from bnonly.paper.synthetic import write_grid
+    write_grid(GRID, tmp_path)
+    for seed, value in ACCURACY.items():
+        set_accuracy(tmp_path, Cell('grid', 'cifar_resnet14', 'bn_only', seed), value)
+    return tmp_path
+
+
+def test_tidy_rows_one_per_cell_and_metric(grid_root):
+    cells, bn_values, profile = aggregate.collect(GRID, grid_root)
+    assert list(cells.columns) == ['group', 'arch', 'trainable', 'batchnorm_init', 'seed', 'source', 'metric', 'value']
+    assert not cells.duplicated(['group', 'arch', 'trainable', 'seed', 'source', 'metric']).any()
+    trained = cells[cells.source == 'train'][['group', 'arch', 'trainable', 'seed']].drop_duplicates()
+    assert len(trained) == (2 * 2 + 1 * 2) * 3
+    analysed = cells[cells.source == 'analysis'][['arch', 'trainable', 'seed']].drop_duplicates()
+    assert len(analysed) == 2 * 1 * 3
+    assert {'gamma.frac_abs_below.t0p01', 'clamped.t0p1.delta', 'dead_relu.fraction', 'dead_relu.site.block'} <= \
+        set(cells[cells.source == 'analysis'].metric)
+    assert 'dead_relu.granularity' not in set(cells.metric)  # strings are not values
+    assert set(cells[cells.group == 'fixed_init'].batchnorm_init) == {'fixed'}
+    assert set(bn_values.columns) == {'arch', 'trainable', 'seed', 'layer', 'channel', 'gamma', 'beta'}
+    assert set(bn_values.trainable) == {'bn_only'} and bn_values.seed.nunique() == 3
+    assert profile['cells_trained'] == 18 and profile['cells_analysed'] == 6 and profile['seeds'] == 3
+    assert profile['dataset'] == 'fashion_mnist'
+
+
+def test_summary_mean_std_n(grid_root):
+    cells, _, _ = aggregate.collect(GRID, grid_root)
+    summary = aggregate.summarize(cells)
+    row = summary[(summary.group == 'grid') & (summary.arch == 'cifar_resnet14') & (summary.trainable == 'bn_only')
+                  & (summary.source == 'train') & (summary.metric == 'test_accuracy')].iloc[0]
+    assert row['mean'] == pytest.approx(0.6)
+    assert row['std'] == pytest.approx(0.1)  # sample std (ddof = 1) of 0.5, 0.6, 0.7
+    assert row['n'] == 3
+    assert (row['label'], row['family'], row['depth'], row['width'], row['batchnorm_params']) == \
+        ('ResNet-14', 'deep', 14, 1, 1120)
+    wide = summary[summary.arch == 'cifar_wide_resnet14_2'].iloc[0]
+    assert (wide['family'], wide['width'], wide['batchnorm_params']) == ('wide', 2, 2240)
+    assert not summary.duplicated(aggregate.SUMMARY_KEYS).any()
+
+
+def test_single_seed_has_no_std(tmp_path):
+    grid = dict(GRID, seeds=[0])
+    from bnonly.paper.synthetic import write_grid
+    write_grid(grid, tmp_path)
+    summary = aggregate.summarize(aggregate.collect(grid, tmp_path)[0])
+    assert (summary['n'] == 1).all() and summary['std'].isna().all()
+    document = aggregate.summary_json(summary, {})
+    assert document['grid']['cifar_resnet14']['all']['test_accuracy']['std'] is None  # valid JSON, no NaN
+
+
+def test_summary_json_for_dvc_metrics(grid_root, tmp_path):
+    out = tmp_path / 'out'
+    aggregate.write(GRID, grid_root, cells_csv=out / 'cells.csv', summary_csv=out / 'summary.csv',
+                    bn_values_csv=out / 'bn.csv', summary_json_path=out / 'summary.json')
+    document = json.loads((out / 'summary.json').read_text())
+    accuracy = document['grid']['cifar_resnet14']['bn_only']['test_accuracy']
+    assert accuracy['mean'] == pytest.approx(0.6) and accuracy['n'] == 3
+    assert set(document['grid']['cifar_resnet14']['bn_only']['gamma']['frac_abs_below']) == {'t0p01', 't0p1'}
+    assert set(document['fixed_init']['cifar_resnet14']) == {'all', 'all_but_bn'}
+    assert 'train_loss' not in document['grid']['cifar_resnet14']['all']  # headline numbers only
+
+    def keys(node, prefix=''):
+        for key, value in node.items():
+            assert '.' not in key, f'{prefix}{key}: DVC joins keys with dots'
+            if isinstance(value, dict):
+                yield from keys(value, f'{prefix}{key}.')
+    list(keys(document))
+    assert pd.read_csv(out / 'summary.csv').shape[0] > 0 and pd.read_csv(out / 'bn.csv').shape[0] > 0
+
+
+def test_orphan_cells_are_ignored(grid_root):
+    """A removed arch or seed leaves its folder behind (DVC does not delete it): it must not be counted."""
+    write_cell(Cell('grid', 'cifar_resnet32', 'all', 0), grid_root)
+    write_cell(Cell('grid', 'cifar_resnet14', 'bn_only', 9), grid_root)
+    cells, _, _ = aggregate.collect(GRID, grid_root)
+    assert 'cifar_resnet32' not in set(cells.arch) and 9 not in set(cells.seed)
+
+
+def test_missing_cell_names_the_stage(grid_root):
+    (grid_root / 'results/grid/cifar_resnet14-all-1/train/metrics.json').unlink()
+    with pytest.raises(GridError, match=r'dvc repro grid_train@cifar_resnet14-all-1'):
+        aggregate.collect(GRID, grid_root)
+
+
+def test_missing_analysis_names_the_stage(grid_root):
+    (grid_root / 'results/grid/cifar_wide_resnet14_2-bn_only-2/analyze/metrics.json').unlink()
+    with pytest.raises(GridError, match=r'dvc repro grid_analyze@cifar_wide_resnet14_2-bn_only-2'):
+        aggregate.collect(GRID, grid_root)
+
+
+def test_stale_cell_folder_is_refused(grid_root):
+    path = grid_root / 'results/grid_fixed/cifar_resnet14-all-0/train/config.yaml'
+    config = yaml.safe_load(path.read_text())
+    config['run']['batchnorm_init'] = 'uniform'
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(GridError, match='not the cell'):
+        aggregate.collect(GRID, grid_root)
+
+
+def test_flatten_and_threshold_keys():
+    from bnonly.analysis.metrics import threshold_key
+    from bnonly.paper.figures import threshold_from_key
+    assert aggregate.flatten({'a': 1, 'b': {'c': 2.5, 'd': 'x', 'e': True}}) == {'a': 1.0, 'b.c': 2.5}
+    for threshold in (0.01, 1e-05, 0.5, 0.25):
+        assert threshold_from_key(threshold_key(threshold)) == threshold
+
+
+def test_write_analysis_fixture_matches_the_analysis_schema(tmp_path):
+    """The synthetic analysis files use the real stage's keys (bnonly.analysis.metrics)."""
+    from bnonly.analysis.metrics import threshold_key
+    cell = Cell('grid', 'cifar_resnet14', 'bn_only', 0)
+    write_analysis(cell, tmp_path, thresholds=(0.01, 0.25))
+    metrics = json.loads((tmp_path / cell.analyze_dir / 'metrics.json').read_text())
+    assert set(metrics['clamped']) == {threshold_key(0.01), threshold_key(0.25)}
+    assert not math.isnan(metrics['dead_relu']['fraction'])

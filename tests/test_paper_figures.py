@@ -1,0 +1,120 @@
+"""Every figure is drawn, as PNG and PDF, from a small synthetic aggregate (and from awkward ones)."""
+import json
+
+import pandas as pd
+import pytest
+
+from bnonly.paper import aggregate, figures
+from bnonly.paper.figures import FIGURES, NEEDS_BN_VALUES, draw, family_panels, gamma_fractions
+from bnonly.paper.synthetic import write_grid
+
+SETTINGS = {'dpi': 60, 'histogram_bins': 12, 'gamma_thresholds': [0.005, 0.01, 0.1, 0.5]}
+GRID = {'archs': ['cifar_resnet14', 'cifar_resnet20', 'cifar_wide_resnet14_2'],
+        'trainables': ['all', 'bn_only', 'random_k', 'output_only'], 'seeds': [0, 1],
+        'analyze_trainables': ['all', 'bn_only'],
+        'fixed_init': {'archs': ['cifar_resnet14', 'cifar_wide_resnet14_2'], 'trainables': ['all', 'all_but_bn']},
+        'analyze': {'thresholds': [0.01, 0.05]}}
+PNG, PDF = b'\x89PNG\r\n\x1a\n', b'%PDF'
+
+
+def aggregated(tmp_path, grid=GRID, dataset='fashion_mnist'):
+    root = tmp_path / 'grid'
+    write_grid(grid, root)
+    if dataset != 'fashion_mnist':  # the synthetic cells say which data set they ran on
+        from bnonly.paper.grid import train_cells
+        from bnonly.paper.synthetic import write_cell
+        for cell in train_cells(grid):
+            write_cell(cell, root, dataset=dataset)
+    out = tmp_path / 'aggregated'
+    aggregate.write(grid, root, cells_csv=out / 'cells.csv', summary_csv=out / 'summary.csv',
+                    bn_values_csv=out / 'bn.csv', summary_json_path=out / 'summary.json')
+    return (pd.read_csv(out / 'summary.csv'), pd.read_csv(out / 'bn.csv'),
+            json.loads((out / 'summary.json').read_text())['profile'])
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    return aggregated(tmp_path_factory.mktemp('figures'))
+
+
+@pytest.mark.parametrize('number', sorted(FIGURES))
+def test_each_figure_writes_png_and_pdf(data, tmp_path, number):
+    summary, bn_values, profile = data
+    paths = draw(number, summary, bn_values if number in NEEDS_BN_VALUES else None, profile, SETTINGS,
+                 tmp_path / f'figure{number}')
+    assert [p.name for p in paths] == [f'figure{number}.png', f'figure{number}.pdf']
+    assert paths[0].read_bytes()[:8] == PNG and paths[1].read_bytes()[:4] == PDF
+    assert paths[0].stat().st_size > 5000  # something was drawn
+
+
+@pytest.mark.parametrize('number', sorted(FIGURES))
+def test_figures_are_byte_identical_when_redrawn(data, tmp_path, number):
+    """No timestamps in the files: an unchanged figure does not show up as changed in git."""
+    summary, bn_values, profile = data
+    first = draw(number, summary, bn_values, profile, SETTINGS, tmp_path / 'a')
+    second = draw(number, summary, bn_values, profile, SETTINGS, tmp_path / 'b')
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+
+
+def test_figure_titles_axes_and_legends(data):
+    summary, bn_values, profile = data
+    for number, build in FIGURES.items():
+        figure = build(summary, bn_values, profile, SETTINGS)
+        assert figure.get_suptitle().startswith(f'Figure {number}:')
+        axes = [axis for axis in figure.axes if axis.has_data()]
+        assert axes, f'figure {number} drew nothing'
+        assert any(axis.get_legend() is not None for axis in axes), f'figure {number} has no legend'
+        for axis in axes:
+            assert axis.get_xlabel() and (axis.get_ylabel() or axis is not axes[0]), f'figure {number}'
+
+
+def test_panels_follow_the_families(data):
+    summary, _, _ = data
+    accuracy = summary[(summary.source == 'train') & (summary.metric == 'test_accuracy')]
+    titles = [title for title, _, _ in family_panels(accuracy)]
+    assert titles == ['Depth: ResNet-D', 'Width: WRN-14-W']
+    width = family_panels(accuracy)[1][2]
+    assert set(width.x) == {1, 2}  # ResNet-14 is WRN-14-1
+
+
+def test_error_bars_where_seeds_vary(data):
+    summary, bn_values, profile = data
+    figure = figures.figure2(summary, bn_values, profile, SETTINGS)
+    bars = [c for axis in figure.axes for c in axis.containers if getattr(c, 'has_yerr', False)]
+    assert bars and all(c.has_yerr for c in bars)
+
+
+def test_gamma_fractions_per_seed(data):
+    _, bn_values, _ = data
+    table = gamma_fractions(bn_values, [0.01, 0.5])
+    assert set(table.columns) == {'arch', 'trainable', 'threshold', 'mean', 'std', 'n'}
+    assert (table.n == 2).all() and table['mean'].between(0, 1).all()
+    one = bn_values[(bn_values.arch == 'cifar_resnet14') & (bn_values.trainable == 'bn_only')]
+    expected = one.groupby('seed').gamma.apply(lambda g: (g.abs() < 0.5).mean()).mean()
+    got = table[(table.arch == 'cifar_resnet14') & (table.trainable == 'bn_only') & (table.threshold == 0.5)]
+    assert got['mean'].iloc[0] == pytest.approx(expected)
+
+
+def test_a_grid_without_figure1_cells_or_analyses_still_draws(tmp_path):
+    grid = dict(GRID, archs=['cifar_resnet14'], trainables=['bn_only'], analyze_trainables=['bn_only'], seeds=[0],
+                fixed_init={'archs': ['cifar_resnet14'], 'trainables': ['all']})
+    summary, bn_values, profile = aggregated(tmp_path, grid)
+    for number in FIGURES:
+        paths = draw(number, summary, bn_values, profile, SETTINGS, tmp_path / f'f{number}')
+        assert paths[0].read_bytes()[:8] == PNG
+
+
+def test_imagenet_grid_has_top5_panels(tmp_path):
+    grid = dict(GRID, archs=['resnet18', 'resnet34'], trainables=['all', 'bn_only'], analyze_trainables=['bn_only'],
+                fixed_init={'archs': ['resnet18'], 'trainables': ['all', 'all_but_bn']})
+    summary, bn_values, profile = aggregated(tmp_path, grid, dataset='imagenet')
+    figure = figures.figure2(summary, bn_values, profile, SETTINGS)
+    titles = [axis.get_title() for axis in figure.axes]
+    assert titles == ['ImageNet: ResNet-D (top-1)', 'ImageNet: ResNet-D (top-5)']
+    draw(3, summary, bn_values, profile, SETTINGS, tmp_path / 'f3')  # no CIFAR family: a 'no data' panel
+
+
+def test_figure4_needs_the_values(data, tmp_path):
+    summary, _, profile = data
+    with pytest.raises(ValueError, match='needs the γ/β values'):
+        draw(4, summary, None, profile, SETTINGS, tmp_path / 'f4')
