@@ -45,7 +45,8 @@ def progress(batches: Iterable[Batch], description: str, enabled: bool = True) -
         total = len(batches)  # type: ignore[arg-type]
     except TypeError:
         total = None
-    return tqdm(batches, desc=description, total=total, unit='batch', leave=False, disable=not enabled)
+    return tqdm(batches, desc=description, total=total, unit='batch', leave=False,
+                disable=None if enabled else True)  # None: no bar when stderr is not a terminal
 
 
 def count_correct(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

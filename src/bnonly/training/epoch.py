@@ -52,7 +52,8 @@ def train_epoch(step: TrainStep, loader, *, spec, epoch: int, progress: bool = T
     check_every = CHECK_EVERY if progress or device.type == 'cpu' else None  # .item() is free on the CPU
     start = time.perf_counter()
     bar = tqdm(loader.epoch(epoch), total=iterations, desc=f'epoch {epoch + 1}/{spec.epochs}', unit='batch',
-               leave=False, disable=not progress)
+               leave=False,
+               disable=None if progress else True)  # None: no bar when stderr is not a terminal (logs, CI)
     lr = spec.lr
     for index, (x, y) in enumerate(bar):
         lr = spec.lr * lr_factor(epoch * iterations + index, iterations_per_epoch=iterations,
