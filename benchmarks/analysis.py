@@ -17,7 +17,6 @@ import argparse
 import dataclasses
 import datetime
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -29,31 +28,11 @@ from bnonly.analysis.dead_relu import relu_zero_pass
 from bnonly.analysis.evaluation import accuracy
 from bnonly.config import load_params
 from bnonly.models import create_model
+from environment import cpu_busy, machine, write_report
 
 RESULTS = Path(__file__).resolve().parent / 'results'
 SHAPES = {'cifar10': (3, 32, 32), 'fashion_mnist': (1, 28, 28)}
 IDLE_BUSY_FRACTION = 0.05  # machine-wide CPU use (all cores) above this while we sleep: not idle
-
-
-def cpu_busy_fraction(seconds: float = 2.0) -> float:
-    """Share of all CPU time that was busy (not idle or iowait) over ``seconds`` while this process sleeps."""
-    def sample() -> tuple[int, int]:
-        fields = [int(v) for v in Path('/proc/stat').read_text().splitlines()[0].split()[1:]]
-        idle = fields[3] + fields[4]
-        return idle, sum(fields[:8])  # user..steal; guest time is already counted in user
-    idle0, total0 = sample()
-    time.sleep(seconds)
-    idle1, total1 = sample()
-    return 1 - (idle1 - idle0) / max(total1 - total0, 1)
-
-
-def machine() -> dict[str, str]:
-    cpu = next((line.split(':', 1)[1].strip() for line in Path('/proc/cpuinfo').read_text().splitlines()
-                if line.startswith('model name')), platform.processor())
-    return {'cpu': cpu, 'cores (usable)': str(len(os.sched_getaffinity(0))),
-            'torch threads': str(torch.get_num_threads()), 'torch': torch.__version__,
-            'python': platform.python_version(), 'platform': platform.platform(),
-            'gpu': torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'}
 
 
 def timed(function) -> tuple[float, object]:
@@ -84,7 +63,7 @@ def main() -> None:
         settings = dataclasses.replace(settings, thresholds=settings.thresholds[:2])
     thresholds = settings.thresholds
 
-    busy_before = cpu_busy_fraction()
+    busy_before = cpu_busy()
     device = torch.device(args.device)
     channels, height, width = SHAPES[args.shape]
     generator = torch.Generator().manual_seed(0)
@@ -97,7 +76,7 @@ def main() -> None:
     plain = [timed(lambda: accuracy(model, batches, show_progress=False))[0] for _ in range(repeats)]
     hooked, _ = timed(lambda: relu_zero_pass(model, batches, show_progress=False))
     total, _ = timed(lambda: analyze_model(model, batches, settings, show_progress=False))
-    busy_after = cpu_busy_fraction()
+    busy_after = cpu_busy()
 
     reference = statistics.median(plain)
     idle = max(busy_before, busy_after) <= IDLE_BUSY_FRACTION
@@ -118,11 +97,8 @@ def main() -> None:
     lines += ['', f'Expected whole-analysis ratio: hooked ratio + thresholds = '
                   f'{hooked / reference + len(thresholds):.2f}; measured {total / reference:.2f}. '
                   f'Plain passes: {", ".join(f"{s:.2f}" for s in plain)} s.', '', '| machine | |', '|---|---|']
-    lines += [f'| {key} | {value} |' for key, value in machine().items()]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text('\n'.join(lines) + '\n')
-    print('\n'.join(lines))
-    print(f'\nwritten to {out}')
+    lines += [f'| {key} | {value} |' for key, value in machine(torch.device("cpu")).items()]
+    write_report(lines, out)
 
 
 if __name__ == '__main__':

@@ -19,12 +19,10 @@ shared/PAPER.md); the script measures machine-wide CPU use before and after and 
 import argparse
 import datetime
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import PIL
 import torch
 import torchvision
@@ -33,6 +31,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from bnonly.data.memory_loader import InMemoryLoader
+from environment import cpu_busy, machine, write_report
 from bnonly.data.prepared import load_meta, load_tensors
 
 RESULTS = Path(__file__).resolve().parent / 'results'
@@ -75,27 +74,6 @@ def endless(epoch_iterable):
     while True:
         yield from epoch_iterable(epoch)
         epoch += 1
-
-
-def cpu_busy(seconds: float = 2.0) -> float:
-    """Share of all CPU time (every core) spent busy over ``seconds`` while this process sleeps."""
-    def read() -> tuple[int, int]:
-        ticks = [int(value) for value in Path('/proc/stat').read_text().split('\n', 1)[0].split()[1:9]]
-        return ticks[3] + ticks[4], sum(ticks)  # idle + iowait, total (user .. steal)
-    idle_before, total_before = read()
-    time.sleep(seconds)
-    idle_after, total_after = read()
-    return 1 - (idle_after - idle_before) / max(total_after - total_before, 1)
-
-
-def machine(device: torch.device) -> dict[str, str]:
-    cpu = next((line.split(':', 1)[1].strip() for line in Path('/proc/cpuinfo').read_text().splitlines()
-                if line.startswith('model name')), platform.processor() or 'unknown')
-    return {'CPU': cpu, 'cores usable': str(len(os.sched_getaffinity(0))),
-            'torch threads': str(torch.get_num_threads()),
-            'GPU': torch.cuda.get_device_name(device) if device.type == 'cuda' else 'none (CPU run)',
-            'torch': torch.__version__, 'torchvision': torchvision.__version__, 'Pillow': PIL.__version__,
-            'numpy': np.__version__, 'python': platform.python_version(), 'platform': platform.platform()}
 
 
 def load_images(args) -> tuple[str, torch.Tensor, torch.Tensor, list[float], list[float]]:
@@ -167,10 +145,7 @@ def main() -> None:
                      f'{", ".join(f"{r:,.1f}" for r in rates[name])} |')
     lines += ['', f'**Speed-up: {ours_rate / theirs_rate:.1f}x** (ours / per-image).', '', '| machine | |', '|---|---|']
     lines += [f'| {key} | {value} |' for key, value in machine(device).items()]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text('\n'.join(lines) + '\n')
-    print('\n'.join(lines))
-    print(f'\nwritten to {out}')
+    write_report(lines, out)
 
 
 if __name__ == '__main__':

@@ -37,6 +37,7 @@ import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import environment  # noqa: E402
 import speed_env  # noqa: E402
 
 from bnonly.checkpoint import load_model  # noqa: E402
@@ -176,10 +177,7 @@ def main() -> None:
     lines += check.lines()
     lines += ['', '## Machine', '']
     lines += speed_env.table(['', ''], [[k, v] for k, v in speed_env.machine(CPU).items()], 'll')
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text('\n'.join(lines) + '\n')
-    print('\n'.join(lines))
-    print(f'\nwritten to {out}')
+    environment.write_report(lines, out)
 
 
 if __name__ == '__main__':

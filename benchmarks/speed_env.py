@@ -7,19 +7,15 @@ import csv
 import dataclasses
 import json
 import os
-import platform
-import re
 import time
 from pathlib import Path
 
-import numpy as np
-import PIL
 import torch
 import torch.nn.functional as F
-import torchvision
 from torch.utils.flop_counter import FlopCounterMode
 
 from bnonly.data.prepared import load_meta, load_tensors
+from environment import cpu_busy, machine  # noqa: F401  (the speed scripts report both through this module)
 from bnonly.models import create_model
 from bnonly.trainable import set_trainable
 from bnonly.training import RunSpec, train_run
@@ -35,60 +31,7 @@ IDLE_LOAD = 0.5       # 1-minute load average before we start
 PROBE_DRIFT = 0.10    # the matmul probe before and after may differ this much on a steady machine
 
 
-# ---------------------------------------------------------------------------------------------- the machine
-
-def cpu_model() -> str:
-    for line in Path('/proc/cpuinfo').read_text().splitlines():
-        if line.startswith('model name'):
-            return line.split(':', 1)[1].strip()
-    return platform.processor() or 'unknown'
-
-
-def cpu_flags() -> set[str]:
-    for line in Path('/proc/cpuinfo').read_text().splitlines():
-        if line.startswith('flags'):
-            return set(line.split(':', 1)[1].split())
-    return set()
-
-
-def onednn_version() -> str:
-    match = re.search(r'MKL-DNN v([\d.]+)', torch.__config__.show())
-    return match.group(1) if match else 'unknown'
-
-
-def machine(device: torch.device) -> dict[str, str]:
-    flags = cpu_flags()
-    info = {'CPU': cpu_model(), 'cores usable': str(len(os.sched_getaffinity(0))),
-            'torch threads': str(torch.get_num_threads()),
-            'CPU vector ISA (torch)': torch.backends.cpu.get_cpu_capability(),
-            'AVX-512 BF16 / AMX': f"{'yes' if 'avx512_bf16' in flags else 'no'} / "
-                                  f"{'yes' if 'amx_bf16' in flags else 'no'}",
-            'oneDNN': onednn_version()}
-    if device.type == 'cuda':
-        props = torch.cuda.get_device_properties(device)
-        info.update({'GPU': f'{props.name} ({props.total_memory / 2**30:.0f} GiB, {props.multi_processor_count} SMs)',
-                     'CUDA': str(torch.version.cuda), 'cuDNN': str(torch.backends.cudnn.version()),
-                     'TF32 (matmul / cuDNN)': f'{torch.backends.cuda.matmul.allow_tf32} / '
-                                              f'{torch.backends.cudnn.allow_tf32}'})
-    else:
-        info['GPU'] = 'none (CPU run)'
-    info.update({'torch': torch.__version__, 'torchvision': torchvision.__version__, 'numpy': np.__version__,
-                 'Pillow': PIL.__version__, 'python': platform.python_version(), 'platform': platform.platform()})
-    return info
-
-
 # ------------------------------------------------------------------------------------------- idle or not
-
-def cpu_busy(seconds: float = 2.0) -> float:
-    """Share of all CPU time (every core) spent busy over ``seconds`` while this process sleeps."""
-    def read() -> tuple[int, int]:
-        ticks = [int(value) for value in Path('/proc/stat').read_text().split('\n', 1)[0].split()[1:9]]
-        return ticks[3] + ticks[4], sum(ticks)  # idle + iowait, total (user .. steal)
-    idle_before, total_before = read()
-    time.sleep(seconds)
-    idle_after, total_after = read()
-    return 1 - (idle_after - idle_before) / max(total_after - total_before, 1)
-
 
 def matmul_gflops(size: int, *, dtype=torch.float32, device=torch.device('cpu'), repeats: int = 3) -> float:
     """Best-of-``repeats`` rate of one ``size`` x ``size`` matmul: the machine's practical peak for dense

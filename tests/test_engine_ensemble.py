@@ -18,29 +18,19 @@ from bnonly.training import RunSpec
 from bnonly.training.ensemble import StackedStep, build_stack, check_stackable, train_stacked
 from bnonly.training.loop import build
 
-from tiny_data import write_prepared
+from tiny_data import tiny_spec, write_prepared
 
-TINY = dict(dataset='fashion_mnist', arch='cifar_resnet14', trainable='all', seed=0,
-            model=dict(batchnorm_init='uniform', weight_init='kaiming_normal', random_k=2),
-            train=dict(epochs=1, batch_size=32, lr=0.1, momentum=0.9, weight_decay=1e-4, milestones=[],
-                       gamma=0.1, warmup_epochs=0, eval_batch_size=64, memory_format='contiguous'))
 CPU = torch.device('cpu')
 SEEDS = (0, 1, 2)
 
 
+# The same thread count for every loop compared (oneDNN's reductions may split work by thread).
+pytestmark = pytest.mark.usefixtures('single_thread')
+
+
 def make_spec(seed, trainable='all', **train) -> RunSpec:
-    params = json.loads(json.dumps(TINY))
-    params.update(seed=seed, trainable=trainable)
-    params['train'].update(train)
-    return RunSpec.from_params(params)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    return tiny_spec(**{'seed': seed, 'trainable': trainable, 'epochs': 1, 'milestones': [],
+                        'memory_format': 'contiguous', **train})
 
 
 @pytest.fixture(scope='module')

@@ -15,7 +15,6 @@ Tolerances, stated:
   between any two conv implementations, so only the first step is compared tightly.
 """
 import bisect
-import json
 
 import pytest
 import torch
@@ -28,28 +27,14 @@ from bnonly.training import RunSpec, train_run
 from bnonly.training import step as step_module
 from bnonly.training.loop import build
 
-from tiny_data import write_prepared
+from tiny_data import tiny_spec, write_prepared
 
-TINY = dict(dataset='fashion_mnist', arch='cifar_resnet14', trainable='all', seed=3,
-            model=dict(batchnorm_init='uniform', weight_init='kaiming_normal', random_k=2),
-            train=dict(epochs=2, batch_size=32, lr=0.1, momentum=0.9, weight_decay=1e-4, milestones=[1],
-                       gamma=0.1, warmup_epochs=0, eval_batch_size=64))
+# The same thread count for every loop compared (oneDNN's reductions may split work by thread).
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def make_spec(**train) -> RunSpec:
-    params = json.loads(json.dumps(TINY))
-    params['trainable'] = train.pop('trainable', 'all')
-    params['train'].update(train)
-    return RunSpec.from_params(params)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The same thread count for both loops (oneDNN's reductions may split work by thread), and a quiet box.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    return tiny_spec(seed=3, **train)
 
 
 @pytest.fixture(scope='module')

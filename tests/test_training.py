@@ -11,20 +11,9 @@ from bnonly.checkpoint import load_model
 from bnonly.training import RunSpec, TrainingDiverged, train_run
 from bnonly.training.schedule import lr_factor
 
-from tiny_data import write_prepared
+from tiny_data import tiny_spec, write_prepared
 
-TINY = dict(dataset='fashion_mnist', arch='cifar_resnet14', trainable='all', seed=0,
-            model=dict(batchnorm_init='uniform', weight_init='kaiming_normal', random_k=2),
-            train=dict(epochs=2, batch_size=32, lr=0.1, momentum=0.9, weight_decay=1e-4, milestones=[1],
-                       gamma=0.1, warmup_epochs=0, eval_batch_size=64))
-
-
-def spec(**overrides) -> RunSpec:
-    params = json.loads(json.dumps(TINY))
-    for key, value in overrides.items():
-        section, _, leaf = key.rpartition('.')
-        (params[section] if section else params)[leaf] = value
-    return RunSpec.from_params(params)
+spec = tiny_spec
 
 
 @pytest.fixture
