@@ -259,15 +259,22 @@ def rises(results: Results, *, claim: str, paper: str, family: str, metric: str,
                _n_text(estimates), verdict, what)
 
 
+NEEDS_THRESHOLD_0P01 = 'needs analysed BN-only cells with 0.01 among grid.analyze.thresholds'
+
+
+def _analysed_bn_only(results: Results, metric: str) -> list[str]:
+    """The networks whose analysed BN-only cells report ``metric``."""
+    return [a for a in results.archs(source='analysis', trainable='bn_only')
+            if results.get(a, 'bn_only', metric, source='analysis')]
+
+
 def small_gammas(results: Results) -> Row:
     claim = 'BN-only training leaves many |γ| near 0: a quarter to a third of the features switched off.'
     paper = '27% of γ below 0.01 (CIFAR-10 ResNet-110), 33% (ImageNet ResNet-101)'
     metric = 'gamma.frac_abs_below.t0p01'
-    archs = [a for a in results.archs(source='analysis', trainable='bn_only')
-             if results.get(a, 'bn_only', metric, source='analysis')]
+    archs = _analysed_bn_only(results, metric)
     if not archs:
-        return Row(claim, paper, '-', '-', NOT_MEASURED, 'needs analysed BN-only cells with 0.01 among '
-                                                          'grid.analyze.thresholds')
+        return Row(claim, paper, '-', '-', NOT_MEASURED, NEEDS_THRESHOLD_0P01)
     items, estimates = [], []
     for a in archs:
         e = results.get(a, 'bn_only', metric, source='analysis')
@@ -289,11 +296,9 @@ def clamping_harmless(results: Results) -> Row:
     claim = 'Setting those small γ to 0 barely changes accuracy (BN-only).'
     paper = 'little change up to |γ| < 0.01 and beyond (Figure 6)'
     metric = 'clamped.t0p01.delta'
-    archs = [a for a in results.archs(source='analysis', trainable='bn_only')
-             if results.get(a, 'bn_only', metric, source='analysis')]
+    archs = _analysed_bn_only(results, metric)
     if not archs:
-        return Row(claim, paper, '-', '-', NOT_MEASURED, 'needs analysed BN-only cells with 0.01 among '
-                                                          'grid.analyze.thresholds')
+        return Row(claim, paper, '-', '-', NOT_MEASURED, NEEDS_THRESHOLD_0P01)
     estimates = [results.get(a, 'bn_only', metric, source='analysis') for a in archs]
     signs = [sign(e.mean + BARELY, e.se) for e in estimates]
     items = [(_label(a), f'{100 * e.mean:+.2f}' + (f' ± {100 * e.std:.2f}' if e.n > 1 else '') + ' points')
