@@ -4,8 +4,9 @@ import math
 import pandas as pd
 import pytest
 
-from bnonly.paper import claims
-from bnonly.paper.claims import FAILS, HOLDS, NOT_MEASURED, UNCLEAR, Estimate, Results
+from bnonly.paper import claims, verdicts
+from bnonly.paper.claims import Results
+from bnonly.paper.verdicts import FAILS, HOLDS, NOT_MEASURED, UNCLEAR, Estimate
 from bnonly.paper.grid import arch_info
 from bnonly.paper.synthetic import batchnorm_params
 
@@ -47,21 +48,21 @@ def verdict(rows, claim, profile=PROFILE):
 
 
 def test_sign_uses_two_standard_errors():
-    assert claims.sign(0.05, 0.01) == 1
-    assert claims.sign(0.015, 0.01) == 0
-    assert claims.sign(-0.05, 0.01) == -1
-    assert claims.sign(0.001, math.nan) == 1  # n = 1: the sign alone
+    assert verdicts.sign(0.05, 0.01) == 1
+    assert verdicts.sign(0.015, 0.01) == 0
+    assert verdicts.sign(-0.05, 0.01) == -1
+    assert verdicts.sign(0.001, math.nan) == 1  # n = 1: the sign alone
     a, b = Estimate(0.8, 0.02, 4), Estimate(0.7, 0.02, 4)
-    diff, se = claims.difference(a, b)
+    diff, se = verdicts.difference(a, b)
     assert diff == pytest.approx(0.1) and se == pytest.approx(math.sqrt(2) * 0.01)
-    assert math.isnan(claims.difference(Estimate(0.8, math.nan, 1), b)[1])
+    assert math.isnan(verdicts.difference(Estimate(0.8, math.nan, 1), b)[1])
 
 
 def test_combine():
-    assert claims.combine([1, 1]) == HOLDS
-    assert claims.combine([1, 0]) == UNCLEAR
-    assert claims.combine([1, -1]) == FAILS
-    assert claims.combine([]) == UNCLEAR
+    assert verdicts.combine([1, 1]) == HOLDS
+    assert verdicts.combine([1, 0]) == UNCLEAR
+    assert verdicts.combine([1, -1]) == FAILS
+    assert verdicts.combine([]) == UNCLEAR
 
 
 def test_bn_only_far_above_random_k():

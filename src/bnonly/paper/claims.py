@@ -13,72 +13,19 @@ numbers are measured only when the grid ran on that data set; the qualitative cl
 whatever data set the grid used, and the table names it.
 """
 import math
-from dataclasses import dataclass
 
 import pandas as pd
 
 from bnonly.paper.grid import arch_info
+from bnonly.paper.verdicts import (FAILS, HOLDS, NOT_MEASURED, UNCLEAR, Z, Estimate, Row, combine,
+                                     difference, sign)
 
-Z = 2.0                 # standard errors for a difference to count as clear
 TOLERANCE = 0.02        # a paper accuracy is reproduced when we are within 2 points of it (or above)
 SMALL_GAMMA_SHARE = 0.20  # "a quarter to a third of γ below 0.01": at least a fifth counts
 BARELY = 0.01           # "barely changes accuracy": within 1 point after clamping
 FEW_DEAD = 0.02         # "with all parameters trained, activations are not disabled": under 2 % dead
 FAMILY_ORDER = {'deep': 0, 'wide': 1, 'imagenet': 2}
 DATASET_LABELS = {'fashion_mnist': 'Fashion-MNIST', 'cifar10': 'CIFAR-10', 'imagenet': 'ImageNet'}
-
-HOLDS, FAILS, UNCLEAR, NOT_MEASURED = 'holds', 'does not hold', 'inconclusive', 'not measured'
-
-
-@dataclass(frozen=True)
-class Estimate:
-    mean: float
-    std: float          # sample std over seeds; NaN when n = 1
-    n: int
-
-    @property
-    def se(self) -> float:
-        return self.std / math.sqrt(self.n) if self.n > 1 and not math.isnan(self.std) else math.nan
-
-    def percent(self) -> str:
-        spread = f' ± {100 * self.std:.1f}' if self.n > 1 and not math.isnan(self.std) else ''
-        return f'{100 * self.mean:.1f}{spread}%'
-
-
-def sign(difference: float, se: float) -> int:
-    """+1 clearly above zero, -1 clearly below, 0 within Z standard errors; with no spread (NaN) the sign."""
-    if math.isnan(se):
-        return (difference > 0) - (difference < 0)
-    if difference > Z * se:
-        return 1
-    if difference < -Z * se:
-        return -1
-    return 0
-
-
-def difference(a: Estimate, b: Estimate) -> tuple[float, float]:
-    """a - b and its standard error (NaN if either has n = 1)."""
-    se = math.sqrt(a.se ** 2 + b.se ** 2) if not (math.isnan(a.se) or math.isnan(b.se)) else math.nan
-    return a.mean - b.mean, se
-
-
-def combine(signs: list[int]) -> str:
-    """Every comparison clearly right: holds; any clearly wrong: does not hold; else inconclusive."""
-    if any(s < 0 for s in signs):
-        return FAILS
-    if signs and all(s > 0 for s in signs):
-        return HOLDS
-    return UNCLEAR
-
-
-@dataclass(frozen=True)
-class Row:
-    claim: str
-    paper: str
-    measured: str
-    n: str
-    verdict: str
-    why: str
 
 
 class Results:
