@@ -24,13 +24,21 @@ proportion, so "s per full epoch" is the measured epoch scaled by 60,000 / train
     .venv/bin/python benchmarks/speed_cpu.py --variants fp32,bf16 --trainables all,bn_only
     .venv/bin/python benchmarks/speed_cpu.py --quick           # smoke run (tiny subset), speed_cpu-quick.md
 
+Every loop runs in a fresh process of its own (as a DVC stage does: no allocator or oneDNN cache state carried
+from the loop before), ``--repeats`` times, the loops of a configuration in a rotated order each round; the
+tables give the median of the repeats and the range of the training rate. On our VMs one measurement of one
+loop varies by up to 15% from run to run (the same loop, back to back), which a single run cannot tell from a
+real difference.
+
 Only an idle machine gives meaningful numbers: another busy process on our 2 cores slows torch 4-10x.
 """
 import argparse
 import dataclasses
 import datetime
+import json
 import shlex
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +46,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import open_lth_reference  # noqa: E402
@@ -46,6 +55,7 @@ import speed_env  # noqa: E402
 from bnonly.config import load_params  # noqa: E402
 from bnonly.data.augment import normalize  # noqa: E402
 from bnonly.data.prepared import load_meta, load_tensors  # noqa: E402
+from bnonly.flops import step_flops  # noqa: E402
 from bnonly.models import create_model  # noqa: E402
 from bnonly.trainable import set_trainable  # noqa: E402
 from bnonly.training import RunSpec  # noqa: E402
@@ -81,6 +91,31 @@ class Timing:
     @property
     def epoch_seconds(self) -> float:
         return self._steady(self.train_seconds) + self.boundary
+
+
+@dataclasses.dataclass
+class Repeated:
+    """The same loop measured in several processes: medians, and the range of the training rate."""
+    runs: list[Timing]
+
+    @property
+    def loop(self) -> str:
+        return self.runs[0].loop
+
+    def _median(self, name: str) -> float:
+        return statistics.median(getattr(run, name) for run in self.runs)
+
+    train_rate = property(lambda self: self._median('train_rate'))
+    boundary = property(lambda self: self._median('boundary'))
+    epoch_seconds = property(lambda self: self._median('epoch_seconds'))
+    end_to_end = property(lambda self: self._median('end_to_end') if self.runs[0].end_to_end else None)
+    boundary_seconds = property(lambda self: self.runs[0].boundary_seconds)
+    test_accuracy = property(lambda self: self.runs[0].test_accuracy)  # deterministic on the CPU: same each run
+
+    @property
+    def rate_range(self) -> str:
+        rates = [run.train_rate for run in self.runs]
+        return f'{min(rates):,.0f}-{max(rates):,.0f}' if len(rates) > 1 else '-'
 
 
 # -------------------------------------------------------------------------------------------------- loops
@@ -150,24 +185,22 @@ def run_bare(hp: dict, precision: str, layout: str, subset: Path, label: str) ->
     return Timing(label, len(labels), seconds)
 
 
-def warm_up(archs, trainables, meta, precisions) -> None:
-    """Prime oneDNN's primitive caches (one per shape and layout) so no loop pays for them."""
-    x = torch.randn(128, meta['in_chans'], *meta['image_size'])
-    y = torch.randint(0, meta['num_classes'], (128,))
-    for arch in archs:
-        for trainable in trainables:
-            for layout in ('contiguous', 'channels_last'):
-                for precision in precisions:
-                    model = create_model(arch, num_classes=meta['num_classes'], in_chans=meta['in_chans'], seed=0)
-                    set_trainable(model, trainable)
-                    model.to(memory_format=memory_format(layout))
-                    xx = x.contiguous(memory_format=memory_format(layout))
-                    for _ in range(2):
-                        with autocast(CPU, precision):
-                            logits = model(xx)
-                        F.cross_entropy(logits.float(), y).backward()
-                    with torch.no_grad(), autocast(CPU, precision):
-                        model.eval()(xx[:100])
+def run_loop(job: dict) -> Timing:
+    """One loop, in this process: ``job`` names it ('open_lth', 'engine', 'bare') and holds its arguments."""
+    hp, subset, work = job['hp'], Path(job['subset']), Path(job['work'])
+    if job['loop'] == 'open_lth':
+        return run_open_lth(hp, subset, work)
+    if job['loop'] == 'engine':
+        return run_engine(hp, job['variant'], subset, work)
+    return run_bare(hp, job['precision'], job['layout'], subset, job['label'])
+
+
+def in_fresh_process(job: dict, threads: int | None) -> Timing:
+    command = [sys.executable, __file__, '--job', json.dumps(job)] + (['--threads', str(threads)] if threads else [])
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f'{job["loop"]} loop failed:\n{result.stderr}')
+    return Timing(**json.loads(result.stdout.splitlines()[-1]))
 
 
 # ------------------------------------------------------------------------------------------------- report
@@ -189,7 +222,9 @@ def report(args, command: str, results: dict, flops: dict, peaks: dict, referenc
              f'test images, {args.epochs} epochs per loop, batch 128, SGD lr 0.1 (x0.1 after epoch '
              f'{max(1, args.epochs - 1)}), momentum 0.9, weight decay 1e-4; every loop starts from the same '
              f'initialisation (seed 0). (a) and (b) evaluate the test subset at batch 128 once per epoch and '
-             f'write a checkpoint / resume state per epoch. Whole benchmark: {elapsed / 60:.1f} min.', '']
+             f'write a checkpoint / resume state per epoch. Each loop ran in a fresh process, {args.repeats} '
+             f'time(s), the loops in a rotated order each round; figures are medians over the runs. Whole '
+             f'benchmark: {elapsed / 60:.1f} min.', '']
     lines += check.lines()
     lines += ['', 'Reference rates on this machine, same threads (the larger of the two per precision is the '
               '"peak" the nets\' rates are put against): '
@@ -203,7 +238,8 @@ def report(args, command: str, results: dict, flops: dict, peaks: dict, referenc
         for timing in timings:
             peak = peaks['bf16' if 'bf16' in timing.loop else 'fp32']
             rate_gf = gflops(train_flops, timing.train_rate)
-            rows.append([arch, trainable, timing.loop, f'{timing.train_rate:,.0f}', f'{timing.epoch_seconds:.2f}',
+            rows.append([arch, trainable, timing.loop, f'{timing.train_rate:,.0f}', timing.rate_range,
+                         f'{timing.epoch_seconds:.2f}',
                          f'{timing.boundary:.2f}' if timing.boundary_seconds else '-',
                          f'{timing.epoch_seconds * scale:.1f}',
                          f'{timing.end_to_end:.1f}' if timing.end_to_end else '-',
@@ -212,11 +248,13 @@ def report(args, command: str, results: dict, flops: dict, peaks: dict, referenc
     lines += ['## Timings', '', 'train img/s: the training phase only (for (a) and (b) it includes their data '
               'pipeline). s/epoch: training + evaluation + checkpoint. Both are steady state: with more than one '
               'epoch the first is left out (it holds compilation, if any); end-to-end seconds include everything. '
+              'All are medians over the runs; "range over runs" is the lowest and highest train img/s. '
               's per full epoch: s/epoch scaled to 60,000 + 10,000 images. GFLOP/s: training-step FLOPs x train '
               'img/s (in brackets: share of the reference rate of the same precision). Test accuracy after a few '
               'hundred steps only shows that the loops learn alike.', '']
-    lines += speed_env.table(['net', 'trainable', 'loop', 'train img/s', 's/epoch', 'eval+ckpt s/epoch',
-                              's per full epoch', 'end-to-end s', 'train GFLOP/s', 'test acc'], rows, 'lllrrrrrrr')
+    lines += speed_env.table(['net', 'trainable', 'loop', 'train img/s', 'range over runs', 's/epoch',
+                              'eval+ckpt s/epoch', 's per full epoch', 'end-to-end s', 'train GFLOP/s', 'test acc'],
+                             rows, 'lllrrrrrrrr')
     lines += ['', '## Ratios', '', 'b/a: throughput of our engine over open_lth\'s (end to end; training phase). '
               'b/c: our training phase over the bare loop with the same numerics (1.00 = no overhead). c/c0: '
               'the bare loop in the engine\'s layout over plain NCHW fp32. Targets (issue 8, fp32): b/a >= 1.25 '
@@ -275,15 +313,22 @@ def main() -> None:
     parser.add_argument('--train-examples', type=int, default=None,
                         help='training subset (default 10,240 = 80 batches; quick 256); 0: all 60,000')
     parser.add_argument('--epochs', type=int, default=2)
+    parser.add_argument('--repeats', type=int, default=None,
+                        help='processes per loop, median reported (default 3; quick 1)')
     parser.add_argument('--threads', type=int, default=None, help='torch threads (default: torch\'s, as training)')
     parser.add_argument('--matmul', type=int, default=None, help='reference matmul size (default 4096; quick 1024)')
     parser.add_argument('--params', type=Path, default=Path('params.yaml'))
     parser.add_argument('--out', type=Path, default=None,
                         help='default benchmarks/results/speed_cpu.md (quick: speed_cpu-quick.md)')
+    parser.add_argument('--job', help=argparse.SUPPRESS)  # internal: run one loop, print its Timing as JSON
     args = parser.parse_args()
-    command = ' '.join(['.venv/bin/python', 'benchmarks/speed_cpu.py'] + [shlex.quote(a) for a in sys.argv[1:]])
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.job:
+        print(json.dumps(dataclasses.asdict(run_loop(json.loads(args.job)))))
+        return
+    command = ' '.join(['.venv/bin/python', 'benchmarks/speed_cpu.py'] + [shlex.quote(a) for a in sys.argv[1:]])
+    args.repeats = args.repeats or (1 if args.quick else 3)
     archs, trainables = args.archs.split(','), args.trainables.split(',')
     variants = args.variants.split(',')
     unknown = [v for v in variants if v not in VARIANTS]
@@ -307,38 +352,46 @@ def main() -> None:
     peaks = {precision: max(references[precision, 'matmul'], references[precision, 'conv'])
              for precision, _ in references}
     params = load_params(args.params)
-    results, flops = {}, {}
+    flops = {}
     with tempfile.TemporaryDirectory(prefix='bnonly-speed-cpu-') as tmp:
         work = Path(tmp)
         source = speed_env.prepared_source(args.prepared, work / 'prepared')
         subset = speed_env.write_subset(source, work / 'subset', train=train_n, test=test_n)
         meta = load_meta(subset)
-        warm_up(archs, trainables, meta, ['fp32'] + [p for p in precisions if p != 'fp32'])
         x = torch.randn(128, meta['in_chans'], *meta['image_size'])
         y = torch.randint(0, meta['num_classes'], (128,))
         for arch in archs:
             model = create_model(arch, num_classes=meta['num_classes'], in_chans=meta['in_chans'], seed=0)
-            flops[arch, 'forward'] = speed_env.flops_per_image(model, x, y, train=False)
-        order = 0
+            flops[arch, 'forward'] = step_flops(model, x, y, train=False)
+        configurations = []
         for arch in archs:
             for trainable in trainables:
                 model = create_model(arch, num_classes=meta['num_classes'], in_chans=meta['in_chans'], seed=0)
                 set_trainable(model, trainable)
-                flops[arch, trainable] = speed_env.flops_per_image(model, x, y, train=True)
-                hp = recipe(params, args, arch, trainable)
-                jobs = [lambda: run_open_lth(hp, subset, work)]
-                jobs += [lambda v=v: run_engine(hp, v, subset, work) for v in variants]
+                flops[arch, trainable] = step_flops(model, x, y, train=True)
+                common = dict(hp=recipe(params, args, arch, trainable), subset=str(subset), work=str(work))
+                jobs = [dict(common, loop='open_lth')]
+                jobs += [dict(common, loop='engine', variant=v) for v in variants]
                 bare = sorted({VARIANTS[v][:2] for v in variants} - {('fp32', 'contiguous')})
-                jobs += [lambda p=p, l=l: run_bare(hp, p, l, subset, f'(c) bare {p} {l}') for p, l in bare]
-                jobs += [lambda: run_bare(hp, 'fp32', 'contiguous', subset, '(c0) bare fp32 NCHW')]
-                # Alternate the order between configurations, so a drift in machine speed hits all loops alike.
-                timings = [job() for job in (jobs if order % 2 == 0 else jobs[::-1])]
-                order += 1
-                timings.sort(key=lambda t: t.loop)
-                results[arch, trainable] = timings
-                for timing in timings:
-                    print(f'{arch:16s} {trainable:12s} {timing.loop:28s} {timing.train_rate:8,.0f} img/s train, '
-                          f'{timing.epoch_seconds:6.2f} s/epoch', file=sys.stderr, flush=True)
+                jobs += [dict(common, loop='bare', precision=p, layout=l, label=f'(c) bare {p} {l}') for p, l in bare]
+                jobs += [dict(common, loop='bare', precision='fp32', layout='contiguous', label='(c0) bare fp32 NCHW')]
+                configurations.append(((arch, trainable), jobs))
+        runs = {}  # (arch, trainable) -> loop label -> [Timing]
+        total = args.repeats * sum(len(jobs) for _, jobs in configurations)
+        with tqdm(total=total, desc='loops', unit='loop') as bar:
+            for repeat in range(args.repeats):
+                for index, (key, jobs) in enumerate(configurations):
+                    # Rotate the order each round and configuration, so a drift in machine speed hits every
+                    # loop alike.
+                    shift = (repeat + index) % len(jobs)
+                    for job in jobs[shift:] + jobs[:shift]:
+                        timing = in_fresh_process(job, args.threads)
+                        runs.setdefault(key, {}).setdefault(timing.loop, []).append(timing)
+                        bar.write(f'{key[0]:16s} {key[1]:12s} {timing.loop:28s} {timing.train_rate:8,.0f} img/s '
+                                  f'train, {timing.epoch_seconds:6.2f} s/epoch')
+                        bar.update()
+        results = {key: sorted((Repeated(timings) for timings in by_loop.values()), key=lambda r: r.loop)
+                   for key, by_loop in runs.items()}
     check.finish()
     lines = report(args, command, results, flops, peaks, references, check, (train_n, test_n),
                    time.perf_counter() - began)

@@ -1,5 +1,5 @@
 """What every speed benchmark reports besides its timings (issue 8): the machine, whether it was idle, the
-hardware's reference rate (a large matmul), FLOP counts, and a subset of the prepared data.
+hardware's reference rate (a large matmul), and a subset of the prepared data (FLOP counts: ``bnonly.flops``).
 
 Shared by speed_cpu.py, speed_gpu.py and speed_bf16_validation.py; not a benchmark itself.
 """
@@ -12,12 +12,9 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
 
 from bnonly.data.prepared import load_meta, load_tensors
 from environment import cpu_busy, machine  # noqa: F401  (the speed scripts report both through this module)
-from bnonly.models import create_model
-from bnonly.trainable import set_trainable
 from bnonly.training import RunSpec, train_run
 from bnonly.training import loop as engine_loop
 
@@ -81,8 +78,13 @@ class IdleCheck:
     """Machine-wide CPU use and load average before and after, and a short matmul probe at both ends (a
     machine that slowed down or sped up during the run shows as drift)."""
 
-    def __init__(self, device: torch.device, probe_size: int):
+    def __init__(self, device: torch.device, probe_size: int, settle_seconds: float = 180):
         self.device, self.probe_size = device, probe_size
+        # The 1-minute load average trails the last job by a minute or two (our own previous command included):
+        # give it time to fall before judging the machine busy.
+        deadline = time.monotonic() + settle_seconds
+        while os.getloadavg()[0] > IDLE_LOAD and time.monotonic() < deadline:
+            time.sleep(5)
         self.load_before = os.getloadavg()[0]
         self.busy_before = cpu_busy()
         self.probe_before = matmul_gflops(probe_size, device=device)
@@ -108,39 +110,6 @@ class IdleCheck:
             return None
         return ('WARNING: the machine was not idle (or its speed drifted): these timings are not trustworthy; '
                 'rerun on an idle machine')
-
-
-# ------------------------------------------------------------------------------------------------- FLOPs
-
-def flops_per_image(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, train: bool) -> float:
-    """FLOPs of one forward pass, or of one whole training step (forward + the backward autograd actually
-    runs: no weight gradient for frozen convs), per image, counted by torch's FlopCounterMode (convolutions
-    and matmuls; BatchNorm and elementwise ops are not counted). Leaves ``model``'s state untouched."""
-    state = {name: tensor.clone() for name, tensor in model.state_dict().items()}
-    was_training = model.training
-    model.train(train)
-    with FlopCounterMode(display=False) as counter:
-        if train:
-            F.cross_entropy(model(x), y).backward()
-        else:
-            with torch.no_grad():
-                model(x)
-    for param in model.parameters():
-        param.grad = None
-    model.load_state_dict(state)
-    model.train(was_training)
-    return counter.get_total_flops() / len(x)
-
-
-def training_flops(arch: str, trainable: str, *, in_chans: int, size: int, num_classes: int = 10) -> dict:
-    """Forward and training-step FLOPs per image of ``arch`` frozen to ``trainable``, counted on the meta
-    device (shapes only: instant even for WRN-14-32)."""
-    model = create_model(arch, num_classes=num_classes, in_chans=in_chans, seed=0)
-    set_trainable(model, trainable)
-    model = model.to('meta')
-    x = torch.empty(2, in_chans, size, size, device='meta')
-    y = torch.zeros(2, dtype=torch.long, device='meta')
-    return {'forward': flops_per_image(model, x, y, train=False), 'train': flops_per_image(model, x, y, train=True)}
 
 
 # ---------------------------------------------------------------------------------------- timing train_run

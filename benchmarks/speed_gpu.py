@@ -52,6 +52,7 @@ import speed_env  # noqa: E402
 
 from bnonly.config import load_params  # noqa: E402
 from bnonly.data.prepared import load_meta, load_tensors  # noqa: E402
+from bnonly.flops import arch_flops  # noqa: E402
 from bnonly.models import create_model  # noqa: E402
 from bnonly.trainable import set_trainable  # noqa: E402
 from bnonly.training import RunSpec  # noqa: E402
@@ -205,7 +206,7 @@ def main() -> None:
                                                shape=(3, 32, 32), mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
         def flops(arch, trainable):
-            return speed_env.training_flops(arch, trainable, in_chans=3, size=32)['train']
+            return arch_flops(arch, trainable, in_chans=3, size=32)['train']
 
         if 'headline' in parts:
             for arch, trainable in headline:
