@@ -15,7 +15,7 @@ points of accuracy for ``all``, ±1 point for the other sets (performance notes,
 fractions; ±5% of the baseline's value for mean and median |γ|; ±10% (at least ±0.005) for mean |β|. Few seeds make wide intervals:
 "not shown" then means "run more seeds" (``--seeds``), not "different".
 
-    .venv/bin/python benchmarks/speed_bf16_validation.py              # ~7 min on an idle 2-core EPYC
+    .venv/bin/python benchmarks/speed_bf16_validation.py              # ~10 min on an idle 2-core EPYC
     .venv/bin/python benchmarks/speed_bf16_validation.py --seeds 0,1,2,3,4,5 --epochs 8
     .venv/bin/python benchmarks/speed_bf16_validation.py --candidate fp32-nchw   # channels_last vs NCHW
     .venv/bin/python benchmarks/speed_bf16_validation.py --quick      # smoke run, bf16_validation-quick.md
