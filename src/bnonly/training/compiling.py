@@ -1,9 +1,10 @@
 """``train.compile``: optionally run the model through ``torch.compile`` (opt-in; false reproduces eager).
 
 Inductor fuses BatchNorm, ReLU and the residual adds into fewer kernels; the function is the same, the
-rounding differs slightly. On our CPU it gave up to 1.26x; the first compile takes about 40 s (seconds once
-its cache is warm), so it pays only for long runs. ``reduce-overhead`` adds CUDA graphs on a GPU (one launch
-per step instead of thousands: what the deep, thin ResNets need there).
+rounding differs slightly. On our 2-core CPU it does not pay: steady-state epochs ran at 0.80-0.89x eager in
+fresh processes (benchmarks/results/speed_cpu_variants.md), and the first compile takes about 40 s (seconds
+once its cache is warm). It is meant for a GPU, where ``reduce-overhead`` adds CUDA graphs (one launch per step
+instead of thousands: what the deep, thin ResNets need there).
 
 Constraints honoured here (performance notes, §3.4):
 - the model is compiled after freezing: changing ``requires_grad`` later would invalidate the graphs;
