@@ -55,7 +55,7 @@ import speed_env  # noqa: E402
 from bnonly.config import load_params  # noqa: E402
 from bnonly.data.augment import normalize  # noqa: E402
 from bnonly.data.prepared import load_meta, load_tensors  # noqa: E402
-from bnonly.flops import step_flops  # noqa: E402
+from bnonly.flops import arch_flops  # noqa: E402
 from bnonly.models import create_model  # noqa: E402
 from bnonly.trainable import set_trainable  # noqa: E402
 from bnonly.training import RunSpec  # noqa: E402
@@ -205,10 +205,6 @@ def in_fresh_process(job: dict, threads: int | None) -> Timing:
 
 # ------------------------------------------------------------------------------------------------- report
 
-def gflops(flops_per_image: float, rate: float) -> float:
-    return flops_per_image * rate / 1e9
-
-
 def report(args, command: str, results: dict, flops: dict, peaks: dict, references: dict, check, sizes,
            elapsed: float) -> list[str]:
     train_n, test_n = sizes
@@ -237,7 +233,7 @@ def report(args, command: str, results: dict, flops: dict, peaks: dict, referenc
         train_flops = flops[arch, trainable]
         for timing in timings:
             peak = peaks['bf16' if 'bf16' in timing.loop else 'fp32']
-            rate_gf = gflops(train_flops, timing.train_rate)
+            rate_gf = train_flops * timing.train_rate / 1e9
             rows.append([arch, trainable, timing.loop, f'{timing.train_rate:,.0f}', timing.rate_range,
                          f'{timing.epoch_seconds:.2f}',
                          f'{timing.boundary:.2f}' if timing.boundary_seconds else '-',
@@ -358,17 +354,12 @@ def main() -> None:
         source = speed_env.prepared_source(args.prepared, work / 'prepared')
         subset = speed_env.write_subset(source, work / 'subset', train=train_n, test=test_n)
         meta = load_meta(subset)
-        x = torch.randn(128, meta['in_chans'], *meta['image_size'])
-        y = torch.randint(0, meta['num_classes'], (128,))
-        for arch in archs:
-            model = create_model(arch, num_classes=meta['num_classes'], in_chans=meta['in_chans'], seed=0)
-            flops[arch, 'forward'] = step_flops(model, x, y, train=False)
         configurations = []
         for arch in archs:
             for trainable in trainables:
-                model = create_model(arch, num_classes=meta['num_classes'], in_chans=meta['in_chans'], seed=0)
-                set_trainable(model, trainable)
-                flops[arch, trainable] = step_flops(model, x, y, train=True)
+                counted = arch_flops(arch, trainable, in_chans=meta['in_chans'], size=meta['image_size'][0],
+                                     num_classes=meta['num_classes'])
+                flops[arch, 'forward'], flops[arch, trainable] = counted['forward'], counted['train']
                 common = dict(hp=recipe(params, args, arch, trainable), subset=str(subset), work=str(work))
                 jobs = [dict(common, loop='open_lth')]
                 jobs += [dict(common, loop='engine', variant=v) for v in variants]
