@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from bnonly.models import create_model
+from bnonly.paper.grid import train_cells
 from bnonly.trainable import set_trainable
 
 # channels, image size, training and test images, classes.
@@ -63,7 +64,6 @@ def arch_flops(arch: str, trainable: str, *, in_chans: int, size: int, num_class
 def grid_flops(grid: dict) -> pd.DataFrame:
     """One row per trained cell of the params ``grid`` section: its training steps' and its per-epoch test
     evaluations' FLOPs (the analyses' few test passes are left out)."""
-    from bnonly.paper.grid import train_cells
     in_chans, size, train_size, test_size, classes = DATASET_SHAPES[grid['dataset']]
     train = grid['train']
     images = min(train['examples'] or train_size, train_size)
