@@ -8,9 +8,13 @@ hyperparameters (params.yaml's recipe: batch 128, SGD 0.1 / 0.9 / 1e-4) and the 
   (b) engine     ``bnonly.training.train_run`` itself, end to end (data loading, model build, every epoch's
                  training, test evaluation and resume state, the final results), once per ``--variants``;
   (c) bare       forward / backward / SGD step over pre-normalised tensors already in memory, no augmentation,
-                 no metrics, no evaluation, with (b)'s numerics (layout, precision): the floor for (b)'s
-                 training phase;
-  (c0) bare NCHW the same in fp32 NCHW, the plain PyTorch loop (so (c)/(c0) is the layout's own gain).
+                 no metrics, no evaluation, with (b)'s numerics (layout, precision) and process settings
+                 (``configure_backends``: on the CPU, malloc keeps freed memory): the floor for (b)'s training
+                 phase;
+  (c1) bare      the same in fp32 channels_last with glibc's default malloc (so (c)/(c1) is host_memory.py's
+                 gain);
+  (c0) bare NCHW fp32 NCHW with glibc's default malloc, the plain PyTorch loop (so (c1)/(c0) is the layout's
+                 gain). (a) runs with the default malloc too, as open_lth does.
 
 Reported: images/s of the training phase, seconds per epoch (training + evaluation + checkpoint), end-to-end
 seconds, the ratios b/a and b/c, and achieved GFLOP/s (FLOPs of the training step as autograd runs it,
@@ -59,11 +63,12 @@ from bnonly.flops import arch_flops  # noqa: E402
 from bnonly.models import create_model  # noqa: E402
 from bnonly.trainable import set_trainable  # noqa: E402
 from bnonly.training import RunSpec  # noqa: E402
-from bnonly.training.numerics import autocast, memory_format  # noqa: E402
+from bnonly.training.numerics import autocast, configure_backends, memory_format  # noqa: E402
 
 CPU = torch.device('cpu')
 FULL_TRAIN, FULL_TEST = 60_000, 10_000
 VARIANTS = speed_env.ENGINE_VARIANTS
+C1, C0 = '(c1) bare fp32 channels_last, default malloc', '(c0) bare fp32 NCHW, default malloc'
 
 
 @dataclasses.dataclass
@@ -155,7 +160,9 @@ def run_engine(hp: dict, variant: str, subset: Path, work: Path) -> Timing:
                   timing.boundary_seconds, timing.end_to_end, timing.metrics['test_accuracy'])
 
 
-def run_bare(hp: dict, precision: str, layout: str, subset: Path, label: str) -> Timing:
+def run_bare(hp: dict, precision: str, layout: str, subset: Path, label: str, engine_settings: bool) -> Timing:
+    if engine_settings:
+        configure_backends(CPU)
     meta = load_meta(subset)
     images, labels = load_tensors(subset, 'train', meta)
     channels = meta['in_chans']
@@ -192,7 +199,7 @@ def run_loop(job: dict) -> Timing:
         return run_open_lth(hp, subset, work)
     if job['loop'] == 'engine':
         return run_engine(hp, job['variant'], subset, work)
-    return run_bare(hp, job['precision'], job['layout'], subset, job['label'])
+    return run_bare(hp, job['precision'], job['layout'], subset, job['label'], job['engine_settings'])
 
 
 def in_fresh_process(job: dict, threads: int | None) -> Timing:
@@ -252,26 +259,28 @@ def report(args, command: str, results: dict, flops: dict, peaks: dict, referenc
                               'eval+ckpt s/epoch', 's per full epoch', 'end-to-end s', 'train GFLOP/s', 'test acc'],
                              rows, 'lllrrrrrrrr')
     lines += ['', '## Ratios', '', 'b/a: throughput of our engine over open_lth\'s (end to end; training phase). '
-              'b/c: our training phase over the bare loop with the same numerics (1.00 = no overhead). c/c0: '
-              'the bare loop in the engine\'s layout over plain NCHW fp32. Targets (issue 8, fp32): b/a >= 1.25 '
-              'end to end; b/c >= 0.90.', '']
+              'b/c: our training phase over the bare loop with the same numerics and process settings (1.00 = no '
+              'overhead). c/c1: the bare loop with malloc keeping freed memory over glibc\'s default (the same '
+              'loop otherwise). c1/c0: the bare loop in channels_last over NCHW, both with the default malloc. '
+              'Targets (issue 8, fp32): b/a >= 1.25 end to end; b/c >= 0.90.', '']
     ratio_rows = []
     for (arch, trainable), timings in results.items():
         by_name = {t.loop: t for t in timings}
         open_lth = by_name['(a) open_lth']
-        plain = by_name['(c0) bare fp32 NCHW']
+        default_malloc, plain = by_name[C1], by_name[C0]
         for timing in timings:
             if not timing.loop.startswith('(b)'):
                 continue
             variant = timing.loop.split()[-1]
             precision, layout, _ = VARIANTS[variant]
-            bare = by_name.get(f'(c) bare {precision} {layout}', plain)
+            bare = by_name[f'(c) bare {precision} {layout}']
             ratio_rows.append([arch, trainable, variant, f'{open_lth.end_to_end / timing.end_to_end:.2f}',
                                f'{timing.train_rate / open_lth.train_rate:.2f}',
                                f'{timing.train_rate / bare.train_rate:.2f}',
-                               f'{bare.train_rate / plain.train_rate:.2f}'])
+                               f'{bare.train_rate / default_malloc.train_rate:.2f}' if precision == 'fp32' else '-',
+                               f'{default_malloc.train_rate / plain.train_rate:.2f}'])
     lines += speed_env.table(['net', 'trainable', 'engine variant', 'b/a end to end', 'b/a training',
-                              'b/c training', 'c/c0'], ratio_rows, 'lllrrrr')
+                              'b/c training', 'c/c1', 'c1/c0'], ratio_rows, 'lllrrrrr')
     lines += ['', '## Frozen weights skip their gradient work', '',
               'Training-step FLOPs per image (FlopCounterMode, as autograd runs the step) and the engine\'s '
               'training throughput relative to `all` for the same net and variant.', '']
@@ -363,9 +372,10 @@ def main() -> None:
                 common = dict(hp=recipe(params, args, arch, trainable), subset=str(subset), work=str(work))
                 jobs = [dict(common, loop='open_lth')]
                 jobs += [dict(common, loop='engine', variant=v) for v in variants]
-                bare = sorted({VARIANTS[v][:2] for v in variants} - {('fp32', 'contiguous')})
-                jobs += [dict(common, loop='bare', precision=p, layout=l, label=f'(c) bare {p} {l}') for p, l in bare]
-                jobs += [dict(common, loop='bare', precision='fp32', layout='contiguous', label='(c0) bare fp32 NCHW')]
+                jobs += [dict(common, loop='bare', precision=p, layout=l, label=f'(c) bare {p} {l}',
+                              engine_settings=True) for p, l in sorted({VARIANTS[v][:2] for v in variants})]
+                jobs += [dict(common, loop='bare', precision='fp32', layout=layout, label=label, engine_settings=False)
+                         for layout, label in [('channels_last', C1), ('contiguous', C0)]]
                 configurations.append(((arch, trainable), jobs))
         runs = {}  # (arch, trainable) -> loop label -> [Timing]
         total = args.repeats * sum(len(jobs) for _, jobs in configurations)

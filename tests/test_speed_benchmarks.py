@@ -48,5 +48,5 @@ def test_speed_cpu_smoke(tmp_path, monkeypatch):
         torch.set_num_threads(threads)
     text = out.read_text()
     for loop in ('(a) open_lth', '(b) engine fp32', '(b) engine fp32-nchw', '(c) bare fp32 channels_last',
-                 '(c0) bare fp32 NCHW', 'Machine idle', 'b/a end to end', 'AMD' if 'AMD' in text else 'CPU'):
+                 '(c) bare fp32 contiguous', speed_cpu.C1, speed_cpu.C0, 'c/c1', 'Machine idle', 'b/a end to end', 'AMD' if 'AMD' in text else 'CPU'):
         assert loop in text
