@@ -146,10 +146,13 @@ def test_default_grid_fits_the_cpu_budget(params):
 
 
 def test_cost_model_uses_measured_speeds_and_scales_the_rest():
-    assert cost.train_speed('cifar_resnet14', 'bn_only') == (2000, True)
-    speed, measured = cost.train_speed('cifar_wide_resnet14_2', 'all')
-    assert not measured and speed == pytest.approx(1800 / 4)
-    assert cost.train_speed('cifar_resnet20', 'all_but_bn') == (1200, False)
+    assert cost.train_speed('cifar_resnet14', 'bn_only') == (2700, True)
+    speed, measured = cost.train_speed('cifar_resnet56', 'all')
+    assert not measured and speed == pytest.approx(2080 / 4.5)  # (56 - 2) / 12 x ResNet-14's conv work
+    speed, measured = cost.train_speed('cifar_wide_resnet14_4', 'bn_only')
+    assert not measured and speed == pytest.approx(2700 / 16)
+    assert cost.train_speed('cifar_resnet20', 'all_but_bn') == (1480, False)
+    assert cost.train_speed('cifar_resnet32', 'random_k_output') == (pytest.approx(930 * 0.78), False)
     with pytest.raises(ValueError):
         cost.relative_cost('resnet50')
 

@@ -3,16 +3,18 @@
     python -m bnonly.paper.cost                      # the grid section of params.yaml
     python -m bnonly.paper.cost --params params/paper_cifar10.yaml
 
-The speeds are the ones measured on an idle machine (shared/PAPER.md, "Speed facts": fp32, batch 128,
-2 threads, 28x28 Fashion-MNIST). Where a pair (network, trainable set) was not measured, it is scaled from
-a measured one, and the table marks it ``~``:
+The training speeds are the default grid's own, measured by its cells in the `dvc repro` of 2026-11-25 on an
+idle machine (``images_per_second`` in reports/grid_summary.csv, mean of the 2 seeds, rounded: fp32, batch 128,
+2 threads, 28x28 Fashion-MNIST, the engine keeping freed memory in malloc's heap). Where a pair (network,
+trainable set) was not measured, it is scaled from a measured one, and the table marks it ``~``:
 
 - other networks: ResNet-14's speed divided by their cost relative to ResNet-14, taken as the ratio of
-  conv work, (D - 2) / 12 x W^2 (ResNet-20: 1.5, measured 1.5; ResNet-32: 2.5, measured 2.2; WRN-14-2: 4);
-- all_but_bn as all; bn_output as bn_only; random_k(_output) at 0.78x all (ResNet-14, measured back to
-  back on one machine for issue 7: 1,270 img/s against 1,630 for all: the same backward pass through every
-  conv, plus the scatter of the k chosen weights in every forward); output_only at 2.1x all (ResNet-14's
-  measured ratio, 3,800 vs 1,800: no backward pass through the network).
+  conv work, (D - 2) / 12 x W^2 (ResNet-20: 1.5, measured 1.4; ResNet-32: 2.5, measured 2.2; WRN-14-2: 4,
+  measured 3.1);
+- all_but_bn as all (measured: within 5% in the Figure-1 cells); bn_output as bn_only; random_k_output at 0.78x
+  all (random_k's measured 0.75-0.84x: the same backward pass through every conv, plus the scatter of the k
+  chosen weights in every forward); output_only at 3.0x all (measured 2.9-3.2x: no backward pass through the
+  network).
 - test evaluation: 6,900 images/s for ResNet-14 at batch 128, scaled the same way. Training evaluates the
   whole test set after every epoch; an analysis makes 1 hooked pass + 1 pass per clamping threshold.
 - fixed cost per stage: 6 s for training (python + torch + timm import, data, DVC's bookkeeping), 16 s
@@ -31,12 +33,15 @@ import pandas as pd
 
 from bnonly.paper.grid import analysed_cells, arch_info, train_cells
 
-MEASURED_TRAIN = {('cifar_resnet14', 'all'): 1800, ('cifar_resnet14', 'bn_only'): 2000,
-                  ('cifar_resnet14', 'output_only'): 3800, ('cifar_resnet20', 'all'): 1200,
-                  ('cifar_resnet20', 'bn_only'): 1500, ('cifar_resnet32', 'all'): 830,
-                  ('cifar_resnet32', 'bn_only'): 1050}
+MEASURED_TRAIN = {
+    ('cifar_resnet14', 'all'): 2080, ('cifar_resnet14', 'bn_only'): 2700, ('cifar_resnet14', 'random_k'): 1640,
+    ('cifar_resnet14', 'output_only'): 6370, ('cifar_resnet20', 'all'): 1480, ('cifar_resnet20', 'bn_only'): 1940,
+    ('cifar_resnet20', 'random_k'): 1110, ('cifar_resnet20', 'output_only'): 4320, ('cifar_resnet32', 'all'): 930,
+    ('cifar_resnet32', 'bn_only'): 1190, ('cifar_resnet32', 'random_k'): 720, ('cifar_resnet32', 'output_only'): 2730,
+    ('cifar_wide_resnet14_2', 'all'): 680, ('cifar_wide_resnet14_2', 'bn_only'): 960,
+    ('cifar_wide_resnet14_2', 'random_k'): 570, ('cifar_wide_resnet14_2', 'output_only'): 2140}
 RELATIVE = {'all_but_bn': ('all', 1.0), 'bn_output': ('bn_only', 1.0), 'random_k': ('all', 0.78),
-            'random_k_output': ('all', 0.78), 'output_only': ('all', 2.1)}
+            'random_k_output': ('all', 0.78), 'output_only': ('all', 3.0)}
 EVAL_RESNET14 = 6900
 TRAIN_START, ANALYZE_START, OTHER_START = 6.0, 16.0, 4.0
 ANALYSIS_SLOWDOWN = 1.1
