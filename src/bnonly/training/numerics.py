@@ -13,7 +13,7 @@ None of these changes what is computed, only how it is rounded:
   on our 2-core EPYC for ResNet-14 (1x28x28 and 3x32x32), where open_lth's NCHW is the default.
   The results agree with NCHW to fp32 rounding only (kernels sum in another order; tests/test_engine_
   equivalence.py states the tolerance); ``contiguous`` reproduces the NCHW engine bit for bit.
-- On the CPU, freed activation memory stays in malloc's heap for the next step (host_memory.py): 1.2-1.8x
+- On the CPU, freed activation memory stays in malloc's heap for the next step (host_memory.py): 1.1-1.7x
   faster steps on our machines, same numbers.
 - On CUDA, ``cudnn.benchmark`` lets cuDNN time its algorithms for each shape once (we have two shapes: full
   batches and the last, partial one). PyTorch's own defaults for TF32 are left as they are.
