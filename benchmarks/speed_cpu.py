@@ -277,7 +277,8 @@ def report(args, command: str, results: dict, flops: dict, peaks: dict, referenc
             ratio_rows.append([arch, trainable, variant, f'{open_lth.end_to_end / timing.end_to_end:.2f}',
                                f'{timing.train_rate / open_lth.train_rate:.2f}',
                                f'{timing.train_rate / bare.train_rate:.2f}',
-                               f'{bare.train_rate / default_malloc.train_rate:.2f}' if precision == 'fp32' else '-',
+                               f'{bare.train_rate / default_malloc.train_rate:.2f}'
+                               if (precision, layout) == ('fp32', 'channels_last') else '-',  # c1's numerics only
                                f'{default_malloc.train_rate / plain.train_rate:.2f}'])
     lines += speed_env.table(['net', 'trainable', 'engine variant', 'b/a end to end', 'b/a training',
                               'b/c training', 'c/c1', 'c1/c0'], ratio_rows, 'lllrrrrr')
