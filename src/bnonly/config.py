@@ -119,17 +119,24 @@ def _unique_list_of(check_item):
     return check
 
 
+def _run(key, value):
+    """A grid run: '<arch>-<trainable>' (bnonly.paper.grid.split_run), each part a valid choice."""
+    parts = value.split('-') if isinstance(value, str) else []
+    if len(parts) != 2:
+        raise ConfigError(f'{key}: {value!r} is not a run; expected <arch>-<trainable>, e.g. cifar_resnet14-bn_only')
+    _choice(ARCHITECTURES)(f'{key} (arch)', parts[0])
+    _choice(TRAINABLE_SETS)(f'{key} (trainable)', parts[1])
+
+
 # The paper grid (dvc.yaml grid_* stages, bnonly.paper): its own copy of the recipe, so experiments on the
 # single run above never change a grid cell; and the figures drawn from the grid.
 SCHEMA['grid'] = {
     'dataset': _choice(DATASETS),
     'data': dict(SCHEMA['data']),
-    'archs': _unique_list_of(_choice(ARCHITECTURES)),
-    'trainables': _unique_list_of(_choice(TRAINABLE_SETS)),
+    'runs': _unique_list_of(_run),
     'seeds': _unique_list_of(_number(0, integer=True)),
-    'analyze_trainables': _unique_list_of(_choice(TRAINABLE_SETS)),
-    'fixed_init': {'archs': _unique_list_of(_choice(ARCHITECTURES)),
-                   'trainables': _unique_list_of(_choice(TRAINABLE_SETS))},
+    'analyze_runs': _unique_list_of(_run),
+    'fixed_init': {'runs': _unique_list_of(_run)},
     'model': {key: SCHEMA['model'][key] for key in ('weight_init', 'random_k')},
     'train': dict(SCHEMA['train']),
     'analyze': dict(SCHEMA['analyze']),

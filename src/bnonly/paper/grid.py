@@ -1,17 +1,19 @@
 """The grid of the paper's figures: its cells, their names and folders, and the recipe every cell reads.
 
-The ``grid`` section of params.yaml declares two sets of cells, each a product expanded by a DVC ``matrix``
-stage in dvc.yaml (same order, same names):
+The ``grid`` section of grid.yaml declares two sets of cells, each expanded by a DVC ``matrix`` stage in
+dvc.yaml (same order, same names). A *run* is ``<arch>-<trainable>``; a cell is a run and a seed. Listing
+runs, not a product of architectures and trainable sets, lets a grid train each network only with the sets
+its claims need (the default CPU grid cannot afford every set on every network).
 
-- ``grid``: archs x trainables x seeds, BatchNorm initialised as in the paper (γ ~ U[0, 1), β = 0), trained
-  by ``grid_train@<arch>-<trainable>-<seed>`` into ``results/grid/<cell>/train``; the cells whose trainable
-  set is in ``analyze_trainables`` are analysed by ``grid_analyze@<cell>`` into ``results/grid/<cell>/analyze``.
-- ``fixed_init`` (Figure 1): fixed_init.archs x fixed_init.trainables x seeds with γ = 1, β = 0 at init,
-  trained by ``grid_train_fixed@<cell>`` into ``results/grid_fixed/<cell>/train``.
+- ``grid``: runs x seeds, BatchNorm initialised as in the paper (γ ~ U[0, 1), β = 0), trained by
+  ``grid_train@<arch>-<trainable>-<seed>`` into ``results/grid/<cell>/train``; the runs in ``analyze_runs``
+  are analysed by ``grid_analyze@<cell>`` into ``results/grid/<cell>/analyze``.
+- ``fixed_init`` (Figure 1): fixed_init.runs x seeds with γ = 1, β = 0 at init, trained by
+  ``grid_train_fixed@<cell>`` into ``results/grid_fixed/<cell>/train``.
 
 Every cell reads its recipe (data set, model, training and analysis settings) from ``results/grid_recipe``,
-written from the grid section alone by the ``grid_recipe`` stage, and only its arch, trainable set and seed
-(and the BatchNorm init) from its command line. The single-run keys at the top of params.yaml never reach it.
+written from the grid section alone by the ``grid_recipe`` stage, and only its run, seed (and the BatchNorm
+init) from its command line. The single experiment's params.yaml never reaches it.
 The recipe files are the cells' dependencies in place of params (DVC cannot put a list, such as the LR
 milestones, into a stage command, and one params dependency per cell costs a params.yaml parse per cell).
 """
@@ -69,23 +71,31 @@ class Cell:
         return f'grid_analyze@{self.name}'
 
 
-def _product(group: str, archs, trainables, seeds) -> list[Cell]:
-    return [Cell(group, arch, trainable, seed) for arch, trainable, seed in itertools.product(archs, trainables, seeds)]
+def split_run(run: str) -> tuple[str, str]:
+    """``'<arch>-<trainable>'`` -> (arch, trainable). Neither name contains '-', so DVC's matrix joins the run
+    and the seed into the cell name ``<arch>-<trainable>-<seed>``."""
+    parts = run.split('-')
+    if len(parts) != 2 or not all(parts):
+        raise GridError(f'{run!r} is not a run: expected <arch>-<trainable>, e.g. cifar_resnet14-bn_only')
+    return parts[0], parts[1]
+
+
+def _cells(group: str, runs, seeds) -> list[Cell]:
+    return [Cell(group, *split_run(run), seed) for run, seed in itertools.product(runs, seeds)]
 
 
 def train_cells(grid: dict) -> list[Cell]:
     """Every trained cell, in the order dvc.yaml's matrices expand them (grid first, then fixed_init)."""
     fixed = grid.get('fixed_init') or {}
-    return (_product('grid', grid['archs'], grid['trainables'], grid['seeds'])
-            + _product('fixed_init', fixed.get('archs', []), fixed.get('trainables', []), grid['seeds']))
+    return _cells('grid', grid['runs'], grid['seeds']) + _cells('fixed_init', fixed.get('runs', []), grid['seeds'])
 
 
 def analysed_cells(grid: dict) -> list[Cell]:
-    """The cells the grid_analyze matrix analyses: archs x analyze_trainables x seeds."""
-    missing = [t for t in grid['analyze_trainables'] if t not in grid['trainables']]
+    """The cells the grid_analyze matrix analyses: analyze_runs x seeds."""
+    missing = [run for run in grid['analyze_runs'] if run not in grid['runs']]
     if missing:
-        raise GridError(f'grid.analyze_trainables: {", ".join(missing)} not in grid.trainables, so never trained')
-    return _product('grid', grid['archs'], grid['analyze_trainables'], grid['seeds'])
+        raise GridError(f'grid.analyze_runs: {", ".join(missing)} not in grid.runs, so never trained')
+    return _cells('grid', grid['analyze_runs'], grid['seeds'])
 
 
 def recipe(grid: dict) -> dict[str, dict]:
