@@ -11,21 +11,43 @@ from pathlib import Path
 
 import torch
 
+from bnonly import timing
 from bnonly.config import ConfigError, load_params
 from bnonly.data import DataError
 from bnonly.training import RunSpec, TrainingDiverged, train_run
 
 
-def parse_args() -> argparse.Namespace:
+def split_run(run: str) -> tuple[str, str]:
+    """``ARCH-TRAINABLE`` -> (arch, trainable). No architecture or trainable-set name contains a '-', so a
+    run names both only when it has exactly one."""
+    arch, separator, trainable = run.partition('-')
+    if not separator or '-' in trainable or not arch or not trainable:
+        raise ConfigError(f'--run {run!r}: expected ARCH-TRAINABLE with exactly one "-" '
+                          f'(e.g. cifar_wide_resnet14_2-bn_only)')
+    return arch, trainable
+
+
+def run_overrides(args: argparse.Namespace) -> list[str]:
+    """The params overrides: --run's arch and trainable first, so that an explicit --set still wins."""
+    if args.run is None:
+        return list(args.overrides)
+    arch, trainable = split_run(args.run)
+    return [f'arch={arch}', f'trainable={trainable}', *args.overrides]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--data', type=Path, required=True, help='prepared data folder (stage prepare)')
     parser.add_argument('--out', type=Path, required=True, help='folder for model.pt, metrics.json, history.csv')
     parser.add_argument('--params', type=Path, default=Path('params.yaml'))
     parser.add_argument('--set', dest='overrides', action='append', default=[], metavar='KEY=VALUE',
                         help='override a params value (e.g. --set arch=cifar_resnet32); repeatable')
+    parser.add_argument('--run', default=None, metavar='ARCH-TRAINABLE',
+                        help='set arch and trainable at once, e.g. cifar_wide_resnet14_2-bn_only (the paper '
+                             'grid names its cells so)')
     parser.add_argument('--scratch', type=Path, default=None,
                         help='where resume state lives (default: $BNONLY_SCRATCH or .scratch/)')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def relaunch_under_torchrun(spec: RunSpec) -> None:
@@ -38,10 +60,11 @@ def relaunch_under_torchrun(spec: RunSpec) -> None:
     os.execv(sys.executable, command)
 
 
-def main() -> int:
-    args = parse_args()
+def main(argv: list[str] | None = None) -> int:
+    timing.start_script()
+    args = parse_args(argv)
     try:
-        spec = RunSpec.from_params(load_params(args.params, args.overrides))
+        spec = RunSpec.from_params(load_params(args.params, run_overrides(args)))
         relaunch_under_torchrun(spec)
         train_run(spec, args.data, args.out, scratch_root=args.scratch)
     except (ConfigError, DataError, TrainingDiverged) as error:
