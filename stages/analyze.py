@@ -1,22 +1,32 @@
 """Stage `analyze`: what the trained network learned (γ, β, small-γ clamping, dead ReLUs; Figures 4 to 7).
 
-Reads a checkpoint and the prepared test set; writes ``metrics.json`` (schema: ``bnonly.analysis.metrics``),
-``tables/*.csv`` (``bnonly.analysis.tables``) and ``plots/*.png`` (``bnonly.analysis.figures``) under --out.
+Reads a checkpoint and the prepared test set (only the test split is loaded); writes ``metrics.json`` (schema:
+``bnonly.analysis.metrics``), ``tables/*.csv`` (``bnonly.analysis.tables``) and ``plots/*.png``
+(``bnonly.analysis.figures``) under --out. The device is chosen as training chooses it (``bnonly.devices``:
+a GPU of its own when there is one, else the CPU, where malloc keeps freed memory as in training).
 """
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 import torch
 
+from bnonly import timing
 from bnonly.analysis import AnalysisSettings, analyze_model
 from bnonly.analysis.figures import write_figures
 from bnonly.analysis.metrics import analysis_metrics
 from bnonly.analysis.tables import write_tables
-from bnonly.checkpoint import load_model
+from bnonly.checkpoint import initial_model, load_model
 from bnonly.config import ConfigError, load_params, require
-from bnonly.data import DataError, build_loaders, load_meta
+from bnonly.data import DataError, load_meta
+from bnonly.data.datasets import module as dataset_module
+from bnonly.data.folder_loader import FolderLoader
+from bnonly.data.memory_loader import InMemoryLoader
+from bnonly.data.prepared import load_index, load_tensors
+from bnonly.devices import pick_device
+from bnonly.training import numerics
 
 DEFAULT_EVAL_BATCH_SIZE = 128  # params.yaml's train.eval_batch_size, measured fastest on our CPU
 
@@ -34,6 +44,17 @@ class TestPasses:
         return len(self.loader)
 
 
+def test_loader(prepared: Path, meta: dict, *, batch_size: int, device: torch.device):
+    """The test split only, sequential and unaugmented, exactly as ``bnonly.data.build_loaders`` serves it
+    (same normalisation, same order); the training split, which the analysis never reads, is not loaded."""
+    normalisation = dict(mean=meta['mean'], std=meta['std'], device=device)
+    if meta['dataset'] == 'imagenet':
+        return FolderLoader(Path(meta['root']), load_index(prepared, 'test'), batch_size=batch_size,
+                            augmentation=dataset_module(meta['dataset']).AUGMENTATION,
+                            num_workers=min(8, os.cpu_count() or 1), **normalisation)
+    return InMemoryLoader(*load_tensors(prepared, 'test', meta), batch_size=batch_size, **normalisation)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--checkpoint', type=Path, required=True, help='model.pt written by the train stage')
@@ -42,7 +63,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument('--params', type=Path, default=Path('params.yaml'))
     parser.add_argument('--set', dest='overrides', action='append', default=[], metavar='KEY=VALUE',
                         help='override a params value (e.g. --set arch=cifar_resnet32); repeatable')
-    parser.add_argument('--device', default=None, help='default: cuda if available, else cpu')
+    parser.add_argument('--device', default=None,
+                        help='default: as training picks it (a free GPU if there is one, else cpu)')
     parser.add_argument('--eval-batch-size', type=int, default=None,
                         help=f'default: params train.eval_batch_size, else {DEFAULT_EVAL_BATCH_SIZE}')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
@@ -50,6 +72,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    timing.start_script()
     args = parse_args(argv)
     try:
         params = load_params(args.params, args.overrides)
@@ -58,18 +81,23 @@ def main(argv: list[str] | None = None) -> int:
         settings = AnalysisSettings.from_params(params)
         batch_size = args.eval_batch_size or params.get('train', {}).get('eval_batch_size',
                                                                           DEFAULT_EVAL_BATCH_SIZE)
-        device = torch.device(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        device = torch.device(args.device) if args.device else pick_device()
+        numerics.configure_backends(device)
         model, info = load_model(args.checkpoint, device)
-        meta = load_meta(args.data)
-        for key in ('num_classes', 'in_chans'):
-            if meta[key] != info[key]:
-                raise ConfigError(f'{args.checkpoint} has {key}={info[key]} but {args.data} holds '
-                                  f'{key}={meta[key]}: the checkpoint was not trained on this data set')
-        # The test loader is sequential and unaugmented, so the seed (which drives only the training loader)
-        # does not matter; a fixed one keeps this stage independent of params it does not declare.
-        _, test_loader = build_loaders(args.data, batch_size=batch_size, eval_batch_size=batch_size, seed=0,
-                                       device=device)
-        analysis = analyze_model(model, TestPasses(test_loader), settings, show_progress=not args.no_progress)
+        initial = initial_model(info, device)
+        if initial is None:
+            print(f'analyze: {args.checkpoint} does not record how the network was initialised; '
+                  f'no gamma_init metrics', file=sys.stderr)
+        with timing.phase('data'):
+            meta = load_meta(args.data)
+            for key in ('num_classes', 'in_chans'):
+                if meta[key] != info[key]:
+                    raise ConfigError(f'{args.checkpoint} has {key}={info[key]} but {args.data} holds '
+                                      f'{key}={meta[key]}: the checkpoint was not trained on this data set')
+            loader = test_loader(args.data, meta, batch_size=batch_size, device=device)
+        with timing.phase('analysis_passes'):
+            analysis = analyze_model(model, TestPasses(loader), settings, initial=initial,
+                                     show_progress=not args.no_progress)
     except (ConfigError, DataError) as error:
         print(f'analyze: error: {error}', file=sys.stderr)
         return 1
@@ -83,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     first = settings.thresholds[0]
     print(f"analyze: {info['arch']}: test accuracy {metrics['test_accuracy']:.4f}; "
           f"|γ| < {first:g}: {analysis.gamma_below[0]:.1%} of γ, clamped accuracy "
-          f"{analysis.clamping[0].test_accuracy:.4f} ({analysis.clamping[0].delta:+.4f}); "
+          f"{analysis.clamping[0].test_accuracy:.4f} ({analysis.clamping[0].delta:+.4f}; as many random γ: "
+          f"{analysis.clamping_random[0].delta:+.4f}); "
           f"dead ReLU {dead['granularity']}s: {dead['fraction']:.1%} of {dead['units']}")
     return 0
 

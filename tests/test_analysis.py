@@ -7,7 +7,8 @@ from torch import nn
 
 from bnonly.analysis import AnalysisSettings, analyze_model
 from bnonly.analysis.batchnorm import collect_affine, fraction_abs_below, histogram, summary
-from bnonly.analysis.clamping import clamp_gammas, clamping_curve
+from bnonly.analysis.clamping import (clamp_gammas, clamping_curve, random_clamping_curve,
+                                     random_control_generator, zero_random_gammas)
 from bnonly.analysis.dead_relu import dead_relus, relu_sites, relu_zero_pass
 from bnonly.analysis.evaluation import accuracy
 from bnonly.analysis.metrics import analysis_metrics, threshold_key
@@ -202,6 +203,57 @@ def test_clamp_gammas_zeroes_small_gamma_only_and_keeps_beta():
     assert model.bn1.weight.tolist() == [0.0, 0.0, 0.0, pytest.approx(0.02)]
     assert torch.equal(model.bn2.weight, before['bn2.weight'])
     assert torch.equal(model.bn1.bias, before['bn1.bias']) and torch.equal(model.bn2.bias, before['bn2.bias'])
+
+
+def test_random_control_zeroes_as_many_gamma_and_leaves_the_model_untouched():
+    model, batches = resnet14(), tiny_batches(classes=10)
+    before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    clamped = clamping_curve(model, batches, [0.05, 0.3], show_progress=False)
+    controls = random_clamping_curve(model, batches, clamped, show_progress=False)
+    assert all(torch.equal(before[name], tensor) for name, tensor in model.state_dict().items())
+    assert [c.threshold for c in controls] == [0.05, 0.3]
+    for index, (clamp, control) in enumerate(zip(clamped, controls)):
+        assert clamp.gammas_zeroed > 0 and control.gammas_zeroed == clamp.gammas_zeroed
+        # Re-draw the same γ to see which were zeroed: exactly that many, and β and the rest untouched.
+        probe = copy.deepcopy(model)
+        zero_random_gammas(probe, clamp.gammas_zeroed, random_control_generator(index))
+        trained, zeroed = collect_affine(model), collect_affine(probe)
+        changed = trained.values('gamma') != zeroed.values('gamma')
+        assert changed.sum() == clamp.gammas_zeroed  # no trained γ of this untrained net is exactly 0
+        assert (zeroed.values('gamma')[changed] == 0).all()
+        assert torch.equal(trained.values('beta'), zeroed.values('beta'))
+        # Random, not the small ones: some zeroed γ were at or above the threshold.
+        assert (trained.values('gamma')[changed].abs() >= clamp.threshold).any()
+
+
+def test_random_control_is_deterministic():
+    model, batches = resnet14(), tiny_batches(classes=10)
+    clamped = clamping_curve(model, batches, [0.3], show_progress=False)
+    first = random_clamping_curve(model, batches, clamped, show_progress=False)
+    assert random_clamping_curve(model, batches, clamped, show_progress=False) == first
+    a, b = copy.deepcopy(model), copy.deepcopy(model)
+    zero_random_gammas(a, 50, random_control_generator(0))
+    zero_random_gammas(b, 50, random_control_generator(0))
+    assert torch.equal(collect_affine(a).values('gamma'), collect_affine(b).values('gamma'))
+    zero_random_gammas(c := copy.deepcopy(model), 50, random_control_generator(1))
+    assert not torch.equal(collect_affine(a).values('gamma'), collect_affine(c).values('gamma'))
+
+
+def test_gamma_init_is_the_share_in_the_initial_network():
+    trained, initial, batches = resnet14(seed=0), resnet14(seed=5), tiny_batches(classes=10)
+    with torch.no_grad():  # make the "trained" γ differ from any initialisation
+        for module in trained.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.weight.mul_(0.1)
+    analysis = analyze_model(trained, batches, SETTINGS, initial=initial, show_progress=False)
+    expected = fraction_abs_below(collect_affine(initial).values('gamma'), list(SETTINGS.thresholds))
+    assert list(analysis.gamma_init_below) == expected
+    assert analysis.gamma_init_below != analysis.gamma_below
+    metrics = analysis_metrics(analysis)
+    assert metrics['gamma_init']['frac_abs_below'] == {threshold_key(t): f
+                                                       for t, f in zip(SETTINGS.thresholds, expected)}
+    assert set(metrics['clamped_random']) == set(metrics['clamped'])
+    assert 'gamma_init' not in analysis_metrics(analyze_model(trained, batches, SETTINGS, show_progress=False))
 
 
 # --- the analysis leaves the model as it found it -------------------------------------------------------------

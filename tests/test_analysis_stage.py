@@ -49,9 +49,12 @@ def write_fake_prepared(folder: Path, *, train: int = 32, test: int = 40, size: 
 def test_stage_end_to_end(tmp_path):
     stage = load_stage()
     write_fake_prepared(tmp_path / 'prepared')
+    (tmp_path / 'prepared' / 'train.pt').unlink()  # the analysis reads the test split only
     checkpoint = tmp_path / 'model.pt'
-    save_model(create_model('cifar_resnet14', num_classes=10, in_chans=1, seed=0), checkpoint,
-               arch='cifar_resnet14', num_classes=10, in_chans=1)
+    # An untrained network, saved as training saves one: at initialisation, γ's share below t is its own.
+    save_model(create_model('cifar_resnet14', num_classes=10, in_chans=1, seed=3), checkpoint,
+               arch='cifar_resnet14', num_classes=10, in_chans=1, seed=3, batchnorm_init='uniform',
+               weight_init='kaiming_normal')
     digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
     (tmp_path / 'params.yaml').write_text(PARAMS)
     out = tmp_path / 'analyze'
@@ -64,6 +67,11 @@ def test_stage_end_to_end(tmp_path):
     assert metrics['test_images'] == 40
     assert 0 <= metrics['test_accuracy'] <= 1
     assert set(metrics['gamma']['frac_abs_below']) == set(metrics['clamped']) == {'t0p01', 't0p05', 't0p5'}
+    assert set(metrics['clamped_random']) == {'t0p01', 't0p05', 't0p5'}
+    for key, control in metrics['clamped_random'].items():
+        assert control['delta'] == pytest.approx(control['test_accuracy'] - metrics['test_accuracy'])
+    assert metrics['gamma_init']['frac_abs_below'] == metrics['gamma']['frac_abs_below']
+    assert 0 < metrics['gamma_init']['frac_abs_below']['t0p5'] < 1
     assert set(metrics['dead_relu']['site']) == {'stem', 'block', 'residual'}
     # ResNet-14: the stem ReLU (16 channels), then 2 blocks x 2 ReLUs in each of the 16-, 32- and 64-wide stages.
     assert metrics['dead_relu']['units'] == 16 + 4 * (16 + 32 + 64)
@@ -85,3 +93,17 @@ def test_stage_refuses_a_checkpoint_for_other_data(tmp_path, capsys):
                        '--out', str(tmp_path / 'analyze'), '--params', str(tmp_path / 'params.yaml'),
                        '--device', 'cpu', '--no-progress']) == 1
     assert 'in_chans' in capsys.readouterr().err
+
+
+def test_stage_without_init_settings_omits_gamma_init(tmp_path, capsys):
+    stage = load_stage()
+    write_fake_prepared(tmp_path / 'prepared')
+    checkpoint = tmp_path / 'model.pt'
+    save_model(create_model('cifar_resnet14', num_classes=10, in_chans=1, seed=0), checkpoint,
+               arch='cifar_resnet14', num_classes=10, in_chans=1)
+    (tmp_path / 'params.yaml').write_text(PARAMS)
+    out = tmp_path / 'analyze'
+    assert stage.main(['--checkpoint', str(checkpoint), '--data', str(tmp_path / 'prepared'), '--out', str(out),
+                       '--params', str(tmp_path / 'params.yaml'), '--device', 'cpu', '--no-progress']) == 0
+    assert 'gamma_init' not in json.loads((out / 'metrics.json').read_text())
+    assert 'initialised' in capsys.readouterr().err

@@ -2,6 +2,12 @@
 
 A model checkpoint is a plain dict of tensors, strings and numbers (no pickled classes), so it loads with
 ``torch.load(..., weights_only=True)`` and nothing read from disk can run code.
+
+Besides the weights, a training run records how the network was initialised (``INIT_KEYS``: the
+``model.batchnorm_init`` and ``model.weight_init`` settings and the run's seed), so that the analysis can
+rebuild the same network as it was before training (``initial_model``) and compare the trained γ with the
+γ it started from. Checkpoints written before these were recorded lack them; ``initial_model`` then says
+so instead of guessing.
 """
 import os
 import tempfile
@@ -31,6 +37,20 @@ def save_model(model: nn.Module, path, *, arch: str, num_classes: int, in_chans:
     """Save a trained model with what is needed to rebuild it (``info`` holds extra plain values)."""
     state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
     atomic_save(dict(arch=arch, num_classes=num_classes, in_chans=in_chans, state_dict=state, **info), path)
+
+
+# What ``create_model`` needs, besides the architecture and the data's shape, to rebuild the initial network.
+INIT_KEYS = ('batchnorm_init', 'weight_init', 'seed')
+
+
+def initial_model(info: dict, device: str | torch.device = 'cpu') -> nn.Module | None:
+    """The network as training built it before its first step (same architecture, initialisation settings
+    and seed), in eval mode; None when the checkpoint's ``info`` does not record all of ``INIT_KEYS``."""
+    if any(info.get(key) is None for key in INIT_KEYS):
+        return None
+    model = create_model(info['arch'], num_classes=info['num_classes'], in_chans=info['in_chans'],
+                         batchnorm_init=info['batchnorm_init'], weight_init=info['weight_init'], seed=info['seed'])
+    return model.to(device).eval()
 
 
 def load_model(path, device: str | torch.device = 'cpu') -> tuple[nn.Module, dict]:

@@ -1,7 +1,8 @@
 """Analysis of a trained checkpoint: what BatchNorm-only training learns (the paper's Figures 4 to 7).
 
 - ``batchnorm``: γ and β of every BN: summaries, histograms, fractions of |γ| below thresholds.
-- ``clamping``: accuracy after setting small γ to 0 (β kept as trained; see that module).
+- ``clamping``: accuracy after setting small γ to 0 (β kept as trained; see that module), and after setting
+  as many random γ to 0 (the control).
 - ``dead_relu``: Pr[ReLU output = 0] per unit from one hooked pass; sites and granularity.
 - ``evaluation``: the eval-mode, inference-mode passes all of the above use.
 - ``run``: one analysis in order (``analyze_model``); ``metrics``, ``tables``, ``figures``: its outputs.

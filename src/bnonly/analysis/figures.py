@@ -59,6 +59,9 @@ def clamping_figure(analysis: Analysis) -> Figure:
     figure, axes = _new_figure()
     axes.plot([r.threshold for r in analysis.clamping], [r.test_accuracy for r in analysis.clamping],
               marker='o', label='γ set to 0 where |γ| < t')
+    axes.plot([r.threshold for r in analysis.clamping_random],
+              [r.test_accuracy for r in analysis.clamping_random],
+              marker='s', linestyle=':', label='as many random γ set to 0 (control)')
     axes.axhline(analysis.test_accuracy, color='black', linestyle='--', linewidth=1, label='unclamped')
     axes.set_xscale('log')
     axes.set_ylim(0, 1)

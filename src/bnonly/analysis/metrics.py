@@ -11,6 +11,12 @@ decimal point replaced by ``p``: 0.01 -> ``t0p01``, 0.5 -> ``t0p5``, 1e-05 -> ``
     gamma.frac_abs_below.<t>       fraction of γ with |γ| < t (Figure 5)
     clamped.<t>.test_accuracy      accuracy with every γ with |γ| < t set to 0, β as trained (Figure 6)
     clamped.<t>.delta              clamped.<t>.test_accuracy - test_accuracy
+    clamped_random.<t>.test_accuracy  the control: accuracy with as many γ as clamped.<t> zeroed, drawn
+                                   uniformly among all BN γ (seeded per threshold; bnonly.analysis.clamping)
+    clamped_random.<t>.delta       clamped_random.<t>.test_accuracy - test_accuracy
+    gamma_init.frac_abs_below.<t>  fraction of γ with |γ| < t in the same network at initialisation (same
+                                   architecture, init settings and seed; about t under γ ~ U[0, 1)); absent
+                                   when the checkpoint does not record how it was initialised
     dead_relu.granularity          'channel' or 'channel_position' (see bnonly.analysis.dead_relu)
     dead_relu.probability          a unit is dead when Pr[output = 0] > this (Figure 7)
     dead_relu.units                ReLU units at that granularity
@@ -31,7 +37,7 @@ def threshold_key(threshold: float) -> str:
 def analysis_metrics(analysis: Analysis) -> dict:
     thresholds = analysis.settings.thresholds
     dead = analysis.dead_reported
-    return {
+    metrics = {
         'test_accuracy': analysis.test_accuracy,
         'test_images': analysis.relu_pass.inputs,
         'gamma': {**summary(analysis.affine.values('gamma')),
@@ -41,9 +47,16 @@ def analysis_metrics(analysis: Analysis) -> dict:
         'clamped': {threshold_key(result.threshold): {'test_accuracy': result.test_accuracy,
                                                       'delta': result.delta}
                     for result in analysis.clamping},
+        'clamped_random': {threshold_key(result.threshold): {'test_accuracy': result.test_accuracy,
+                                                             'delta': result.delta}
+                           for result in analysis.clamping_random},
         'dead_relu': {'granularity': dead.granularity,
                       'probability': dead.probability,
                       'units': dead.overall.units,
                       'fraction': dead.overall.fraction,
                       'site': {site: count.fraction for site, count in dead.per_site.items()}},
     }
+    if analysis.gamma_init_below is not None:
+        metrics['gamma_init'] = {'frac_abs_below': {threshold_key(t): fraction for t, fraction
+                                                    in zip(thresholds, analysis.gamma_init_below)}}
+    return metrics

@@ -1,8 +1,14 @@
 """One analysis of a trained model: every measurement in order, gathered into one ``Analysis``.
 
-Passes over the test set: one hooked pass (ReLU zero counts and the unclamped accuracy) plus one per
-clamping threshold; nothing else touches the data. γ and β are read before any pass. The model passed in
-ends exactly as it came: same parameters, same running statistics, same train/eval flags.
+Passes over the test set: one hooked pass (ReLU zero counts and the unclamped accuracy) plus two per
+clamping threshold (the clamp, and its random control: ``clamping``); nothing else touches the data. γ and
+β are read before any pass. The model passed in ends exactly as it came: same parameters, same running
+statistics, same train/eval flags.
+
+γ at initialisation: given the same network as training built it before its first step
+(``bnonly.checkpoint.initial_model``), the analysis also reports the share of its |γ| below each threshold.
+Under the paper's γ ~ U[0, 1) that share is about t, so a trained share of small γ only says something
+about training when it is compared with this baseline.
 """
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,7 +16,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from bnonly.analysis.batchnorm import BatchNormAffine, Histogram, collect_affine, fraction_abs_below, histogram
-from bnonly.analysis.clamping import ClampResult, clamping_curve
+from bnonly.analysis.clamping import ClampResult, clamping_curve, random_clamping_curve
 from bnonly.analysis.dead_relu import GRANULARITIES, DeadRelus, ReluPass, dead_relus, relu_zero_pass
 from bnonly.analysis.evaluation import Batch
 
@@ -50,6 +56,8 @@ class Analysis:
     relu_pass: ReluPass
     dead: dict[str, DeadRelus]                 # both granularities; settings.dead_relu_granularity reported
     clamping: tuple[ClampResult, ...]          # one per settings.thresholds
+    clamping_random: tuple[ClampResult, ...]   # the random control of each clamping result, same order
+    gamma_init_below: tuple[float, ...] | None = None  # fraction of |γ| < t at initialisation; None: unknown
 
     @property
     def test_accuracy(self) -> float:
@@ -61,9 +69,13 @@ class Analysis:
 
 
 def analyze_model(model: nn.Module, batches: Iterable[Batch], settings: AnalysisSettings, *,
-                  show_progress: bool = True) -> Analysis:
-    """Run every measurement. ``batches`` must be re-iterable: it is passed over 1 + len(thresholds) times."""
+                  initial: nn.Module | None = None, show_progress: bool = True) -> Analysis:
+    """Run every measurement. ``batches`` must be re-iterable: it is passed over 1 + 2 * len(thresholds)
+    times. ``initial``: the same network at initialisation (only its γ are read); None leaves
+    ``gamma_init_below`` unknown."""
     affine = collect_affine(model)
+    gamma_init_below = None if initial is None else tuple(
+        fraction_abs_below(collect_affine(initial).values('gamma'), list(settings.thresholds)))
     histograms = {parameter: histogram(affine.per_layer(parameter), settings.histogram_bins)
                   for parameter in ('gamma', 'beta')}
     gamma_below = tuple(fraction_abs_below(affine.values('gamma'), list(settings.thresholds)))
@@ -72,5 +84,9 @@ def analyze_model(model: nn.Module, batches: Iterable[Batch], settings: Analysis
             for granularity in GRANULARITIES}
     clamping = tuple(clamping_curve(model, batches, list(settings.thresholds),
                                     unclamped_accuracy=measured.test_accuracy, show_progress=show_progress))
+    clamping_random = tuple(random_clamping_curve(model, batches, list(clamping),
+                                                  unclamped_accuracy=measured.test_accuracy,
+                                                  show_progress=show_progress))
     return Analysis(settings=settings, affine=affine, histograms=histograms, gamma_below=gamma_below,
-                    relu_pass=measured, dead=dead, clamping=clamping)
+                    relu_pass=measured, dead=dead, clamping=clamping, clamping_random=clamping_random,
+                    gamma_init_below=gamma_init_below)

@@ -7,8 +7,9 @@ or one ReLU module by qualified name, in module order.
 - ``bn_summary.csv``: parameter, layer, count, mean, std, min, max, frac_negative.
 - ``bn_histogram.csv``: parameter, layer, bin, bin_left, bin_right, count (edges shared by all layers).
 - ``gamma_thresholds.csv``: layer, threshold, frac_abs_below.
-- ``clamping.csv``: threshold, test_accuracy, delta, gammas_zeroed, gammas_total, frac_zeroed; the row
-  with threshold 0 is the unclamped model (|γ| < 0 holds for no γ).
+- ``clamping.csv``: threshold, test_accuracy, delta, gammas_zeroed, gammas_total, frac_zeroed,
+  random_test_accuracy, random_delta (the control: as many γ zeroed at random; ``clamping``); the row with
+  threshold 0 is the unclamped model (|γ| < 0 holds for no γ, and the control then zeroes none).
 - ``dead_relu_modules.csv``: granularity, index, module, site, units, dead, dead_fraction,
   mean_zero_probability: both granularities, from the same pass.
 - ``dead_relu_sites.csv``: granularity, site, units, dead, dead_fraction.
@@ -68,10 +69,12 @@ def gamma_thresholds(analysis: Analysis) -> pd.DataFrame:
 def clamping(analysis: Analysis) -> pd.DataFrame:
     total = analysis.affine.values('gamma').numel()
     rows = [{'threshold': 0.0, 'test_accuracy': analysis.test_accuracy, 'delta': 0.0, 'gammas_zeroed': 0,
-             'gammas_total': total, 'frac_zeroed': 0.0}]
+             'gammas_total': total, 'frac_zeroed': 0.0, 'random_test_accuracy': analysis.test_accuracy,
+             'random_delta': 0.0}]
     rows += [{'threshold': r.threshold, 'test_accuracy': r.test_accuracy, 'delta': r.delta,
-              'gammas_zeroed': r.gammas_zeroed, 'gammas_total': r.gammas_total, 'frac_zeroed': r.fraction_zeroed}
-             for r in analysis.clamping]
+              'gammas_zeroed': r.gammas_zeroed, 'gammas_total': r.gammas_total, 'frac_zeroed': r.fraction_zeroed,
+              'random_test_accuracy': random.test_accuracy, 'random_delta': random.delta}
+             for r, random in zip(analysis.clamping, analysis.clamping_random)]
     return pd.DataFrame(rows)
 
 
