@@ -1,4 +1,4 @@
-"""Stage `grid_recipe`: the params files every grid cell reads, from params.yaml's `grid` section alone.
+"""Stage `grid_recipe`: the params files every grid cell reads, from grid.yaml's `grid` section alone.
 
 Writes <out>/prepare.yaml, train.yaml and analyze.yaml (see bnonly.paper.grid). Each holds only what its
 stage reads, so editing grid.analyze changes analyze.yaml alone and no trained cell reruns.
@@ -9,21 +9,23 @@ from pathlib import Path
 
 import yaml
 
+from bnonly import timing
 from bnonly.config import ConfigError, load_params, require
 from bnonly.paper.grid import RECIPE_DIR, GridError, analysed_cells, recipe
 
-HEADER = '# Written by the grid_recipe stage from the grid section of params.yaml: edit that, not this.\n'
+HEADER = '# Written by the grid_recipe stage from the grid section of grid.yaml: edit that, not this.\n'
 
 
 def main(argv: list[str] | None = None) -> int:
+    timing.start_script()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--params', type=Path, default=Path('params.yaml'))
+    parser.add_argument('--params', type=Path, default=Path('grid.yaml'))
     parser.add_argument('--out', type=Path, default=RECIPE_DIR)
     args = parser.parse_args(argv)
     try:
-        params = load_params(args.params)
-        require(params, *(f'grid.{key}' for key in ('dataset', 'data', 'archs', 'trainables', 'seeds',
-                                                    'analyze_trainables', 'model', 'train', 'analyze')))
+        params = load_params(args.params, check_names=False)  # the names: checked by the cells' stages
+        require(params, *(f'grid.{key}' for key in ('dataset', 'data', 'runs', 'seeds', 'analyze_runs', 'model',
+                                                    'train', 'analyze')))
         analysed_cells(params['grid'])  # fails early if an analysed trainable set is never trained
         files = recipe(params['grid'])
     except (ConfigError, GridError) as error:

@@ -10,10 +10,13 @@ Outputs (fixed paths, written by stages/aggregate.py):
   Analysis metrics are flattened with dots (``gamma.frac_abs_below.t0p01``, ``clamped.t0p05.delta``,
   ``dead_relu.fraction``; schema in bnonly.analysis.metrics); accuracies and fractions in [0, 1].
 - ``summary`` (reports/grid_summary.csv), one row per (group, arch, trainable, source, metric): mean, std
-  (sample standard deviation over seeds, empty when n = 1), n, plus the architecture's family, depth,
+  (sample standard deviation over seeds, empty when n = 1), n, ci95 (the half-width of the 95% confidence
+  interval of the mean, Student's t with n - 1 degrees of freedom; what the figures' error bars show), plus the architecture's family, depth,
   width, label and BatchNorm parameter count.
 - ``bn_values`` (results/grid_bn_values.csv): every trained γ and β of every analysed cell
   (arch, trainable, seed, layer, channel, gamma, beta), for Figures 4 and 5 to bin as they like.
+- ``history`` (results/grid_history.csv): every trained cell's ``train/history.csv``, one row per epoch, with
+  the cell's keys in front (the share of small γ after each epoch: Figure 8).
 - ``summary_json`` (results/grid_summary.json, a DVC metrics file): the headline numbers as
   ``<group>.<arch>.<trainable>.<metric>.{mean,std,n}``, plus ``profile`` (what the cells ran on).
 """
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from scipy import stats
 
 from bnonly.paper.grid import Cell, GridError, analysed_cells, arch_info, train_cells
 
@@ -63,14 +67,19 @@ def _check_config(cell: Cell, root: Path) -> dict:
     return config
 
 
-def collect(grid: dict, root: str | Path = '.') -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """(cells, bn_values, profile) for the cells the grid section declares; other folders are ignored."""
+def collect(grid: dict, root: str | Path = '.') -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    """(cells, bn_values, history, profile) for the cells the grid section declares; other folders are
+    ignored."""
     root = Path(root)
-    rows, configs = [], []
+    rows, configs, histories = [], [], []
     for cell in train_cells(grid):
         configs.append(_check_config(cell, root))
         metrics = _read_json(root / cell.train_dir / 'metrics.json', cell, cell.train_stage)
         rows += [_row(cell, 'train', metric, value) for metric, value in flatten(metrics).items()]
+        history_path = root / cell.train_dir / 'history.csv'
+        if history_path.is_file():
+            keys = {key: value for key, value in _row(cell, '', '', math.nan).items() if key in KEYS}
+            histories.append(pd.read_csv(history_path).assign(**keys))
     frames = []
     for cell in analysed_cells(grid):
         metrics = _read_json(root / cell.analyze_dir / 'metrics.json', cell, cell.analyze_stage)
@@ -83,7 +92,9 @@ def collect(grid: dict, root: str | Path = '.') -> tuple[pd.DataFrame, pd.DataFr
     cells = pd.DataFrame(rows, columns=KEYS + ['source', 'metric', 'value'])
     columns = ['arch', 'trainable', 'seed', 'layer', 'channel', 'gamma', 'beta']
     bn_values = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
-    return cells, bn_values, profile(configs, cells, grid)
+    history = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame(columns=KEYS + ['epoch'])
+    history = history[KEYS + [c for c in history.columns if c not in KEYS]]
+    return cells, bn_values, history, profile(configs, cells, grid)
 
 
 def _row(cell: Cell, source: str, metric: str, value: float) -> dict:
@@ -102,12 +113,14 @@ def profile(configs: list[dict], cells: pd.DataFrame, grid: dict) -> dict:
     """What the cells actually ran on, from their config.yaml files, and how long training took."""
     runs = [config['run'] for config in configs]
     data = [config.get('data', {}) for config in configs]
-    train_images = {run['examples'] if run.get('examples') else d.get('train_size') for run, d in zip(runs, data)}
+    images = [run['examples'] if run.get('examples') else d.get('train_size') for run, d in zip(runs, data)]
+    steps = {run['epochs'] * math.ceil(n / run['batch_size']) for run, n in zip(runs, images) if n}
     seconds = cells[(cells.source == 'train') & (cells.metric == 'train_seconds')]['value']
     return {
         'dataset': _single({d.get('dataset') for d in data}),
         'epochs': _single({run['epochs'] for run in runs}),
-        'train_images': _single(train_images),
+        'train_images': _single(set(images)),
+        'steps': _single(steps),
         'test_images': _single({d.get('test_size') for d in data}),
         'seeds': len(grid['seeds']),
         'cells_trained': len(runs),
@@ -116,17 +129,25 @@ def profile(configs: list[dict], cells: pd.DataFrame, grid: dict) -> dict:
     }
 
 
+def ci95(std, n):
+    """Half-width of the 95% t confidence interval of a mean over n seeds (NaN when n < 2)."""
+    n = pd.Series(n, dtype=float)
+    half = stats.t.ppf(0.975, (n - 1).where(n > 1)) * pd.Series(std, dtype=float).to_numpy() / n.pow(0.5)
+    return half.to_numpy()
+
+
 def summarize(cells: pd.DataFrame) -> pd.DataFrame:
     """Mean, sample std (NaN when n = 1) and n over seeds, per (group, arch, trainable, source, metric)."""
     grouped = cells.groupby(SUMMARY_KEYS, sort=False)['value']
     summary = grouped.agg(mean='mean', std=lambda v: v.std(ddof=1) if len(v) > 1 else math.nan,
                           n='count').reset_index()
+    summary['ci95'] = ci95(summary['std'], summary['n'])
     bn = cells[(cells.source == 'train') & (cells.metric == 'batchnorm_params')].groupby('arch')['value'].first()
     info = pd.DataFrame([vars(arch_info(arch)) for arch in summary['arch'].unique()])
     summary = summary.merge(info, on='arch', how='left')
     summary['batchnorm_params'] = summary['arch'].map(bn).astype('Int64')
     return summary[['group', 'arch', 'label', 'family', 'depth', 'width', 'batchnorm_params', 'trainable',
-                    'batchnorm_init', 'source', 'metric', 'mean', 'std', 'n']]
+                    'batchnorm_init', 'source', 'metric', 'mean', 'std', 'n', 'ci95']]
 
 
 def _keep_in_json(source: str, metric: str) -> bool:
@@ -155,13 +176,14 @@ def summary_json(summary: pd.DataFrame, profile_: dict) -> dict:
 
 
 def write(grid: dict, root: str | Path, *, cells_csv: Path, summary_csv: Path, bn_values_csv: Path,
-          summary_json_path: Path) -> pd.DataFrame:
-    cells, bn_values, profile_ = collect(grid, root)
+          history_csv: Path, summary_json_path: Path) -> pd.DataFrame:
+    cells, bn_values, history, profile_ = collect(grid, root)
     summary = summarize(cells)
-    for path in (cells_csv, summary_csv, bn_values_csv, summary_json_path):
+    for path in (cells_csv, summary_csv, bn_values_csv, history_csv, summary_json_path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     cells.to_csv(cells_csv, index=False)
     summary.to_csv(summary_csv, index=False)
     bn_values.to_csv(bn_values_csv, index=False)
+    history.to_csv(history_csv, index=False)
     Path(summary_json_path).write_text(json.dumps(summary_json(summary, profile_), indent=2) + '\n')
     return summary

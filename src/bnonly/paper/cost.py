@@ -1,6 +1,6 @@
-"""How long the grid in params.yaml takes on our 2-core CPU: cells x images / measured images per second.
+"""How long the grid in grid.yaml takes on our 2-core CPU: cells x images / measured images per second.
 
-    python -m bnonly.paper.cost                      # the grid section of params.yaml
+    python -m bnonly.paper.cost                      # grid.yaml
     python -m bnonly.paper.cost --params params/paper_cifar10.yaml
 
 The training speeds are the default grid's own, measured by its cells in the `dvc repro` of 2026-11-25 on an
@@ -16,7 +16,8 @@ trainable set) was not measured, it is scaled from a measured one, and the table
   chosen weights in every forward); output_only at 3.0x all (measured 2.9-3.2x: no backward pass through the
   network).
 - test evaluation: 6,900 images/s for ResNet-14 at batch 128, scaled the same way. Training evaluates the
-  whole test set after every epoch; an analysis makes 1 hooked pass + 1 pass per clamping threshold.
+  whole test set after every epoch (or once, with ``train.eval_every_epoch: false``); an analysis makes 1
+  hooked pass + 2 passes per threshold (the clamp and its random control).
 - fixed cost per stage: 6 s for training (python + torch + timm import, data, DVC's bookkeeping), 16 s
   for an analysis (it also writes 8 tables and draws 5 plots), 4 s for each of the other stages; analysis
   passes run at 1/1.1 of the evaluation speed (the hooked pass). The last two were fitted to a ResNet-14 and
@@ -45,7 +46,7 @@ RELATIVE = {'all_but_bn': ('all', 1.0), 'bn_output': ('bn_only', 1.0), 'random_k
 EVAL_RESNET14 = 6900
 TRAIN_START, ANALYZE_START, OTHER_START = 6.0, 16.0, 4.0
 ANALYSIS_SLOWDOWN = 1.1
-OTHER_STAGES = 11  # grid_recipe, grid_prepare, grid_aggregate, figure1-7, claims
+OTHER_STAGES = 12  # grid_recipe, grid_prepare, grid_aggregate, figure@1-8, claims
 IMAGE_COST = {'fashion_mnist': 1.0, 'cifar10': 1.45}
 DATASET_SIZES = {'fashion_mnist': (60000, 10000), 'cifar10': (50000, 10000)}
 
@@ -85,6 +86,10 @@ class Estimate:
         return self.cells.groupby('part', sort=False).seconds.sum()
 
 
+def analysis_passes(grid: dict) -> int:
+    return 1 + 2 * len(grid['analyze']['thresholds'])
+
+
 def estimate(grid: dict) -> Estimate:
     dataset = grid['dataset']
     if dataset not in IMAGE_COST:
@@ -94,17 +99,18 @@ def estimate(grid: dict) -> Estimate:
     images = min(train['examples'] or train_size, train_size)
     image_cost = IMAGE_COST[dataset]
     epochs = train['epochs']
+    evaluations = epochs if train.get('eval_every_epoch', True) else 1
     rows = []
     for cell in train_cells(grid):
         speed, measured = train_speed(cell.arch, cell.trainable)
         rows += [dict(stage=cell.train_stage, arch=cell.arch, trainable=cell.trainable, part='training',
                       seconds=images * epochs * image_cost / speed, measured=measured),
-                 dict(stage=cell.train_stage, arch=cell.arch, trainable=cell.trainable, part='test after each epoch',
-                      seconds=epochs * test_size * image_cost / eval_speed(cell.arch), measured=cell.arch ==
+                 dict(stage=cell.train_stage, arch=cell.arch, trainable=cell.trainable, part='test evaluation',
+                      seconds=evaluations * test_size * image_cost / eval_speed(cell.arch), measured=cell.arch ==
                       'cifar_resnet14'),
                  dict(stage=cell.train_stage, arch=cell.arch, trainable=cell.trainable, part='start-up',
                       seconds=TRAIN_START, measured=False)]
-    passes = 1 + len(grid['analyze']['thresholds'])
+    passes = analysis_passes(grid)
     for cell in analysed_cells(grid):
         rows += [dict(stage=cell.analyze_stage, arch=cell.arch, trainable=cell.trainable, part='analysis',
                       seconds=passes * test_size * image_cost * ANALYSIS_SLOWDOWN / eval_speed(cell.arch),
@@ -126,7 +132,7 @@ def report(grid: dict) -> str:
              .agg(cells=('stage', 'count'), seconds=('seconds', 'sum'), measured=('measured', 'all')).reset_index())
     lines = [f'{grid["dataset"]}: {len(trained)} trained cells ({result.train_images:,} images x '
              f'{grid["train"]["epochs"]} epochs each), {int((cells.part == "analysis").sum())} analysed '
-             f'({1 + len(grid["analyze"]["thresholds"])} test passes each)', '',
+             f'({analysis_passes(grid)} test passes each)', '',
              '| network | trainable | cells | img/s | training |', '|---|---|---:|---:|---:|']
     for row in table.itertuples():
         speed, measured = train_speed(row.arch, row.trainable.split(' ')[0])
@@ -149,7 +155,7 @@ def duration(seconds: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     from bnonly.config import load_params
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--params', type=Path, default=Path('params.yaml'))
+    parser.add_argument('--params', type=Path, default=Path('grid.yaml'))
     args = parser.parse_args(argv)
     try:
         print(report(load_params(args.params)['grid']))

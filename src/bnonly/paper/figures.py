@@ -1,10 +1,11 @@
-"""Figures 1 to 7 of the paper, drawn from the aggregated grid (bnonly.paper.aggregate).
+"""Figures 1 to 7 of the paper, and Figure 8 of ours, drawn from the aggregated grid (bnonly.paper.aggregate).
 
-Each ``figureN(summary, bn_values, profile, settings)`` returns a matplotlib ``Figure``; ``draw`` saves it as
-PNG and PDF. ``summary`` is reports/grid_summary.csv, ``bn_values`` results/grid_bn_values.csv (Figures 4
-and 5 only), ``profile`` the ``profile`` block of results/grid_summary.json, ``settings`` the ``figures``
-section of params.yaml. Accuracies and fractions are plotted in percent; every point is the mean over seeds
-with ±1 sample standard deviation as error bars (or a band) wherever n > 1.
+Each ``figureN(summary, bn_values, profile, settings)`` returns a matplotlib ``Figure`` (Figure 8 also takes
+``history``); ``draw`` saves it as PNG and PDF. ``summary`` is reports/grid_summary.csv, ``bn_values``
+results/grid_bn_values.csv (Figures 4 and 5), ``history`` results/grid_history.csv (Figure 8); ``profile`` is the ``profile`` block of results/grid_summary.json,
+``settings`` the ``figures`` section of grid.yaml. Accuracies and fractions are plotted in percent; every
+point is the mean over seeds, and its error bar the 95% confidence interval of that mean (Student's t, n - 1
+degrees of freedom) wherever n > 1; Figure 4's bands are ±1 standard deviation over seeds, and say so.
 
 1. all vs all_but_bn (γ = 1, β = 0 at init) across depth and width (and ImageNet depth).
 2. every trainable set across depth and width (ImageNet: top-1 and top-5).
@@ -13,6 +14,7 @@ with ±1 sample standard deviation as error bars (or a band) wherever n > 1.
 5. fraction of |γ| below each threshold, per network.
 6. change in test accuracy when every γ with |γ| below a threshold is set to 0.
 7. fraction of dead ReLU channels (Pr[output = 0] > p over the test set), BN-only vs all.
+8. (ours) the share of small |γ| after every epoch of training: how BN-only training pushes γ towards 0.
 """
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from bnonly.paper import plotting
+from bnonly.paper.aggregate import ci95
 from bnonly.paper.grid import arch_info
 
 DATASET_LABELS = {'fashion_mnist': 'Fashion-MNIST', 'cifar10': 'CIFAR-10', 'imagenet': 'ImageNet'}
@@ -78,16 +81,21 @@ def random_k(summary: pd.DataFrame) -> int | None:
     return int(round(row['mean'] / (row['batchnorm_params'] / 2)))
 
 
-def caption_text(profile: dict, n_values, extra: str = '', *, spread_as: str = 'bars') -> str:
+CI_BARS = 'bars: 95% t-interval of the mean'
+
+
+def caption_text(profile: dict, n_values, extra: str = '', *, spread: str = CI_BARS) -> str:
     dataset = profile.get('dataset')
     name = DATASET_LABELS.get(dataset, str(dataset))
     train_images = profile.get('train_images')
     images = f'{train_images:,}' if isinstance(train_images, int) else str(train_images)
     n = sorted({int(v) for v in n_values}) or [0]
     seeds = f'n = {n[0]} seeds' if len(n) == 1 else f'n = {n[0]}-{n[-1]} seeds'
-    spread = f'; {spread_as}: ±1 std over seeds' if max(n) > 1 else '; n = 1: no spread'
+    spread = f'; {spread}' if max(n) > 1 else '; n = 1: no spread'
     epochs = profile.get('epochs')
-    text = f'{name}, {epochs} epoch{"" if epochs == 1 else "s"} on {images} training images; mean of {seeds}{spread}'
+    steps = f' ({profile["steps"]:,} SGD steps)' if isinstance(profile.get('steps'), int) else ''
+    text = (f'{name}, {epochs} epoch{"" if epochs == 1 else "s"} on {images} training images{steps}; '
+            f'mean of {seeds}{spread}')
     return text + (f'. {extra}' if extra else '')
 
 
@@ -109,7 +117,7 @@ def _accuracy_panels(figure_title: str, data: pd.DataFrame, trainables: list[str
             line = panel[panel.trainable == trainable].sort_values('x')
             if line.empty:
                 continue
-            plotting.errorbar(axis, line.x, 100 * line['mean'], 100 * line['std'],
+            plotting.errorbar(axis, line.x, 100 * line['mean'], 100 * line['ci95'],
                               label=plotting.trainable_label(trainable, k),
                               color=plotting.TRAINABLE_COLOURS.get(trainable))
         if chance is not None:
@@ -164,7 +172,7 @@ def figure3(summary, bn_values, profile, settings) -> Figure:
         line = line.sort_values('batchnorm_params')
         if line.empty:
             continue
-        plotting.errorbar(axis, line.batchnorm_params, 100 * line['mean'], 100 * line['std'], label=label,
+        plotting.errorbar(axis, line.batchnorm_params, 100 * line['mean'], 100 * line['ci95'], label=label,
                           color=colour, marker=marker)
         for row in line.itertuples():
             axis.annotate(row.label, (row.batchnorm_params, 100 * row.mean), textcoords='offset points',
@@ -227,7 +235,7 @@ def figure4(summary, bn_values, profile, settings) -> Figure:
         axes[0, 0].legend(fontsize=8)
     figure.suptitle('Figure 4: distribution of the trained γ (top) and β (bottom), BatchNorm only vs all')
     plotting.caption(figure, caption_text(profile, seeds.values, f'{bins} bins shared by the panels of a row',
-                                          spread_as='bands'))
+                                          spread='bands: ±1 std over seeds'))
     return figure
 
 
@@ -239,12 +247,16 @@ def gamma_fractions(bn_values: pd.DataFrame, thresholds) -> pd.DataFrame:
         records += [dict(arch=arch, trainable=trainable, seed=seed, threshold=float(t),
                          fraction=float((magnitude < t).mean())) for t in thresholds]
     table = pd.DataFrame(records, columns=['arch', 'trainable', 'seed', 'threshold', 'fraction'])
-    return (table.groupby(['arch', 'trainable', 'threshold'])['fraction']
-            .agg(mean='mean', std=lambda v: v.std(ddof=1) if len(v) > 1 else np.nan, n='count').reset_index())
+    table = (table.groupby(['arch', 'trainable', 'threshold'])['fraction']
+             .agg(mean='mean', std=lambda v: v.std(ddof=1) if len(v) > 1 else np.nan, n='count').reset_index())
+    return table.assign(ci95=ci95(table['std'], table['n']))
 
 
 def _per_trainable_lines(title: str, table: pd.DataFrame, x: str, ylabel: str, xlabel: str, profile: dict,
-                         scale: float, zero_line: bool = False, ylim=None, extra: str = '') -> Figure:
+                         scale: float, zero_line: bool = False, ylim=None, extra: str = '',
+                         dashed: pd.DataFrame | None = None, dashed_label: str = '') -> Figure:
+    """One panel per trainable set, one line per network; ``dashed`` (same columns) draws a second, dashed
+    line per network (a control)."""
     trainables = [t for t in COMPARED if t in set(table.trainable)] + \
         [t for t in trainable_order(table.trainable) if t not in COMPARED]
     archs = arch_order(table.arch)
@@ -256,8 +268,15 @@ def _per_trainable_lines(title: str, table: pd.DataFrame, x: str, ylabel: str, x
             line = table[(table.arch == arch) & (table.trainable == trainable)].sort_values(x)
             if line.empty:
                 continue
-            plotting.errorbar(axis, line[x], scale * line['mean'], scale * line['std'], label=arch_info(arch).label,
-                              color=plotting.ARCH_COLOURS[index % len(plotting.ARCH_COLOURS)])
+            colour = plotting.ARCH_COLOURS[index % len(plotting.ARCH_COLOURS)]
+            plotting.errorbar(axis, line[x], scale * line['mean'], scale * line['ci95'], label=arch_info(arch).label,
+                              color=colour)
+            control = None if dashed is None else \
+                dashed[(dashed.arch == arch) & (dashed.trainable == trainable)].sort_values(x)
+            if control is not None and not control.empty:
+                plotting.errorbar(axis, control[x], scale * control['mean'], scale * control['ci95'],
+                                  label=f'{arch_info(arch).label}, {dashed_label}', color=colour, linestyle='--',
+                                  marker='x')
         if zero_line:
             axis.axhline(0, color='black', linewidth=0.6)
         plotting.log_ticks(axis, table[x])
@@ -283,19 +302,20 @@ def figure5(summary, bn_values, profile, settings) -> Figure:
                                 'γ with |γ| < t (%)', 'threshold t (log scale)', profile, 100, ylim=(0, None))
 
 
-def clamping_table(summary: pd.DataFrame) -> pd.DataFrame:
+def clamping_table(summary: pd.DataFrame, prefix: str = 'clamped') -> pd.DataFrame:
     table = summary[(summary.group == 'grid') & (summary.source == 'analysis')
-                    & summary.metric.str.fullmatch(r'clamped\.t[^.]+\.delta')].copy()
+                    & summary.metric.str.fullmatch(prefix + r'\.t[^.]+\.delta')].copy()
     table['threshold'] = table.metric.str.split('.').str[1].map(threshold_from_key)
     return table
 
 
 def figure6(summary, bn_values, profile, settings) -> Figure:
-    table = clamping_table(summary)
     return _per_trainable_lines('Figure 6: change in test accuracy after setting every γ with |γ| < t to 0',
-                                table, 'threshold', 'change in test accuracy (percentage points)',
+                                clamping_table(summary), 'threshold', 'change in test accuracy (percentage points)',
                                 'threshold t (log scale)', profile, 100, zero_line=True,
-                                extra='β left as trained; 0 = the unclamped network')
+                                extra='β left as trained; 0 = the unclamped network; dashed: the control, '
+                                      'as many randomly chosen γ set to 0',
+                                dashed=clamping_table(summary, 'clamped_random'), dashed_label='random γ')
 
 
 def figure7(summary, bn_values, profile, settings) -> Figure:
@@ -313,7 +333,7 @@ def figure7(summary, bn_values, profile, settings) -> Figure:
     for index, trainable in enumerate(trainables):
         bars = data[data.trainable == trainable].set_index('arch').reindex(archs)
         positions = np.arange(len(archs)) + (index - (len(trainables) - 1) / 2) * width
-        std = bars['std'].fillna(0).to_numpy() * 100
+        std = bars['ci95'].fillna(0).to_numpy() * 100
         axis.bar(positions, 100 * bars['mean'].to_numpy(), width, yerr=std if std.any() else None, capsize=3,
                  color=plotting.TRAINABLE_COLOURS.get(trainable), label=plotting.trainable_label(trainable))
     if not data.empty:
@@ -328,16 +348,72 @@ def figure7(summary, bn_values, profile, settings) -> Figure:
     return figure
 
 
+HISTORY_GAMMA = 'gamma_frac_abs_below_'   # history.csv columns: the share of |γ| < t after each epoch
+TRACED = ('bn_only', 'all')
+
+
+def gamma_history(history: pd.DataFrame) -> pd.DataFrame:
+    """Per (arch, trainable, threshold, epoch): mean, std, n and ci95 over seeds of the share of |γ| < t,
+    for the paper-initialised cells of the sets that train γ (BN-only and all)."""
+    columns = [c for c in history.columns if c.startswith(HISTORY_GAMMA)]
+    cells = history[(history.group == 'grid') & history.trainable.isin(TRACED)]
+    if not columns or cells.empty:
+        return pd.DataFrame(columns=['arch', 'trainable', 'threshold', 'epoch', 'mean', 'std', 'n', 'ci95'])
+    long = cells.melt(id_vars=['arch', 'trainable', 'seed', 'epoch'], value_vars=columns, var_name='column',
+                      value_name='share').dropna(subset=['share'])
+    long['threshold'] = long.column.str.removeprefix(HISTORY_GAMMA).map(threshold_from_key)
+    table = (long.groupby(['arch', 'trainable', 'threshold', 'epoch'])['share']
+             .agg(mean='mean', std=lambda v: v.std(ddof=1) if len(v) > 1 else np.nan, n='count').reset_index())
+    return table.assign(ci95=ci95(table['std'], table['n']))
+
+
+def figure8(summary, bn_values, profile, settings, history=None) -> Figure:
+    table = gamma_history(history if history is not None else pd.DataFrame(columns=['group', 'trainable']))
+    thresholds = sorted(table.threshold.unique())
+    archs = arch_order(table.arch)
+    figure, axes = plotting.new_figure(max(1, len(thresholds)), sharey=False)
+    if table.empty:
+        plotting.no_data(axes[0, 0], 'no γ history in the grid (BN-only or all cells)')
+    for axis, threshold in zip(axes[0], thresholds):
+        panel = table[table.threshold == threshold]
+        for index, arch in enumerate(archs):
+            for trainable, style in zip(TRACED, ('-', '--')):
+                line = panel[(panel.arch == arch) & (panel.trainable == trainable)].sort_values('epoch')
+                if line.empty:
+                    continue
+                # Epoch 0 is the expected share under the paper's init, γ ~ U[0, 1): exactly t.
+                x = [0, *line.epoch]
+                plotting.errorbar(axis, x, [100 * threshold, *(100 * line['mean'])], [0, *(100 * line['ci95'])],
+                                  label=f'{arch_info(arch).label}, {plotting.trainable_label(trainable)}',
+                                  color=plotting.ARCH_COLOURS[index % len(plotting.ARCH_COLOURS)], linestyle=style)
+        axis.set_title(f'|γ| < {threshold:g}')
+        axis.set_xlabel('epoch (0: expected at init)')
+        plotting.percent(axis)
+        axis.grid(alpha=0.3)
+    axes[0, 0].set_ylabel('share of γ (%)')
+    if not table.empty:
+        axes[0, 0].legend(fontsize=7)
+    figure.suptitle('Figure 8: the share of small |γ| after each epoch of training (BN-only solid, all dashed)')
+    plotting.caption(figure, caption_text(profile, table['n']))
+    return figure
+
+
 FIGURES: dict[int, Callable[..., Figure]] = {1: figure1, 2: figure2, 3: figure3, 4: figure4, 5: figure5,
-                                             6: figure6, 7: figure7}
+                                             6: figure6, 7: figure7, 8: figure8}
 NEEDS_BN_VALUES = {4, 5}
+NEEDS_HISTORY = {8}
 
 
 def draw(number: int, summary: pd.DataFrame, bn_values: pd.DataFrame | None, profile: dict, settings: dict,
-         out_stem: str | Path) -> list[Path]:
+         out_stem: str | Path, history: pd.DataFrame | None = None) -> list[Path]:
     if number not in FIGURES:
         raise ValueError(f'no figure {number}; figures: {", ".join(map(str, FIGURES))}')
     if number in NEEDS_BN_VALUES and bn_values is None:
         raise ValueError(f'figure {number} needs the γ/β values (results/grid_bn_values.csv)')
-    figure = FIGURES[number](summary, bn_values, profile, settings)
+    if number in NEEDS_HISTORY:
+        if history is None:
+            raise ValueError(f'figure {number} needs the training histories (results/grid_history.csv)')
+        figure = FIGURES[number](summary, bn_values, profile, settings, history)
+    else:
+        figure = FIGURES[number](summary, bn_values, profile, settings)
     return plotting.save(figure, out_stem, dpi=int(settings.get('dpi', 150)))

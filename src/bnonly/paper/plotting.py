@@ -58,7 +58,8 @@ def log_ticks(axis: Axes, values, which: str = 'x') -> None:
 
 
 def errorbar(axis: Axes, x, mean, std, **style) -> None:
-    """A line through the means with ±1 std bars where there is a spread (n > 1)."""
+    """A line through the means with ``std`` as the half-length of its bars (the caller's caption says what
+    they are: the figures pass 95% confidence half-widths); no bars where every one is 0 or NaN."""
     std = np.array([0.0 if s is None or (isinstance(s, float) and math.isnan(s)) else s for s in std], dtype=float)
     style = {'marker': 'o', 'capsize': 3, 'linewidth': 1.6, 'markersize': 5, **style}
     axis.errorbar(list(x), list(mean), yerr=std if std.any() else None, **style)
