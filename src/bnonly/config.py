@@ -99,6 +99,8 @@ SCHEMA = {
         'precision': _choice(('fp32', 'bf16')),
         'memory_format': _choice(('channels_last', 'contiguous')),
         'compile': _compile_option,
+        # false: test only after the last epoch (history's earlier test cells empty); optional, default true
+        'eval_every_epoch': _boolean,
     },
     'analyze': {
         'thresholds': _list_of(_number(0, strict=True)),

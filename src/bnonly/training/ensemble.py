@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
+from bnonly import timing
 from bnonly.census import census
 from bnonly.checkpoint import atomic_save
 from bnonly.config import ConfigError
@@ -42,6 +43,7 @@ from bnonly.trainable import set_trainable
 from bnonly.training import numerics, resume
 from bnonly.training.epoch import TrainingDiverged
 from bnonly.training.evaluate import evaluate
+from bnonly.training.history import evaluates, gamma_columns, test_columns
 from bnonly.training.loop import pick_device
 from bnonly.training.optimizer import make_sgd
 from bnonly.training.results import write_results
@@ -159,9 +161,10 @@ def train_stacked(specs: list[RunSpec], prepared: Path, out_dirs: list[Path], *,
     meta = load_meta(prepared)
     if meta['dataset'] != spec.dataset:
         raise ConfigError(f"dataset: params say {spec.dataset!r} but {prepared} holds {meta['dataset']!r}")
-    train_loader, test_loader = build_loaders(prepared, batch_size=spec.batch_size,
-                                              eval_batch_size=spec.eval_batch_size, seed=spec.seed, device=device,
-                                              train_examples=spec.examples)
+    with timing.phase('data'):
+        train_loader, test_loader = build_loaders(prepared, batch_size=spec.batch_size,
+                                                  eval_batch_size=spec.eval_batch_size, seed=spec.seed,
+                                                  device=device, train_examples=spec.examples)
     # One loader per run over the same resident images: ``epoch(e)`` draws order and augmentation from
     # (loader.seed, e), so a shallow copy with another seed is that run's own loader.
     loaders = []
@@ -190,15 +193,17 @@ def train_stacked(specs: list[RunSpec], prepared: Path, out_dirs: list[Path], *,
         correct = torch.zeros(len(specs), device=device, dtype=torch.long)
         seen, lr = 0, spec.lr
         start = time.perf_counter()
-        for index, batches in enumerate(zip(*(loader.epoch(epoch) for loader in loaders))):
-            x = torch.stack([b[0] for b in batches])
-            y = torch.stack([b[1] for b in batches])
-            lr = spec.lr * lr_factor(epoch * iterations + index, iterations_per_epoch=iterations,
-                                     milestones=spec.milestones, gamma=spec.gamma, warmup_epochs=spec.warmup_epochs)
-            losses, logits = step(x, y, lr)
-            loss_sum += losses * y.shape[1]
-            correct += (logits.argmax(2) == y).sum(1)
-            seen += y.shape[1]
+        with timing.phase('train_steps'):
+            for index, batches in enumerate(zip(*(loader.epoch(epoch) for loader in loaders))):
+                x = torch.stack([b[0] for b in batches])
+                y = torch.stack([b[1] for b in batches])
+                lr = spec.lr * lr_factor(epoch * iterations + index, iterations_per_epoch=iterations,
+                                         milestones=spec.milestones, gamma=spec.gamma,
+                                         warmup_epochs=spec.warmup_epochs)
+                losses, logits = step(x, y, lr)
+                loss_sum += losses * y.shape[1]
+                correct += (logits.argmax(2) == y).sum(1)
+                seen += y.shape[1]
         mean_losses = (loss_sum / seen).tolist()
         accuracies = (correct.double() / seen).tolist()
         seconds = time.perf_counter() - start
@@ -207,15 +212,19 @@ def train_stacked(specs: list[RunSpec], prepared: Path, out_dirs: list[Path], *,
                                    f'no metrics were written')
         elapsed += seconds
         for run, model in enumerate(stack.unstack()):
-            test = evaluate(model, test_loader.epoch(0), top5=top5)
+            test = None
+            if evaluates(spec, epoch):
+                with timing.phase('test_eval'):
+                    test = evaluate(model, test_loader.epoch(0), top5=top5)
             histories[run].append(dict(epoch=epoch + 1, lr=lr, train_loss=mean_losses[run],
                                        train_accuracy=accuracies[run], epoch_seconds=seconds,
-                                       images_per_second=seen / seconds,
-                                       **{f'test_{k}': v for k, v in test.items()}))
+                                       images_per_second=seen / seconds, **gamma_columns(model),
+                                       **test_columns(test, top5=top5)))
         atomic_save({'stack': stack.state(), 'optimizer': optimizer.state_dict(), 'epoch': epoch + 1,
                      'histories': histories, 'elapsed': elapsed}, state_path)
         log(f'epoch {epoch + 1}/{spec.epochs}  {len(specs)} stacked runs  test acc '
-            + ' '.join(f"{h[-1]['test_accuracy']:.4f}" for h in histories))
+            + ' '.join('-' if h[-1]['test_accuracy'] is None else f"{h[-1]['test_accuracy']:.4f}"
+                       for h in histories))
 
     results = []
     for run, (model, out_dir) in enumerate(zip(stack.unstack(), out_dirs)):

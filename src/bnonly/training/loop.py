@@ -1,7 +1,8 @@
 """The training loop: one configuration, the open_lth recipe, resumable after a kill at any moment.
 
-Per epoch: train (epoch.py, one ``TrainStep`` per batch), evaluate on the test set once (as open_lth does at
-every epoch boundary), save the resume state, log. How fast this is against open_lth's own loop and a bare
+Per epoch: train (epoch.py, one ``TrainStep`` per batch), measure the share of small γ, evaluate on the test
+set once (as open_lth does at every epoch boundary; with ``train.eval_every_epoch: false`` only after the last
+epoch: history.py), save the resume state, log. How fast this is against open_lth's own loop and a bare
 forward/backward/step loop: benchmarks/speed_cpu.py (and speed_gpu.py).
 """
 import dataclasses
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from bnonly import timing
 from bnonly.census import census
 from bnonly.config import ConfigError
 from bnonly.data import build_loaders, load_meta
@@ -19,6 +21,7 @@ from bnonly.devices import pick_device
 from bnonly.training import distributed, numerics, resume
 from bnonly.training.epoch import TrainingDiverged, train_epoch
 from bnonly.training.evaluate import evaluate
+from bnonly.training.history import evaluates, gamma_columns, test_columns
 from bnonly.training.optimizer import make_sgd
 from bnonly.training.results import write_results
 from bnonly.training.spec import RunSpec
@@ -65,13 +68,14 @@ def train_run(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root: Pat
     ranks = distributed.init(device)
     progress = progress and ranks.main
     log = log if ranks.main else (lambda line: None)
-    meta = load_meta(prepared)
-    if meta['dataset'] != spec.dataset:
-        raise ConfigError(f"dataset: params say {spec.dataset!r} but {prepared} holds {meta['dataset']!r}; "
-                          f"run `dvc repro prepare`")
-    train_loader, test_loader = build_loaders(prepared, batch_size=spec.batch_size,
-                                              eval_batch_size=spec.eval_batch_size, seed=spec.seed, device=device,
-                                              train_examples=spec.examples)
+    with timing.phase('data'):
+        meta = load_meta(prepared)
+        if meta['dataset'] != spec.dataset:
+            raise ConfigError(f"dataset: params say {spec.dataset!r} but {prepared} holds {meta['dataset']!r}; "
+                              f"run `dvc repro prepare`")
+        train_loader, test_loader = build_loaders(prepared, batch_size=spec.batch_size,
+                                                  eval_batch_size=spec.eval_batch_size, seed=spec.seed,
+                                                  device=device, train_examples=spec.examples)
     built = build(spec, meta, device)
     model, optimizer, step = built.model, built.optimizer, built.step
     if ranks.distributed:
@@ -87,18 +91,24 @@ def train_run(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root: Pat
 
     top5 = meta['num_classes'] > 10
     for epoch in range(start_epoch, spec.epochs):
-        row, seconds = train_epoch(step, train_loader, spec=spec, epoch=epoch, progress=progress, ranks=ranks)
-        test = evaluate(model, test_loader.epoch(0), top5=top5, forward=model if ranks.distributed else step.forward,
-                        autocast=step.autocast, memory_format=step.layout, ranks=ranks)
-        row.update({f'test_{key}': value for key, value in test.items()})
+        with timing.phase('train_steps'):
+            row, seconds = train_epoch(step, train_loader, spec=spec, epoch=epoch, progress=progress, ranks=ranks)
+        row.update(gamma_columns(model))
+        test = None
+        if evaluates(spec, epoch):
+            with timing.phase('test_eval'):
+                test = evaluate(model, test_loader.epoch(0), top5=top5,
+                                forward=model if ranks.distributed else step.forward, autocast=step.autocast,
+                                memory_format=step.layout, ranks=ranks)
+        row.update(test_columns(test, top5=top5))
         history.append(row)
         elapsed += seconds
         if ranks.main:
             resume.save_state(state_path, model=model, optimizer=optimizer, epoch=epoch + 1, history=history,
                               elapsed=elapsed)
+        tested = '' if test is None else f"test acc {row['test_accuracy']:.4f}  "
         log(f"epoch {row['epoch']}/{spec.epochs}  lr {row['lr']:.4g}  train loss {row['train_loss']:.4f} "
-            f"acc {row['train_accuracy']:.4f}  test acc {row['test_accuracy']:.4f}  "
-            f"{row['images_per_second']:.0f} img/s")
+            f"acc {row['train_accuracy']:.4f}  {tested}{row['images_per_second']:.0f} img/s")
 
     if not ranks.main:
         distributed.close(ranks)

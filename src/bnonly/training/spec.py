@@ -7,6 +7,7 @@ from bnonly.config import require
 
 # Optional train keys (params files written before they existed get the dataclass defaults).
 NUMERICS = ('precision', 'memory_format', 'compile')
+OPTIONAL = (*NUMERICS, 'eval_every_epoch')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +33,9 @@ class RunSpec:
     precision: str = 'fp32'                 # fp32 | bf16 (autocast, fp32 master weights and BN statistics)
     memory_format: str = 'channels_last'    # channels_last | contiguous (NCHW, bit-identical to the old engine)
     compile: bool | str = False             # false | true | a torch.compile mode
+    # Evaluate the test set after every epoch (open_lth), or only after the last one (history.py). Part of
+    # the fingerprint: a resume state with per-epoch test columns is not the same run as one without.
+    eval_every_epoch: bool = True
 
     @classmethod
     def from_params(cls, params: dict) -> 'RunSpec':
@@ -42,7 +46,7 @@ class RunSpec:
                                          'gamma', 'warmup_epochs', 'eval_batch_size')))
         return cls(dataset=params['dataset'], arch=params['arch'], trainable=params['trainable'],
                    seed=params['seed'], milestones=tuple(train['milestones']), examples=train.get('examples'),
-                   **{k: train[k] for k in NUMERICS if k in train},
+                   **{k: train[k] for k in OPTIONAL if k in train},
                    **{k: model[k] for k in ('batchnorm_init', 'weight_init', 'random_k')},
                    **{k: train[k] for k in ('epochs', 'batch_size', 'lr', 'momentum', 'weight_decay', 'gamma',
                                             'warmup_epochs', 'eval_batch_size')})
