@@ -99,3 +99,15 @@ def test_train_stacked_writes_each_run_like_train_run(prepared, tmp_path):
         for name in ('metrics.json', 'history.csv', 'config.yaml', 'model.pt'):
             assert (tmp_path / folder / name).is_file()
     assert list((tmp_path / 's' / 'train').glob('*')) == []
+
+
+def test_train_stacked_honours_eval_every_epoch(prepared, tmp_path):
+    import csv
+    from bnonly.training.history import GAMMA_COLUMNS
+    specs = [make_spec(seed, epochs=2, milestones=[1], eval_every_epoch=False) for seed in (0, 1)]
+    metrics = train_stacked(specs, prepared, [tmp_path / 'a', tmp_path / 'b'], scratch_root=tmp_path / 's',
+                            device=CPU, log=lambda line: None)
+    for folder, final in zip(('a', 'b'), metrics):
+        rows = list(csv.DictReader((tmp_path / folder / 'history.csv').open()))
+        assert rows[0]['test_accuracy'] == '' and float(rows[1]['test_accuracy']) == final['test_accuracy']
+        assert all(row[column] != '' for row in rows for column in GAMMA_COLUMNS)
