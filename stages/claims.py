@@ -1,7 +1,8 @@
-"""Stage `claims`: the paper's headline claims beside our measurements, with verdicts (reports/claims.md).
+"""Stage `claims`: the paper's headline claims beside our measurements, with tested verdicts (reports/claims.md).
 
-Reads reports/grid_summary.csv and the profile in results/grid_summary.json; the rules are in
-bnonly.paper.claims. Also writes the same table as CSV for scripts.
+Reads the per-seed cells (results/grid_cells.csv), their summary (reports/grid_summary.csv, for parameter
+counts) and the profile in results/grid_summary.json; the tests and rules are in bnonly.paper.claims and
+bnonly.paper.statistics. Also writes the same table as CSV for scripts.
 """
 import argparse
 import json
@@ -15,6 +16,7 @@ from bnonly.paper.claims import Results, all_claims, to_frame, to_markdown
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--cells', type=Path, default=Path('results/grid_cells.csv'))
     parser.add_argument('--summary', type=Path, default=Path('reports/grid_summary.csv'))
     parser.add_argument('--summary-json', type=Path, default=Path('results/grid_summary.json'))
     parser.add_argument('--out', type=Path, default=Path('reports/claims.md'))
@@ -23,10 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         profile = json.loads(args.summary_json.read_text())['profile']
         summary = pd.read_csv(args.summary)
+        cells = pd.read_csv(args.cells)
     except FileNotFoundError as error:
         print(f'claims: error: {error}; run `dvc repro grid_aggregate`', file=sys.stderr)
         return 1
-    rows = all_claims(Results(summary, profile))
+    rows = all_claims(Results(summary, profile, cells))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(to_markdown(rows, profile))
     to_frame(rows).to_csv(args.csv, index=False)

@@ -1,180 +1,230 @@
-"""The claims table's verdicts, computed from synthetic numbers chosen to hold, fail, be unclear or be absent."""
+"""The claims table on synthetic per-seed cells: clear effects hold, reversed ones do not, noise is not
+resolvable (with a seed count), absent cells are not measured, and cells are paired by seed."""
+import importlib.util
+import json
 import math
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from bnonly.paper import claims, verdicts
+from bnonly.paper import claims
+from bnonly.paper.aggregate import summarize
 from bnonly.paper.claims import Results
-from bnonly.paper.verdicts import FAILS, HOLDS, NOT_MEASURED, UNCLEAR, Estimate
-from bnonly.paper.grid import arch_info
+from bnonly.paper.statistics import seeds_needed
 from bnonly.paper.synthetic import batchnorm_params
+from bnonly.paper.verdicts import FAILS, HOLDS, NOT_MEASURED, UNRESOLVED
 
-PROFILE = {'dataset': 'fashion_mnist', 'epochs': 3, 'train_images': 8000, 'seeds': 2, 'cells_trained': 48,
-           'cells_analysed': 16}
-
-
-def summary(rows) -> pd.DataFrame:
-    """rows: (group, arch, trainable, source, metric, mean, std, n) -> the summary CSV's columns."""
-    columns = ['group', 'arch', 'label', 'family', 'depth', 'width', 'batchnorm_params', 'trainable',
-               'batchnorm_init', 'source', 'metric', 'mean', 'std', 'n']
-    records = []
-    for group, arch, trainable, source, metric, mean, std, n in rows:
-        info = arch_info(arch)
-        records.append(dict(group=group, arch=arch, label=info.label, family=info.family, depth=info.depth,
-                            width=info.width, batchnorm_params=batchnorm_params(arch), trainable=trainable,
-                            batchnorm_init='fixed' if group == 'fixed_init' else 'uniform', source=source,
-                            metric=metric, mean=mean, std=std, n=n))
-    for arch in {r[1] for r in rows}:
-        for trainable in {r[2] for r in rows if r[1] == arch}:
-            records.append(dict(records[0], arch=arch, trainable=trainable, source='train',
-                                metric='batchnorm_params', mean=batchnorm_params(arch), std=0.0, n=2,
-                                group='grid', family=arch_info(arch).family, label=arch_info(arch).label,
-                                depth=arch_info(arch).depth, width=arch_info(arch).width,
-                                batchnorm_params=batchnorm_params(arch)))
-    return pd.DataFrame(records, columns=columns)
+PROFILE = {'dataset': 'fashion_mnist', 'steps': 1000, 'seeds': 3, 'cells_trained': 30, 'cells_analysed': 15}
+SEEDS = (0, 1, 2)
+TRAINABLE_PARAMS = {'bn_only': 1, 'random_k': 1, 'output_only': 0.3, 'bn_output': 1.3, 'random_k_output': 1.3}
 
 
-def accuracy(arch, trainable, mean, std=0.005, n=2, group='grid'):
-    return (group, arch, trainable, 'train', 'test_accuracy', mean, std, n)
+def cell(arch, trainable, metric, values, *, source='train', group='grid', seeds=SEEDS) -> list[dict]:
+    """One cell's metric, one row per seed, in results/grid_cells.csv's columns."""
+    init = 'fixed' if group == 'fixed_init' else 'uniform'
+    return [dict(group=group, arch=arch, trainable=trainable, batchnorm_init=init, seed=seed, source=source,
+                 metric=metric, value=value) for seed, value in zip(seeds, values)]
 
 
-def analysis(arch, trainable, metric, mean, std=0.005, n=2):
-    return ('grid', arch, trainable, 'analysis', metric, mean, std, n)
+def accuracy(arch, trainable, values, **options):
+    return cell(arch, trainable, 'test_accuracy', values, **options)
 
 
-def verdict(rows, claim, profile=PROFILE):
-    return claim(Results(summary(rows), profile))
+def analysis(arch, trainable, metric, values, **options):
+    return cell(arch, trainable, metric, values, source='analysis', **options)
 
 
-def test_sign_uses_two_standard_errors():
-    assert verdicts.sign(0.05, 0.01) == 1
-    assert verdicts.sign(0.015, 0.01) == 0
-    assert verdicts.sign(-0.05, 0.01) == -1
-    assert verdicts.sign(0.001, math.nan) == 1  # n = 1: the sign alone
-    a, b = Estimate(0.8, 0.02, 4), Estimate(0.7, 0.02, 4)
-    diff, se = verdicts.difference(a, b)
-    assert diff == pytest.approx(0.1) and se == pytest.approx(math.sqrt(2) * 0.01)
-    assert math.isnan(verdicts.difference(Estimate(0.8, math.nan, 1), b)[1])
+def results(*rows, profile=PROFILE) -> Results:
+    """Results over the given cells, each trained cell with its parameter counts as the train stage writes them."""
+    cells = pd.DataFrame([r for group in rows for r in group])
+    trained = cells[cells.source == 'train'][['group', 'arch', 'trainable', 'batchnorm_init', 'seed']]
+    counts = []
+    for c in trained.drop_duplicates().itertuples(index=False):
+        bn = batchnorm_params(c.arch)
+        for metric, value in (('batchnorm_params', bn), ('trainable_params', TRAINABLE_PARAMS.get(c.trainable, 100) * bn)):
+            counts += cell(c.arch, c.trainable, metric, [value], group=c.group, seeds=[c.seed])
+    cells = pd.concat([cells, pd.DataFrame(counts)], ignore_index=True)
+    return Results(summarize(cells), profile, cells)
 
 
-def test_combine():
-    assert verdicts.combine([1, 1]) == HOLDS
-    assert verdicts.combine([1, 0]) == UNCLEAR
-    assert verdicts.combine([1, -1]) == FAILS
-    assert verdicts.combine([]) == UNCLEAR
+def row(number, *groups, profile=PROFILE):
+    table = claims.all_claims(results(*groups, profile=profile))
+    return next(r for r in table if r.number == number)
 
 
-def test_bn_only_far_above_random_k():
-    holds = [accuracy('cifar_resnet14', 'bn_only', 0.80), accuracy('cifar_resnet14', 'random_k', 0.50),
-             accuracy('cifar_resnet32', 'bn_only', 0.85), accuracy('cifar_resnet32', 'random_k', 0.55)]
-    row = verdict(holds, claims.bn_vs_random)
-    assert row.verdict == HOLDS and '+30.0' in row.measured and 'ResNet-32' in row.measured
-    fails = holds[:2] + [accuracy('cifar_resnet32', 'bn_only', 0.50), accuracy('cifar_resnet32', 'random_k', 0.60)]
-    assert verdict(fails, claims.bn_vs_random).verdict == FAILS
-    noisy = [accuracy('cifar_resnet14', 'bn_only', 0.60, std=0.2),
-             accuracy('cifar_resnet14', 'random_k', 0.55, std=0.2)]
-    assert verdict(noisy, claims.bn_vs_random).verdict == UNCLEAR
-    row = verdict([accuracy('cifar_resnet14', 'bn_only', 0.8)], claims.bn_vs_random)
-    assert row.verdict == NOT_MEASURED and 'random_k' in row.why
+def test_clear_effect_holds_in_every_network():
+    found = row('6', accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.79]),
+                accuracy('cifar_resnet14', 'random_k', [0.50, 0.52, 0.49]),
+                accuracy('cifar_resnet32', 'bn_only', [0.85, 0.86, 0.84]),
+                accuracy('cifar_resnet32', 'random_k', [0.55, 0.55, 0.53]))
+    assert found.verdict == HOLDS
+    assert 'ResNet-14: +29.7 [' in found.ours and 'ResNet-32: +30.7 [' in found.ours
+    assert 'equal trainable counts' in found.ours
+    assert 'paired t, one-sided (> 0), df=2' in found.test and 'IUT over 2 networks' in found.test
+    assert found.n_text == '3' and found.p_holm <= 0.05 and found.seeds_needed is None
 
 
-def test_depth_beats_width_pairs_equal_batchnorm_counts():
-    rows = [accuracy('cifar_resnet32', 'bn_only', 0.84), accuracy('cifar_wide_resnet14_2', 'bn_only', 0.80),
-            accuracy('cifar_resnet14', 'bn_only', 0.70)]
-    row = verdict(rows, claims.depth_beats_width)
-    assert row.verdict == HOLDS
-    assert 'ResNet-32 (2,464 BN) vs WRN-14-2 (2,240 BN)' in row.measured
-    reversed_ = [accuracy('cifar_resnet32', 'bn_only', 0.78), accuracy('cifar_wide_resnet14_2', 'bn_only', 0.80)]
-    assert verdict(reversed_, claims.depth_beats_width).verdict == FAILS
-    # WRN-14-4 has 4,480 BN parameters: no deep network within 25% among these
-    far = [accuracy('cifar_resnet14', 'bn_only', 0.7), accuracy('cifar_wide_resnet14_4', 'bn_only', 0.8)]
-    assert verdict(far, claims.depth_beats_width).verdict == NOT_MEASURED
+def test_reversed_effect_does_not_hold():
+    found = row('7', accuracy('cifar_resnet14', 'bn_only', [0.50, 0.51, 0.49]),
+                accuracy('cifar_resnet14', 'output_only', [0.80, 0.80, 0.79]))
+    assert found.verdict == FAILS and found.p_opposite_holm <= 0.05
+    assert 'contradicting test' in claims.p_text(found)
 
 
-def rises_depth(results):
-    return claims.rises(results, claim='c', paper='p', family='deep', metric='test_accuracy', source='train',
-                        what='w')
+def test_noisy_small_effect_is_not_resolvable_and_says_how_many_seeds():
+    bn, rk = [0.62, 0.55, 0.60], [0.58, 0.57, 0.57]
+    found = row('6', accuracy('cifar_resnet14', 'bn_only', bn), accuracy('cifar_resnet14', 'random_k', rk))
+    assert found.verdict == UNRESOLVED
+    differences = np.subtract(bn, rk)
+    assert found.seeds_needed == seeds_needed(differences.mean() / differences.std(ddof=1)) > 3
+    assert f'≈ {found.seeds_needed} seeds needed' in claims.verdict_text(found)
 
 
-def test_rises_along_a_family():
-    up = [accuracy('cifar_resnet14', 'bn_only', 0.70), accuracy('cifar_resnet20', 'bn_only', 0.72),
-          accuracy('cifar_resnet32', 'bn_only', 0.75)]
-    row = verdict(up, rises_depth)
-    assert row.verdict == HOLDS and row.measured.startswith('ResNet-14 70.0 ± 0.5% → ResNet-20')
-    dip = [accuracy('cifar_resnet14', 'bn_only', 0.70), accuracy('cifar_resnet20', 'bn_only', 0.60),
-           accuracy('cifar_resnet32', 'bn_only', 0.75)]
-    assert verdict(dip, rises_depth).verdict == FAILS  # a step clearly down
-    flat = [accuracy('cifar_resnet14', 'bn_only', 0.70), accuracy('cifar_resnet32', 'bn_only', 0.701)]
-    assert verdict(flat, rises_depth).verdict == UNCLEAR
-    assert verdict(up[:1], rises_depth).verdict == NOT_MEASURED
+def test_one_network_unresolved_keeps_the_every_network_claim_unresolved():
+    found = row('6', accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.79]),
+                accuracy('cifar_resnet14', 'random_k', [0.50, 0.52, 0.49]),
+                accuracy('cifar_resnet32', 'bn_only', [0.62, 0.55, 0.60]),
+                accuracy('cifar_resnet32', 'random_k', [0.58, 0.57, 0.57]))
+    assert found.verdict == UNRESOLVED
+    assert found.p_raw == max(f.outcome.p for f in found.findings) and found.deciding.label == 'ResNet-32'
 
 
-def test_gamma_beta_worth_uses_the_fixed_init_cells():
-    rows = [accuracy('cifar_resnet14', 'all', 0.91, group='fixed_init'),
-            accuracy('cifar_resnet14', 'all_but_bn', 0.90, std=0.001, group='fixed_init'),
-            accuracy('cifar_resnet14', 'all', 0.50)]  # the uniform-init 'all' cell must not be used
-    row = verdict(rows, claims.gamma_beta_worth)
-    assert row.measured == 'ResNet-14: +1.0 ± 0.7 points'  # ± 2 SE: sqrt(0.5² / 2 + 0.1² / 2) x 2
-    assert row.verdict == HOLDS
-    noisy = [accuracy('cifar_resnet14', 'all', 0.91, std=0.02, group='fixed_init'),
-             accuracy('cifar_resnet14', 'all_but_bn', 0.90, std=0.02, group='fixed_init')]
-    assert verdict(noisy, claims.gamma_beta_worth).verdict == UNCLEAR
-    assert verdict(rows[2:], claims.gamma_beta_worth).verdict == NOT_MEASURED
+def test_missing_cells_are_not_measured_with_the_reason():
+    found = row('6', accuracy('cifar_resnet14', 'bn_only', [0.8, 0.8, 0.8]))
+    assert found.verdict == NOT_MEASURED and 'random_k' in found.reason and found.ours == '-'
+    assert row('8', accuracy('cifar_resnet14', 'bn_only', [0.8, 0.8, 0.8])).verdict == NOT_MEASURED
 
 
-def test_small_gammas_clamping_and_dead_relus():
-    metric = 'gamma.frac_abs_below.t0p01'
-    rows = [analysis('cifar_resnet14', 'bn_only', metric, 0.18), analysis('cifar_resnet32', 'bn_only', metric, 0.30),
-            analysis('cifar_resnet14', 'all', metric, 0.01), analysis('cifar_resnet32', 'all', metric, 0.01)]
-    row = verdict(rows, claims.small_gammas)
-    assert row.verdict == HOLDS and 'ResNet-32' in row.why  # decided on the network with most BN parameters
-    few = [analysis('cifar_resnet32', 'bn_only', metric, 0.05)]
-    assert verdict(few, claims.small_gammas).verdict == FAILS
-    assert verdict([], claims.small_gammas).verdict == NOT_MEASURED
-
-    delta = 'clamped.t0p01.delta'
-    harmless = [analysis('cifar_resnet14', 'bn_only', delta, -0.002), analysis('cifar_resnet32', 'bn_only', delta, 0.0)]
-    assert verdict(harmless, claims.clamping_harmless).verdict == HOLDS
-    harmful = [analysis('cifar_resnet14', 'bn_only', delta, -0.10)]
-    assert verdict(harmful, claims.clamping_harmless).verdict == FAILS
-
-    dead = 'dead_relu.fraction'
-    many = [analysis('cifar_resnet14', 'bn_only', dead, 0.20), analysis('cifar_resnet14', 'all', dead, 0.001)]
-    assert verdict(many, claims.dead_relus).verdict == HOLDS
-    all_dead_too = [analysis('cifar_resnet14', 'bn_only', dead, 0.20), analysis('cifar_resnet14', 'all', dead, 0.10)]
-    assert verdict(all_dead_too, claims.dead_relus).verdict == FAILS  # "with all trained, not disabled" fails
+def test_pairing_by_seed_finds_what_an_unpaired_test_cannot():
+    bn, rk = [0.70, 0.80, 0.90], [0.680, 0.779, 0.881]  # seeds differ a lot, the per-seed gap hardly
+    assert stats.ttest_ind(bn, rk, alternative='greater').pvalue > 0.3
+    found = row('6', accuracy('cifar_resnet14', 'bn_only', bn), accuracy('cifar_resnet14', 'random_k', rk))
+    assert found.verdict == HOLDS
 
 
-def test_paper_numbers_are_not_measured_off_cifar10():
-    rows = [accuracy('cifar_resnet14', 'bn_only', 0.80), accuracy('cifar_resnet32', 'bn_only', 0.82)]
-    results = Results(summary(rows), PROFILE)
-    table = claims.all_claims(results)
-    first = table[0]
-    assert first.verdict == NOT_MEASURED and 'Fashion-MNIST, not CIFAR-10' in first.why
-    assert 'ResNet-32 bn_only on Fashion-MNIST: 82.0' in first.measured  # the nearest thing we have, for scale
-    assert table[2].measured.startswith('for comparison, ResNet-14')  # ResNet-14's own number when we have it
+def test_only_shared_seeds_are_paired():
+    found = row('6', accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.79]),
+                accuracy('cifar_resnet14', 'random_k', [0.50, 0.52], seeds=(1, 2)))
+    assert found.n_text == '2' and 'df=1' in found.test
+
+
+def test_depth_width_and_depth_against_width():
+    rows = (accuracy('cifar_resnet14', 'bn_only', [0.70, 0.71, 0.69]),
+            accuracy('cifar_resnet32', 'bn_only', [0.80, 0.80, 0.79]),
+            accuracy('cifar_wide_resnet14_2', 'bn_only', [0.75, 0.77, 0.74]))
+    depth, width, versus = (row(n, *rows) for n in ('9', '10', '12'))
+    assert depth.verdict == HOLDS and 'ResNet-32 − ResNet-14' in depth.ours
+    assert width.verdict == HOLDS and 'WRN-14-2 − ResNet-14' in width.ours
+    assert versus.verdict == HOLDS and 'ResNet-32 (2,464 BN) − WRN-14-2 (2,240 BN)' in versus.ours
+    far = row('12', accuracy('cifar_resnet14', 'bn_only', [0.7] * 3),
+              accuracy('cifar_wide_resnet14_4', 'bn_only', [0.8] * 3))
+    assert far.verdict == NOT_MEASURED  # WRN-14-4's 4,480 BN parameters: no deep network within 25%
+
+
+def test_gamma_beta_power_at_the_papers_effect():
+    found = row('11', accuracy('cifar_resnet14', 'all', [0.910, 0.905, 0.912], group='fixed_init'),
+                accuracy('cifar_resnet14', 'all_but_bn', [0.902, 0.909, 0.904], group='fixed_init'),
+                accuracy('cifar_resnet14', 'all', [0.50, 0.50, 0.50]))  # the uniform-init cell is not used
+    assert found.verdict == UNRESOLVED and 'all − all_but_bn' in found.ours
+    sd = np.std(np.subtract([0.910, 0.905, 0.912], [0.902, 0.909, 0.904]), ddof=1)
+    assert found.seeds_needed == seeds_needed(0.005 / sd)
+    assert 'the paper\'s +0.5 points' in claims.verdict_text(found)
+
+
+def gamma_cells(arch, trained, at_init, all_trained, threshold='t0p1'):
+    return (analysis(arch, 'bn_only', f'gamma.frac_abs_below.{threshold}', trained)
+            + analysis(arch, 'bn_only', f'gamma_init.frac_abs_below.{threshold}', at_init)
+            + analysis(arch, 'all', f'gamma.frac_abs_below.{threshold}', all_trained))
+
+
+def test_small_gammas_against_init_and_against_all():
+    rows = (gamma_cells('cifar_resnet14', [0.30, 0.32, 0.31], [0.10, 0.10, 0.10], [0.11, 0.10, 0.12]),
+            gamma_cells('cifar_resnet32', [0.40, 0.41, 0.43], [0.10, 0.11, 0.10], [0.10, 0.10, 0.11]),
+            gamma_cells('cifar_resnet14', [0.2] * 3, [0.01] * 3, [0.01] * 3, threshold='t0p01'))
+    against_init, against_all, depth = row('13', *rows), row('14', *rows), row('15', *rows)
+    assert against_init.verdict == HOLDS and 'IUT over 2 networks' in against_init.test
+    assert 'not tested: t=0.01' in against_init.ours  # the other threshold: printed, never tested
+    assert against_all.verdict == HOLDS
+    assert depth.verdict in (HOLDS, UNRESOLVED) and 'ResNet-32 − ResNet-14' in depth.ours
+    assert row('16', *rows).verdict == NOT_MEASURED
+
+
+def test_clamping_equivalence_and_the_random_control():
+    harmless = (analysis('cifar_resnet14', 'bn_only', 'clamped.t0p1.delta', [-0.001, 0.000, -0.002])
+                + analysis('cifar_resnet14', 'bn_only', 'clamped_random.t0p1.delta', [-0.20, -0.22, -0.21]))
+    equivalent, control = row('17a', harmless), row('17b', harmless)
+    assert equivalent.verdict == HOLDS and 'TOST' in equivalent.test
+    assert control.verdict == HOLDS
+    harmful = analysis('cifar_resnet14', 'bn_only', 'clamped.t0p1.delta', [-0.050, -0.052, -0.049])
+    assert row('17a', harmful).verdict == FAILS  # significantly outside the ±1 point margin
+    assert row('17b', harmful).verdict == NOT_MEASURED  # no control cells
+
+
+def test_dead_relus_on_the_logit_scale_with_sites():
+    rows = []
+    for trainable, fraction, units in (('bn_only', [0.20, 0.22, 0.25], 3000), ('all', [0.0, 0.001, 0.002], 3000)):
+        rows += analysis('cifar_resnet14', trainable, 'dead_relu.fraction', fraction)
+        rows += analysis('cifar_resnet14', trainable, 'dead_relu.units', [units] * 3)
+        for site in ('block', 'residual'):
+            rows += analysis('cifar_resnet14', trainable, f'dead_relu.site.{site}', fraction)
+    found = row('18', rows)
+    assert found.verdict == HOLDS and all(math.isfinite(f.outcome.estimate) for f in found.findings)
+    assert 'block OR ×' in found.ours and 'residual OR ×' in found.ours and 'not tested' in found.ours
+    equal = row('18', analysis('cifar_resnet14', 'bn_only', 'dead_relu.fraction', [0.10, 0.12, 0.11]),
+                analysis('cifar_resnet14', 'all', 'dead_relu.fraction', [0.11, 0.10, 0.12]))
+    assert equal.verdict == UNRESOLVED
+
+
+def test_paper_numbers_off_their_data_set_print_nothing():
+    table = claims.all_claims(results(accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.82])))
+    for found in table[:5]:
+        assert found.verdict == NOT_MEASURED and found.ours == '-'
+        assert 'the grid ran on Fashion-MNIST' in found.reason
 
 
 def test_paper_numbers_on_cifar10():
     profile = dict(PROFILE, dataset='cifar10')
-    reached = [accuracy('cifar_resnet866', 'bn_only', 0.815, std=0.003, n=5)]
-    first = claims.all_claims(Results(summary(reached), profile))[0]
-    assert first.verdict == HOLDS  # within 2 points of 82%
-    short = [accuracy('cifar_resnet866', 'bn_only', 0.70, std=0.003, n=5)]
-    assert claims.all_claims(Results(summary(short), profile))[0].verdict == FAILS
-    missing = claims.all_claims(Results(summary([accuracy('cifar_resnet14', 'bn_only', 0.48)]), profile))
-    assert missing[0].verdict == NOT_MEASURED and 'ResNet-866' in missing[0].why
-    assert missing[2].verdict == HOLDS  # ResNet-14 ≈ 48%
+    reached = accuracy('cifar_resnet866', 'bn_only', [0.815, 0.818, 0.812])
+    assert row('1', reached, profile=profile).verdict == HOLDS  # significantly above 82% - 2 points
+    short = accuracy('cifar_resnet866', 'bn_only', [0.70, 0.71, 0.69])
+    assert row('1', short, profile=profile).verdict == FAILS
+    missing = row('1', accuracy('cifar_resnet14', 'bn_only', [0.48] * 3), profile=profile)
+    assert missing.verdict == NOT_MEASURED and 'ResNet-866' in missing.reason
+    assert 'one-sample t' in row('3', accuracy('cifar_resnet14', 'bn_only', [0.50, 0.51, 0.52]), profile=profile).test
 
 
-def test_markdown_table(tmp_path):
-    rows = [accuracy('cifar_resnet14', 'bn_only', 0.80), accuracy('cifar_resnet14', 'random_k', 0.5)]
-    table = claims.all_claims(Results(summary(rows), PROFILE))
+def test_markdown_and_csv(tmp_path):
+    table = claims.all_claims(results(accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.79]),
+                                      accuracy('cifar_resnet14', 'random_k', [0.50, 0.52, 0.49])))
     text = claims.to_markdown(table, PROFILE)
     assert text.count('\n| ') == len(table) + 1  # header + one line per claim
-    assert 'Fashion-MNIST, 3 epochs on 8,000 training images, 2 seeds' in text
-    for row in table:
-        assert f'**{row.verdict}**' in text
-    assert {r.verdict for r in table} <= {HOLDS, FAILS, UNCLEAR, NOT_MEASURED}
-    assert len(table) == 15 and claims.to_frame(table).shape == (15, 6)
+    assert 'Grid: Fashion-MNIST, 1,000 SGD steps per cell, 3 seeds, 30 trained and 15 analysed cells' in text
+    assert '| # | Claim (paper) | Paper | Ours (estimate [95% CI] per network) | Test | n | p (Holm) | Verdict |' in text
+    assert 'Holm' in text and 'TOST' in text and '±1 point' in text
+    frame = claims.to_frame(table)
+    assert len(frame) == 19 and {'estimate', 'ci_low', 'ci_high', 'n', 'p_raw', 'p_holm', 'verdict',
+                                 'seeds_needed'} <= set(frame.columns)
+    random_k = frame.set_index('number').loc['6']
+    assert random_k.verdict == HOLDS and random_k.ci_low < random_k.estimate < random_k.ci_high
+
+
+def test_stage_reads_the_cells(tmp_path):
+    r = results(accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.79]),
+                accuracy('cifar_resnet14', 'random_k', [0.50, 0.52, 0.49]))
+    r.cells.to_csv(tmp_path / 'cells.csv', index=False)
+    r.summary.to_csv(tmp_path / 'summary.csv', index=False)
+    (tmp_path / 'summary.json').write_text(json.dumps({'profile': PROFILE}))
+    path = Path(__file__).resolve().parents[1] / 'stages' / 'claims.py'
+    spec = importlib.util.spec_from_file_location('claims_stage', path)
+    stage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stage)
+    assert stage.main(['--cells', str(tmp_path / 'cells.csv'), '--summary', str(tmp_path / 'summary.csv'),
+                       '--summary-json', str(tmp_path / 'summary.json'), '--out', str(tmp_path / 'claims.md'),
+                       '--csv', str(tmp_path / 'claims.csv')]) == 0
+    assert '**holds**' in (tmp_path / 'claims.md').read_text()
+    assert pd.read_csv(tmp_path / 'claims.csv').shape[0] == 19
+    assert stage.main(['--cells', str(tmp_path / 'absent.csv'), '--summary', str(tmp_path / 'summary.csv'),
+                       '--summary-json', str(tmp_path / 'summary.json')]) == 1

@@ -1,357 +1,575 @@
-"""The paper's headline claims (shared/PAPER.md) beside our measurements, each with a verdict computed from the numbers.
+"""The paper's headline claims beside our measurements, each row a pre-specified test with a verdict.
 
-Verdicts:
+Rules (the tests are in bnonly.paper.statistics, the verdicts in bnonly.paper.verdicts):
 
-- **holds**: the measured effect has the claimed sign (or the claimed value, within TOLERANCE) in every
-  network where it can be measured, clearly: beyond Z standard errors of the difference of the means.
-- **does not hold**: it clearly has the other sign (or is clearly further than TOLERANCE below the number).
-- **inconclusive**: the difference is within Z standard errors of zero (the seeds' spread is too large).
-- **not measured**: the grid has no cells for it (data set or networks absent); the reason says which.
-
-With n = 1 there is no spread: the sign alone decides and the row says so. Claims about CIFAR-10 or ImageNet
-numbers are measured only when the grid ran on that data set; the qualitative claims are measured on
-whatever data set the grid used, and the table names it.
+- Every comparison of two cells is **paired by seed** (same data order, training subset and, within one
+  network, initial weights): per-seed differences on the seeds both cells have, then a one-sample t
+  (df = pairs - 1). The printed estimate is the mean difference with its two-sided 95% t interval.
+- Directional claims are one-sided. A claim about every network measured is an intersection-union test
+  (IUT): p = the largest per-network p; "does not hold" needs one network significantly the other way.
+- "Barely changes" is a TOST equivalence test with a margin fixed here, before any data: ±1 point.
+- Thresholds on |γ| are fixed here too: the primary threshold is 0.1; others are printed, never tested.
+- Holm across the table over every decided test; verdicts are holds / does not hold / not resolvable at
+  this budget (with the seeds a power calculation asks for) / not measured (with the reason).
+- The paper's CIFAR-10 and ImageNet numbers are tested only on a grid run on that data set (one-sided
+  one-sample t against the number minus 2 points); otherwise the row says "not measured" and prints no
+  number. The qualitative claims are measured on whatever data set the grid ran on.
 """
 import math
+from typing import Callable, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from bnonly.paper.grid import arch_info
-from bnonly.paper.verdicts import (FAILS, HOLDS, NOT_MEASURED, UNCLEAR, Z, Estimate, Row, combine,
-                                     difference, sign)
+from bnonly.paper.statistics import (ALPHA, CONFIDENCE, POWER, Outcome, equivalence, one_sided_t,
+                                     paired_differences)
+from bnonly.paper.verdicts import (FAILS, HOLDS, NOT_MEASURED, UNRESOLVED, VERDICTS, Finding, Row, decide,
+                                   not_measured)
 
-TOLERANCE = 0.02        # a paper accuracy is reproduced when we are within 2 points of it (or above)
-SMALL_GAMMA_SHARE = 0.20  # "a quarter to a third of γ below 0.01": at least a fifth counts
-BARELY = 0.01           # "barely changes accuracy": within 1 point after clamping
-FEW_DEAD = 0.02         # "with all parameters trained, activations are not disabled": under 2 % dead
+TOLERANCE = 0.02            # a paper accuracy is reproduced when we are significantly above it minus 2 points
+EQUIVALENCE_MARGIN = 0.01   # "barely changes accuracy": within ±1 point, fixed before any data
+PRIMARY_THRESHOLD = 0.1     # |γ| < 0.1: the one threshold tested; the others are reported only
+GAMMA_BETA_EFFECT = 0.005   # the paper's smallest gain from γ and β with all trained (+0.5 points, CIFAR-10)
+BN_COUNT_TOLERANCE = 0.25   # depth vs width: networks paired when their BatchNorm counts are within 25%
 FAMILY_ORDER = {'deep': 0, 'wide': 1, 'imagenet': 2}
 DATASET_LABELS = {'fashion_mnist': 'Fashion-MNIST', 'cifar10': 'CIFAR-10', 'imagenet': 'ImageNet'}
+COST_NOTE = 'too deep for the CPU profile; run the paper grid (params/paper_cifar10.yaml) on a GPU'
+
+
+def threshold_key(threshold: float) -> str:
+    """The analysis metrics' key for a threshold: 't' + '%g', '.' as 'p' (0.1 -> 't0p1')."""
+    return 't' + format(threshold, 'g').replace('.', 'p')
+
+
+def key_threshold(key: str) -> float:
+    return float(key[1:].replace('p', '.'))
+
+
+class Side(NamedTuple):
+    """One cell's metric over seeds."""
+    arch: str
+    trainable: str
+    metric: str
+    source: str = 'train'
+    group: str = 'grid'
 
 
 class Results:
-    """The aggregated summary (reports/grid_summary.csv) and profile, with lookups by cell group."""
+    """Per-seed cell values (results/grid_cells.csv), their summary (reports/grid_summary.csv) and profile."""
 
-    def __init__(self, summary: pd.DataFrame, profile: dict):
+    def __init__(self, summary: pd.DataFrame, profile: dict, cells: pd.DataFrame):
         self.summary = summary
         self.profile = profile
+        self.cells = cells
         self.dataset = profile.get('dataset')
 
     @property
     def dataset_label(self) -> str:
         return DATASET_LABELS.get(self.dataset, str(self.dataset))
 
+    def values(self, side: Side) -> pd.Series:
+        """The metric per seed (indexed by seed); empty when the cell is absent."""
+        c = self.cells
+        match = c[(c.group == side.group) & (c.arch == side.arch) & (c.trainable == side.trainable)
+                  & (c.source == side.source) & (c.metric == side.metric)]
+        return match.groupby('seed')['value'].first().astype(float)
+
+    def has(self, side: Side) -> bool:
+        return not self.values(side).empty
+
     def get(self, arch: str, trainable: str, metric: str, *, source: str = 'train',
-            group: str = 'grid') -> Estimate | None:
+            group: str = 'grid') -> float | None:
+        """The mean over seeds from the summary (counts such as batchnorm_params), None when absent."""
         s = self.summary
         match = s[(s.group == group) & (s.arch == arch) & (s.trainable == trainable) & (s.source == source)
                   & (s.metric == metric)]
-        if match.empty:
-            return None
-        row = match.iloc[0]
-        std = float(row['std']) if not pd.isna(row['std']) else math.nan
-        return Estimate(float(row['mean']), std, int(row['n']))
+        return None if match.empty else float(match.iloc[0]['mean'])
 
-    def archs(self, *, group: str = 'grid', source: str = 'train', trainable: str | None = None,
-              family: str | None = None) -> list[str]:
-        s = self.summary[(self.summary.group == group) & (self.summary.source == source)]
-        if trainable is not None:
-            s = s[s.trainable == trainable]
-        archs = sorted(set(s.arch), key=lambda a: (FAMILY_ORDER[arch_info(a).family], arch_info(a).depth,
-                                                   arch_info(a).width))
+    def batchnorm_count(self, arch: str) -> float | None:
+        s = self.summary
+        match = s[(s.arch == arch) & (s.source == 'train') & (s.metric == 'batchnorm_params')]
+        return None if match.empty else float(match['mean'].iloc[0])
+
+    def archs(self, *, trainable: str, metric: str = 'test_accuracy', source: str = 'train',
+              group: str = 'grid', family: str | None = None) -> list[str]:
+        """Networks with cells (trainable, metric), by family, depth, width; optionally one family only."""
+        c = self.cells
+        c = c[(c.group == group) & (c.source == source) & (c.trainable == trainable) & (c.metric == metric)]
+        archs = sorted(set(c.arch), key=_order)
         return [a for a in archs if family is None or _in_family(a, family)]
+
+    def thresholds(self, prefix: str = 'gamma.frac_abs_below.') -> list[float]:
+        metrics = self.cells.loc[self.cells.metric.str.startswith(prefix), 'metric'].unique()
+        return sorted(key_threshold(m[len(prefix):]) for m in metrics)
+
+
+def _order(arch: str):
+    info = arch_info(arch)
+    return FAMILY_ORDER[info.family], info.depth, info.width
 
 
 def _in_family(arch: str, family: str) -> bool:
     info = arch_info(arch)
-    if family == 'width':
-        return info.in_width_family
-    return info.family == family
+    return info.in_width_family if family == 'width' else info.family == family
 
 
 def _label(arch: str) -> str:
     return arch_info(arch).label
 
 
-def _n_text(estimates) -> str:
-    ns = sorted({e.n for e in estimates})
-    if not ns:
-        return '-'
-    return f'{ns[0]} seeds' + ('' if len(ns) == 1 else f' (up to {ns[-1]})') + (' (no spread)' if ns[-1] == 1 else '')
+# ------------------------------------------------------------------------------------------ formatting
+def points(outcome: Outcome, scale: float = 100, unit: str = 'points') -> str:
+    """'+30.1 [+27.0, +33.2] points': the mean difference and its 95% CI."""
+    if outcome.n < 2:
+        return f'{scale * outcome.estimate:+.1f} {unit} (1 seed, no CI)'
+    return (f'{scale * outcome.estimate:+.1f} [{scale * outcome.ci_low:+.1f}, {scale * outcome.ci_high:+.1f}] '
+            f'{unit}')
 
 
-def _listing(items) -> str:
-    return '; '.join(f'{label}: {text}' for label, text in items)
+def percent(outcome: Outcome) -> str:
+    if outcome.n < 2:
+        return f'{100 * outcome.estimate:.1f}% (1 seed, no CI)'
+    return f'{100 * outcome.estimate:.1f}% [{100 * outcome.ci_low:.1f}, {100 * outcome.ci_high:.1f}]'
 
 
-# ------------------------------------------------------------------------------------------- the claims
-def paper_number(results: Results, *, claim: str, paper: str, dataset: str, arch: str, trainable: str,
-                 metric: str, target: float, cost_note: str) -> Row:
-    """A number the paper reports for one network on one data set: reproduced within TOLERANCE, or above."""
+def odds_ratio(outcome: Outcome) -> str:
+    """A mean logit difference shown as the odds ratio it stands for, CI included."""
+    if outcome.n < 2:
+        return f'OR ×{math.exp(outcome.estimate):.3g} (1 seed, no CI)'
+    return (f'OR ×{math.exp(outcome.estimate):.3g} [{math.exp(outcome.ci_low):.3g}, '
+            f'{math.exp(outcome.ci_high):.3g}]')
+
+
+def _test_text(findings: list[Finding]) -> str:
+    names = sorted({f.outcome.name for f in findings})
+    text = '; '.join(names)
+    if len(findings) > 1:
+        text += f'; IUT over {len(findings)} networks (p = the largest)'
+    return text
+
+
+def _row(number: str, claim: str, paper: str, what: str, findings: list[Finding], **extra) -> Row:
+    ours = what + ': ' + '; '.join(f'{f.label}: {f.text}' for f in findings)
+    return Row(number, claim, paper, ours=ours, test=_test_text(findings), findings=findings, **extra)
+
+
+# ------------------------------------------------------------------------------------- row builders
+class Comparison(NamedTuple):
+    label: str
+    a: Side
+    b: Side
+
+
+def paired_findings(results: Results, comparisons: list[Comparison], *,
+                    transform: Callable[[Results, Side], pd.Series] | None = None,
+                    formatter: Callable[[Outcome], str] = points, kind: str = 'paired t') -> list[Finding]:
+    """One one-sided paired t (a - b > 0) per comparison whose two cells share at least one seed."""
+    read = transform or (lambda r, side: r.values(side))
+    findings = []
+    for label, a, b in comparisons:
+        differences = paired_differences(read(results, a), read(results, b))
+        if differences.empty:
+            continue
+        outcome = one_sided_t(differences.to_numpy(), kind=kind)
+        findings.append(Finding(label, outcome, formatter(outcome)))
+    return findings
+
+
+def paired_row(results: Results, *, number: str, claim: str, paper: str, comparisons: list[Comparison],
+               what: str, missing: str, **options) -> Row:
+    findings = paired_findings(results, comparisons, **options)
+    if not findings:
+        return not_measured(number, claim, paper, missing)
+    return _row(number, claim, paper, what, findings)
+
+
+def target_row(results: Results, *, number: str, claim: str, paper: str, dataset: str,
+               targets: list[tuple[Side, float]]) -> Row:
+    """A number the paper reports: our mean significantly above it minus TOLERANCE (one-sided one-sample t)."""
     if results.dataset != dataset:
-        family = results.archs(trainable=trainable, family=arch_info(arch).family)
-        shown = arch if arch in family else family[-1] if family else None
-        e = results.get(shown, trainable, metric) if shown else None
-        analog = f'for comparison, {_label(shown)} {trainable} on {results.dataset_label}: {e.percent()}' if e else ''
-        return Row(claim, paper, analog or '-', '-', NOT_MEASURED,
-                   f'the grid ran on {results.dataset_label}, not {DATASET_LABELS[dataset]}'
-                   + (' (not downloadable on our machines)' if results.dataset == 'fashion_mnist' else ''))
-    estimate = results.get(arch, trainable, metric)
-    if estimate is None:
-        return Row(claim, paper, '-', '-', NOT_MEASURED, f'{_label(arch)} {trainable} is not in the grid; {cost_note}')
-    s = sign(estimate.mean - (target - TOLERANCE), estimate.se)
-    verdict = HOLDS if s > 0 else FAILS if s < 0 else UNCLEAR
-    return Row(claim, paper, f'{_label(arch)}: {estimate.percent()}', _n_text([estimate]), verdict,
-               f'reproduced when at least {100 * (target - TOLERANCE):.1f}% (the paper\'s number minus '
-               f'{100 * TOLERANCE:.0f} points)')
+        return not_measured(number, claim, paper, f'the grid ran on {results.dataset_label}, not '
+                                                  f'{DATASET_LABELS[dataset]}')
+    findings = []
+    for side, target in targets:
+        values = results.values(side)
+        if values.empty:
+            continue
+        outcome = one_sided_t(values.to_numpy(), null=target - TOLERANCE, kind='one-sample t')
+        findings.append(Finding(_label(side.arch), outcome, percent(outcome)))
+    if not findings:
+        missing = ', '.join(f'{_label(s.arch)} {s.trainable}' for s, _ in targets)
+        return not_measured(number, claim, paper, f'{missing} not in the grid; {COST_NOTE}')
+    return _row(number, claim, paper, f'{DATASET_LABELS[dataset]} test accuracy against the paper\'s number '
+                                      f'minus {100 * TOLERANCE:.0f} points', findings)
 
 
-def all_trained_range(results: Results) -> Row:
-    claim = 'The same CIFAR-10 ResNets with all parameters trained reach about 91-93%.'
-    paper = '91-93% (ResNet-14, ResNet-110)'
-    if results.dataset != 'cifar10':
-        return Row(claim, paper, '-', '-', NOT_MEASURED, f'the grid ran on {results.dataset_label}, not CIFAR-10')
-    estimates = [(a, results.get(a, 'all', 'test_accuracy')) for a in ('cifar_resnet14', 'cifar_resnet110')]
-    estimates = [(a, e) for a, e in estimates if e is not None]
-    if not estimates:
-        return Row(claim, paper, '-', '-', NOT_MEASURED, 'neither ResNet-14 nor ResNet-110 trained with all')
-    signs = [sign(e.mean - (0.91 - TOLERANCE), e.se) for _, e in estimates]
-    return Row(claim, paper, _listing((_label(a), e.percent()) for a, e in estimates),
-               _n_text([e for _, e in estimates]), combine(signs),
-               f'reproduced when at least {100 * (0.91 - TOLERANCE):.0f}%')
+def per_network(results: Results, a_trainable: str, b_trainable: str, *, metric: str = 'test_accuracy',
+                source: str = 'train', group: str = 'grid') -> list[Comparison]:
+    """(network, a, b) for every network with both cells."""
+    comparisons = []
+    for arch in results.archs(trainable=a_trainable, metric=metric, source=source, group=group):
+        a, b = (Side(arch, t, metric, source, group) for t in (a_trainable, b_trainable))
+        if results.has(b):
+            comparisons.append(Comparison(_label(arch), a, b))
+    return comparisons
 
 
-def pairwise(results: Results, *, claim: str, paper: str, pairs, metric: str, source: str, group: str,
-             what: str, missing: str, scale: float = 100, unit: str = 'points') -> Row:
-    """Every (label, a, b) pair: is a - b clearly positive? a and b are (arch, trainable)."""
-    found = []
-    for label, a, b in pairs:
-        ea = results.get(*a, metric, source=source, group=group)
-        eb = results.get(*b, metric, source=source, group=group)
-        if ea is not None and eb is not None:
-            found.append((label, ea, eb))
-    if not found:
-        return Row(claim, paper, '-', '-', NOT_MEASURED, missing)
-    signs, items = [], []
-    for label, ea, eb in found:
-        diff, se = difference(ea, eb)
-        signs.append(sign(diff, se))
-        spread = f' ± {scale * 2 * se:.1f}' if not math.isnan(se) else ''
-        items.append((label, f'{scale * diff:+.1f}{spread} {unit}'))
-    return Row(claim, paper, _listing(items), _n_text([e for _, ea, eb in found for e in (ea, eb)]),
-               combine(signs), what + (f'; ± is {Z:g} standard errors of the difference' if len(found) else ''))
+def family_ends(results: Results, family: str, metric: str, source: str) -> list[Comparison]:
+    """The largest vs the smallest BN-only network of a family (by depth, or by width): [] if under two."""
+    archs = results.archs(trainable='bn_only', metric=metric, source=source, family=family)
+    if family == 'width' and 'cifar_wide_resnet14_1' in archs and 'cifar_resnet14' in archs:
+        archs.remove('cifar_resnet14')  # the same network twice
+    size = (lambda a: arch_info(a).width) if family == 'width' else (lambda a: arch_info(a).depth)
+    archs = sorted(archs, key=size)
+    if len(archs) < 2 or size(archs[0]) == size(archs[-1]):
+        return []
+    big, small = archs[-1], archs[0]
+    return [Comparison(f'{_label(big)} − {_label(small)}', Side(big, 'bn_only', metric, source),
+                       Side(small, 'bn_only', metric, source))]
 
 
-def bn_vs_random(results: Results) -> Row:
-    archs = [a for a in results.archs(trainable='bn_only') if results.get(a, 'random_k', 'test_accuracy')]
-    counts = [(results.get(a, 'random_k', 'trainable_params'), results.get(a, 'bn_only', 'trainable_params'))
-              for a in archs]
-    equal = all(r is not None and b is not None and r.mean == b.mean for r, b in counts)
-    note = 'equal trainable counts' if equal else 'random_k trains a different count than BN-only here'
-    return pairwise(results, claim='BatchNorm-only training is far above training the same number of randomly '
-                                   'chosen parameters elsewhere in the network.',
-                    paper='large gap at every depth and width (Figure 2)',
-                    pairs=[(_label(a), (a, 'bn_only'), (a, 'random_k')) for a in archs],
-                    metric='test_accuracy', source='train', group='grid',
-                    what=f'BN-only minus random_k test accuracy, {note}',
-                    missing='needs bn_only and random_k cells of the same network')
-
-
-def gamma_beta_worth(results: Results) -> Row:
-    archs = results.archs(group='fixed_init', trainable='all')
-    return pairwise(results, claim='With all parameters trained, having γ and β at all is worth +0.5-2% '
-                                   '(CIFAR-10), +2% (ImageNet).',
-                    paper='+0.5 to +2 points (CIFAR-10), +2 (ImageNet) (Figure 1)',
-                    pairs=[(_label(a), (a, 'all'), (a, 'all_but_bn')) for a in archs],
-                    metric='test_accuracy', source='train', group='fixed_init',
-                    what=f'all minus all_but_bn test accuracy, both with γ = 1, β = 0 at init, on '
-                         f'{results.dataset_label}; the verdict is on the sign, the size is for comparison',
-                    missing='needs the fixed_init cells all and all_but_bn (Figure 1)')
-
-
-def depth_beats_width(results: Results) -> Row:
-    deep, wide = results.archs(trainable='bn_only', family='deep'), results.archs(trainable='bn_only', family='wide')
-    pairs = []
-    for w in wide:
-        bn_w = results.get(w, 'bn_only', 'batchnorm_params').mean
-        close = [(abs(results.get(d, 'bn_only', 'batchnorm_params').mean / bn_w - 1), d) for d in deep]
-        close = [c for c in close if c[0] <= 0.25]
+def equal_batchnorm_pairs(results: Results) -> list[Comparison]:
+    """Each wide BN-only network against the deep one closest in BatchNorm count, if within 25%."""
+    deep = results.archs(trainable='bn_only', family='deep')
+    comparisons = []
+    for wide in results.archs(trainable='bn_only', family='wide'):
+        bn_wide = results.batchnorm_count(wide)
+        if arch_info(wide).width == 1 or not bn_wide:
+            continue
+        close = [(abs(results.batchnorm_count(d) / bn_wide - 1), d) for d in deep if results.batchnorm_count(d)]
+        close = [c for c in close if c[0] <= BN_COUNT_TOLERANCE]
         if close:
             d = min(close)[1]
-            bn_d = results.get(d, 'bn_only', 'batchnorm_params').mean
-            pairs.append((f'{_label(d)} ({bn_d:,.0f} BN) vs {_label(w)} ({bn_w:,.0f} BN)', (d, 'bn_only'),
-                          (w, 'bn_only')))
-    return pairwise(results, claim='At an equal count of BatchNorm parameters, depth beats width (BN-only).',
-                    paper='ResNet-434 about 7 points above WRN-14-32 (32.5K vs 35.8K BN parameters)',
-                    pairs=pairs, metric='test_accuracy', source='train', group='grid',
-                    what='deeper minus wider BN-only test accuracy, networks paired when their BatchNorm '
-                         'counts are within 25%',
-                    missing='needs a deep and a wide BN-only network with BatchNorm counts within 25%')
+            label = (f'{_label(d)} ({results.batchnorm_count(d):,.0f} BN) − {_label(wide)} '
+                     f'({bn_wide:,.0f} BN)')
+            comparisons.append(Comparison(label, Side(d, 'bn_only', 'test_accuracy'),
+                                          Side(wide, 'bn_only', 'test_accuracy')))
+    return comparisons
 
 
-def rises(results: Results, *, claim: str, paper: str, family: str, metric: str, source: str,
-          what: str) -> Row:
-    """The metric rises along a family (by depth, or by width): ends clearly apart, no step clearly down."""
-    key = (lambda a: arch_info(a).width) if family == 'width' else (lambda a: arch_info(a).depth)
-    archs = sorted((a for a in results.archs(source=source, trainable='bn_only', family=family)
-                    if results.get(a, 'bn_only', metric, source=source)), key=key)
-    if family == 'width' and 'cifar_wide_resnet14_1' in archs and 'cifar_resnet14' in archs:
-        archs.remove('cifar_resnet14')
-    if len(archs) < 2:
-        return Row(claim, paper, '-', '-', NOT_MEASURED, f'needs at least two BN-only networks of the {family} family')
-    estimates = [results.get(a, 'bn_only', metric, source=source) for a in archs]
-    steps = [sign(*difference(b, a)) for a, b in zip(estimates, estimates[1:])]
-    ends = sign(*difference(estimates[-1], estimates[0]))
-    verdict = FAILS if ends < 0 or any(s < 0 for s in steps) else HOLDS if ends > 0 else UNCLEAR
-    return Row(claim, paper, ' → '.join(f'{_label(a)} {e.percent()}' for a, e in zip(archs, estimates)),
-               _n_text(estimates), verdict, what)
-
-
-NEEDS_THRESHOLD_0P01 = 'needs analysed BN-only cells with 0.01 among grid.analyze.thresholds'
-
-
-def _analysed_bn_only(results: Results, metric: str) -> list[str]:
-    """The networks whose analysed BN-only cells report ``metric``."""
-    return [a for a in results.archs(source='analysis', trainable='bn_only')
-            if results.get(a, 'bn_only', metric, source='analysis')]
-
-
-def small_gammas(results: Results) -> Row:
-    claim = 'BN-only training leaves many |γ| near 0: a quarter to a third of the features switched off.'
-    paper = '27% of γ below 0.01 (CIFAR-10 ResNet-110), 33% (ImageNet ResNet-101)'
-    metric = 'gamma.frac_abs_below.t0p01'
-    archs = _analysed_bn_only(results, metric)
-    if not archs:
-        return Row(claim, paper, '-', '-', NOT_MEASURED, NEEDS_THRESHOLD_0P01)
-    items, estimates = [], []
-    for a in archs:
-        e = results.get(a, 'bn_only', metric, source='analysis')
-        other = results.get(a, 'all', metric, source='analysis')
-        estimates.append(e)
-        items.append((_label(a), e.percent() + (f' (all: {other.percent()})' if other else '')))
-    bn_counts = [results.get(a, 'bn_only', 'batchnorm_params').mean for a in archs]
-    index = max(range(len(archs)), key=lambda i: bn_counts[i])
-    largest = estimates[index]
-    s = sign(largest.mean - SMALL_GAMMA_SHARE, largest.se)
-    verdict = HOLDS if s > 0 else FAILS if s < 0 else UNCLEAR
-    return Row(claim, paper, _listing(items), _n_text(estimates), verdict,
-               f'share of γ with |γ| < 0.01 in the analysed network with the most BatchNorm parameters '
-               f'({_label(archs[index])}); holds at '
-               f'{100 * SMALL_GAMMA_SHARE:.0f}% or more')
-
-
-def clamping_harmless(results: Results) -> Row:
-    claim = 'Setting those small γ to 0 barely changes accuracy (BN-only).'
-    paper = 'little change up to |γ| < 0.01 and beyond (Figure 6)'
-    metric = 'clamped.t0p01.delta'
-    archs = _analysed_bn_only(results, metric)
-    if not archs:
-        return Row(claim, paper, '-', '-', NOT_MEASURED, NEEDS_THRESHOLD_0P01)
-    estimates = [results.get(a, 'bn_only', metric, source='analysis') for a in archs]
-    signs = [sign(e.mean + BARELY, e.se) for e in estimates]
-    items = [(_label(a), f'{100 * e.mean:+.2f}' + (f' ± {100 * e.std:.2f}' if e.n > 1 else '') + ' points')
-             for a, e in zip(archs, estimates)]
-    return Row(claim, paper, _listing(items), _n_text(estimates), combine(signs),
-               f'change in test accuracy after zeroing every γ with |γ| < 0.01; holds when no network loses '
-               f'more than {100 * BARELY:.0f} point')
-
-
-def dead_relus(results: Results) -> Row:
-    claim = ('Far more ReLUs are dead (Pr[output = 0] > 0.99) under BN-only than with all parameters trained, '
-             'where activations are not disabled.')
-    paper = 'many dead under BN-only, almost none with all trained (Figure 7)'
-    metric = 'dead_relu.fraction'
-    archs = [a for a in results.archs(source='analysis', trainable='bn_only')
-             if results.get(a, 'all', metric, source='analysis')]
-    if not archs:
-        return Row(claim, paper, '-', '-', NOT_MEASURED, 'needs analysed bn_only and all cells of the same network')
-    signs, items, estimates = [], [], []
-    for a in archs:
-        bn, everything = (results.get(a, t, metric, source='analysis') for t in ('bn_only', 'all'))
-        estimates += [bn, everything]
-        signs.append(sign(*difference(bn, everything)))
-        signs.append(sign(FEW_DEAD - everything.mean, everything.se))
-        items.append((_label(a), f'BN-only {bn.percent()}, all {everything.percent()}'))
-    return Row(claim, paper, _listing(items), _n_text(estimates), combine(signs),
-               f'dead ReLU channels; holds when BN-only is clearly above all in every network and all stays '
-               f'under {100 * FEW_DEAD:.0f}%')
-
-
-def all_claims(results: Results) -> list[Row]:
-    cost = 'too deep for the CPU profile; run the paper grid (params/paper_cifar10.yaml) on a GPU'
+# --------------------------------------------------------------------------------------------- claims
+def paper_numbers(results: Results) -> list[Row]:
+    def side(arch, metric='test_accuracy', trainable='bn_only'):
+        return Side(arch, trainable, metric)
     return [
-        paper_number(results, claim='Deep ResNets trained BatchNorm-only reach 82% on CIFAR-10 (ResNet-866).',
-                     paper='82% (ResNet-866)', dataset='cifar10', arch='cifar_resnet866', trainable='bn_only',
-                     metric='test_accuracy', target=0.82, cost_note=cost),
-        paper_number(results, claim='... and 32% top-5 on ImageNet (ResNet-200).', paper='32% top-5 (ResNet-200)',
-                     dataset='imagenet', arch='resnet200', trainable='bn_only', metric='test_top5_accuracy',
-                     target=0.32, cost_note='run params/paper_imagenet.yaml'),
-        paper_number(results, claim='BN-only ResNet-14 reaches about 48% on CIFAR-10 (secondary sources).',
-                     paper='≈ 48% (ResNet-14)', dataset='cifar10', arch='cifar_resnet14', trainable='bn_only',
-                     metric='test_accuracy', target=0.48, cost_note=cost),
-        paper_number(results, claim='BN-only ResNet-110 reaches about 69.5% on CIFAR-10 (secondary sources).',
-                     paper='≈ 69.5% (ResNet-110)', dataset='cifar10', arch='cifar_resnet110', trainable='bn_only',
-                     metric='test_accuracy', target=0.695, cost_note=cost),
-        all_trained_range(results),
-        bn_vs_random(results),
-        rises(results, claim='BN-only accuracy rises with depth.', paper='rises from ResNet-14 to ResNet-866 '
-              '(Figures 2, 3)', family='deep', metric='test_accuracy', source='train',
-              what='BN-only test accuracy along the deep family; holds when the deepest is clearly above the '
-                   'shallowest and no step is clearly down'),
-        rises(results, claim='BN-only accuracy rises with width.', paper='rises from WRN-14-1 to WRN-14-32 '
-              '(Figures 2, 3)', family='width', metric='test_accuracy', source='train',
-              what='BN-only test accuracy along the wide family (ResNet-14 = WRN-14-1); same rule'),
-        gamma_beta_worth(results),
-        depth_beats_width(results),
-        small_gammas(results),
-        rises(results, claim='The share of small γ grows with depth (BN-only).', paper='grows with depth '
-              '(Figure 5)', family='deep', metric='gamma.frac_abs_below.t0p01', source='analysis',
-              what='share of γ with |γ| < 0.01 along the deep family; same rule'),
-        rises(results, claim='The share of small γ grows with width (BN-only).', paper='grows with width '
-              '(Figure 5)', family='width', metric='gamma.frac_abs_below.t0p01', source='analysis',
-              what='share of γ with |γ| < 0.01 along the wide family; same rule'),
-        clamping_harmless(results),
-        dead_relus(results),
+        target_row(results, number='1', claim='Deep ResNets trained BatchNorm-only reach 82% on CIFAR-10 '
+                   '(ResNet-866).', paper='82% (ResNet-866)', dataset='cifar10',
+                   targets=[(side('cifar_resnet866'), 0.82)]),
+        target_row(results, number='2', claim='... and 32% top-5 on ImageNet (ResNet-200).',
+                   paper='32% top-5 (ResNet-200)', dataset='imagenet',
+                   targets=[(side('resnet200', 'test_top5_accuracy'), 0.32)]),
+        target_row(results, number='3', claim='BN-only ResNet-14 reaches about 48% on CIFAR-10 (secondary '
+                   'sources).', paper='≈ 48% (ResNet-14)', dataset='cifar10',
+                   targets=[(side('cifar_resnet14'), 0.48)]),
+        target_row(results, number='4', claim='BN-only ResNet-110 reaches about 69.5% on CIFAR-10 (secondary '
+                   'sources).', paper='≈ 69.5% (ResNet-110)', dataset='cifar10',
+                   targets=[(side('cifar_resnet110'), 0.695)]),
+        target_row(results, number='5', claim='The same CIFAR-10 ResNets with all parameters trained reach about '
+                   '91-93%.', paper='91-93% (ResNet-14, ResNet-110)', dataset='cifar10',
+                   targets=[(side(a, trainable='all'), 0.91) for a in ('cifar_resnet14', 'cifar_resnet110')]),
     ]
 
 
+def _equal_counts_note(results: Results, comparisons: list[Comparison]) -> str:
+    counts = [(results.get(c.a.arch, c.a.trainable, 'trainable_params'),
+               results.get(c.b.arch, c.b.trainable, 'trainable_params')) for c in comparisons]
+    equal = all(a is not None and a == b for a, b in counts)
+    return 'equal trainable counts' if equal else 'trainable counts differ here'
+
+
+def trainable_sets(results: Results) -> list[Row]:
+    """Rows 6-8: BN-only against training other parameters of the same network."""
+    random_k = per_network(results, 'bn_only', 'random_k')
+    output_only = per_network(results, 'bn_only', 'output_only')
+    with_output = per_network(results, 'bn_output', 'random_k_output')
+    data = results.dataset_label
+    return [
+        paired_row(results, number='6', claim='BatchNorm-only training is far above training the same number '
+                   'of randomly chosen parameters, at every depth and width.',
+                   paper='large gap at every depth and width (Figure 2)', comparisons=random_k,
+                   what=f'BN-only − random_k test accuracy on {data} '
+                        f'({_equal_counts_note(results, random_k)})',
+                   missing='needs bn_only and random_k cells of the same network'),
+        paired_row(results, number='7', claim='BatchNorm-only training is above training only the output '
+                   'layer (the title comparison), in every network.',
+                   paper='BN-only above output-only throughout (Figure 2)', comparisons=output_only,
+                   what=f'BN-only − output_only test accuracy on {data}',
+                   missing='needs bn_only and output_only cells of the same network'),
+        paired_row(results, number='8', claim='BatchNorm plus output layer is above as many random parameters '
+                   'plus the output layer.', paper='above (Figure 2)', comparisons=with_output,
+                   what=f'bn_output − random_k_output test accuracy on {data} '
+                        f'({_equal_counts_note(results, with_output)})',
+                   missing='needs bn_output and random_k_output cells of the same network'),
+    ]
+
+
+def accuracy_scaling(results: Results) -> list[Row]:
+    """Rows 9-12: depth, width, γ and β themselves, depth against width."""
+    data = results.dataset_label
+    fixed = per_network(results, 'all', 'all_but_bn', group='fixed_init')
+    worth = paired_findings(results, fixed)
+    worth = [Finding(f.label, f.outcome, f.text, power_effect=_paper_effect(f.outcome)) for f in worth]
+    gamma_beta = (_row('11', 'With all parameters trained, having γ and β at all is worth +0.5-2 points '
+                       '(CIFAR-10), +2 (ImageNet).', '+0.5 to +2 points (CIFAR-10), +2 (ImageNet) (Figure 1)',
+                       f'all − all_but_bn test accuracy on {data}, both with γ = 1, β = 0 at init', worth,
+                       power_basis=f'the paper\'s +{100 * GAMMA_BETA_EFFECT:.1f} points over our seed sd of '
+                                   f'the difference')
+                  if worth else not_measured('11', 'With all parameters trained, having γ and β at all is worth '
+                                             '+0.5-2 points (CIFAR-10), +2 (ImageNet).',
+                                             '+0.5 to +2 points (CIFAR-10), +2 (ImageNet) (Figure 1)',
+                                             'needs the fixed_init cells all and all_but_bn (Figure 1)'))
+    return [
+        paired_row(results, number='9', claim='BN-only accuracy rises with depth.',
+                   paper='rises from ResNet-14 to ResNet-866 (Figures 2, 3)',
+                   comparisons=family_ends(results, 'deep', 'test_accuracy', 'train'),
+                   what=f'deepest − shallowest BN-only test accuracy on {data}',
+                   missing='needs BN-only cells of two depths of the deep family'),
+        paired_row(results, number='10', claim='BN-only accuracy rises with width.',
+                   paper='rises from WRN-14-1 to WRN-14-32 (Figures 2, 3)',
+                   comparisons=family_ends(results, 'width', 'test_accuracy', 'train'),
+                   what=f'widest − narrowest BN-only test accuracy on {data} (ResNet-14 = WRN-14-1)',
+                   missing='needs BN-only cells of two widths of WRN-14-W (ResNet-14 counts as WRN-14-1)'),
+        gamma_beta,
+        paired_row(results, number='12', claim='At an equal count of BatchNorm parameters, depth beats width '
+                   '(BN-only).', paper='ResNet-434 about 7 points above WRN-14-32 (32.5K vs 35.8K BN)',
+                   comparisons=equal_batchnorm_pairs(results),
+                   what=f'deeper − wider BN-only test accuracy on {data}, BatchNorm counts within '
+                        f'{100 * BN_COUNT_TOLERANCE:.0f}%',
+                   missing='needs a deep and a wide BN-only network with BatchNorm counts within 25%'),
+    ]
+
+
+def _paper_effect(outcome: Outcome) -> float:
+    """The paper's +0.5 points in units of our seed-to-seed sd of the paired difference."""
+    return GAMMA_BETA_EFFECT / outcome.sd if outcome.sd > 0 else math.nan
+
+
+def _share(threshold: float, *, at_init: bool = False) -> str:
+    return ('gamma_init' if at_init else 'gamma') + '.frac_abs_below.' + threshold_key(threshold)
+
+
+def _other_thresholds(results: Results, comparison: Comparison, metric_of: Callable[[float], tuple[str, str]]) -> str:
+    """The same comparison at the non-primary thresholds: printed, never tested."""
+    parts = []
+    for t in results.thresholds():
+        if t == PRIMARY_THRESHOLD:
+            continue
+        a_metric, b_metric = metric_of(t)
+        a, b = comparison.a._replace(metric=a_metric), comparison.b._replace(metric=b_metric)
+        differences = paired_differences(results.values(a), results.values(b))
+        if not differences.empty:
+            parts.append(f't={t:g}: {points(one_sided_t(differences.to_numpy()))}')
+    return f' (not tested: {", ".join(parts)})' if parts else ''
+
+
+def _with_other_thresholds(results: Results, findings: list[Finding], comparisons: list[Comparison],
+                           metric_of) -> list[Finding]:
+    by_label = {c.label: c for c in comparisons}
+    return [Finding(f.label, f.outcome, f.text + _other_thresholds(results, by_label[f.label], metric_of))
+            for f in findings]
+
+
+def small_gammas(results: Results) -> list[Row]:
+    """Rows 13-16: the share of |γ| < PRIMARY_THRESHOLD after BN-only training."""
+    primary = _share(PRIMARY_THRESHOLD)
+    t = f'{PRIMARY_THRESHOLD:g}'
+    at_init = [Comparison(_label(a), Side(a, 'bn_only', primary, 'analysis'),
+                          Side(a, 'bn_only', _share(PRIMARY_THRESHOLD, at_init=True), 'analysis'))
+               for a in results.archs(trainable='bn_only', metric=primary, source='analysis')]
+    at_init = [c for c in at_init if results.has(c.b)]
+    versus_all = per_network(results, 'bn_only', 'all', metric=primary, source='analysis')
+    rows = []
+    for number, claim, paper, comparisons, what, missing, metric_of in (
+            ('13', 'BN-only training makes small γ: more |γ| near 0 than at initialisation.',
+             '27% of γ below 0.01 (CIFAR-10 ResNet-110), 33% (ImageNet ResNet-101) (Figure 4)', at_init,
+             f'share of |γ| < {t} after BN-only training − the same cell\'s share at init, in points',
+             'needs analysed BN-only cells with gamma_init.* at threshold ' + t,
+             lambda x: (_share(x), _share(x, at_init=True))),
+            ('14', '... and more than with all parameters trained.', 'few small γ with all trained (Figure 4)',
+             versus_all, f'share of |γ| < {t}, BN-only − all, in points',
+             'needs analysed bn_only and all cells of the same network at threshold ' + t,
+             lambda x: (_share(x), _share(x)))):
+        findings = paired_findings(results, comparisons)
+        if not findings:
+            rows.append(not_measured(number, claim, paper, missing))
+            continue
+        rows.append(_row(number, claim, paper, what,
+                         _with_other_thresholds(results, findings, comparisons, metric_of)))
+    for number, family, word in (('15', 'deep', 'depth'), ('16', 'width', 'width')):
+        rows.append(paired_row(results, number=number, claim=f'The share of small γ grows with {word} (BN-only).',
+                               paper=f'grows with {word} (Figure 5)',
+                               comparisons=family_ends(results, family, primary, 'analysis'),
+                               what=f'share of |γ| < {t}, {"deepest − shallowest" if family == "deep" else "widest − narrowest"} '
+                                    f'BN-only network, in points',
+                               missing=f'needs analysed BN-only cells of two {word}s at threshold {t}'))
+    return rows
+
+
+def clamping(results: Results) -> list[Row]:
+    """Rows 17a (equivalence within the margin) and 17b (below the random control's cost): two decisions."""
+    key = threshold_key(PRIMARY_THRESHOLD)
+    delta, control = f'clamped.{key}.delta', f'clamped_random.{key}.delta'
+    t = f'{PRIMARY_THRESHOLD:g}'
+    claim = f'Setting the small γ (|γ| < {t}) to 0 barely changes accuracy (BN-only).'
+    paper = 'little change up to |γ| < 0.01 and beyond (Figure 6)'
+    findings = []
+    for arch in results.archs(trainable='bn_only', metric=delta, source='analysis'):
+        values = results.values(Side(arch, 'bn_only', delta, 'analysis'))
+        outcome = equivalence(values.to_numpy(), low=-EQUIVALENCE_MARGIN, high=EQUIVALENCE_MARGIN,
+                              kind='one-sample on the per-seed change')
+        findings.append(Finding(_label(arch), outcome, points(outcome)))
+    harmless = (_row('17a', claim, paper, f'test-accuracy change after zeroing every |γ| < {t} '
+                     f'(equivalence margin ±{100 * EQUIVALENCE_MARGIN:g} point)', findings)
+                if findings else not_measured('17a', claim, paper, f'needs analysed BN-only cells with {delta}'))
+    comparisons = [Comparison(_label(a), Side(a, 'bn_only', delta, 'analysis'),
+                              Side(a, 'bn_only', control, 'analysis'))
+                   for a in results.archs(trainable='bn_only', metric=delta, source='analysis')]
+    comparisons = [c for c in comparisons if results.has(c.b)]
+    control_row = paired_row(
+        results, number='17b', claim=f'... and zeroing them costs less than zeroing as many random γ.',
+        paper='the small γ are the unimportant ones (Figure 6)', comparisons=comparisons,
+        what=f'change after zeroing |γ| < {t} − change after zeroing as many random γ (same cell)',
+        missing=f'needs analysed BN-only cells with {delta} and {control}')
+    return [harmless, control_row]
+
+
+# Dead ReLUs are compared on the logit scale (a difference of log-odds, i.e. a log odds ratio): a difference in
+# points depends on the base rate (0.2% -> 2% is a tenfold change, 50% -> 52% is not), a ratio saturates near 1
+# and is undefined at 0, while the log odds ratio is symmetric in dead/alive and is the log ratio near 0. A share
+# of exactly 0 or 1 becomes half a channel (the empirical logit), so the logit is always finite.
+DEAD = 'dead_relu.fraction'
+SITES = ('block', 'residual')
+
+
+def empirical_logit(results: Results, side: Side) -> pd.Series:
+    fractions = results.values(side)
+    units = results.values(side._replace(metric='dead_relu.units')).reindex(fractions.index)
+    half_channel = (0.5 / units).fillna(1e-3)
+    clipped = fractions.clip(lower=half_channel, upper=1 - half_channel)
+    return np.log(clipped / (1 - clipped))
+
+
+def _site_odds(results: Results, comparison: Comparison) -> str:
+    parts = []
+    for site in SITES:
+        metric = f'dead_relu.site.{site}'
+        findings = paired_findings(results, [Comparison(site, comparison.a._replace(metric=metric),
+                                                        comparison.b._replace(metric=metric))],
+                                   transform=empirical_logit, formatter=odds_ratio)
+        parts += [f'{site} {f.text}' for f in findings]
+    return f' (per site, not tested: {", ".join(parts)})' if parts else ''
+
+
+def dead_relus(results: Results) -> Row:
+    claim = ('More ReLUs are dead (Pr[output = 0] > 0.99) under BN-only than with all parameters trained.')
+    paper = 'many dead under BN-only, almost none with all trained (Figure 7)'
+    comparisons = per_network(results, 'bn_only', 'all', metric=DEAD, source='analysis')
+    findings = paired_findings(results, comparisons, transform=empirical_logit, formatter=odds_ratio,
+                               kind='paired t on logits')
+    if not findings:
+        return not_measured('18', claim, paper, 'needs analysed bn_only and all cells of the same network')
+    by_label = {c.label: c for c in comparisons}
+    findings = [Finding(f.label, f.outcome, f'{f.text}, BN-only {100 * results.values(by_label[f.label].a).mean():.1f}% '
+                        f'vs all {100 * results.values(by_label[f.label].b).mean():.1f}%'
+                        + _site_odds(results, by_label[f.label])) for f in findings]
+    return _row('18', claim, paper, 'dead ReLU channels, BN-only vs all: odds ratio of the overall fraction '
+                '(mean logit difference, exponentiated)', findings)
+
+
+def all_claims(results: Results) -> list[Row]:
+    """Every row, Holm-corrected together and decided."""
+    rows = (paper_numbers(results) + trainable_sets(results) + accuracy_scaling(results) + small_gammas(results)
+            + clamping(results) + [dead_relus(results)])
+    return decide(rows)
+
+
+# -------------------------------------------------------------------------------------------- writers
 def _escape(text: str) -> str:
     return str(text).replace('|', '\\|').replace('\n', ' ')
 
 
+def _p(p: float) -> str:
+    return '-' if math.isnan(p) else f'{p:.2g}' if p >= 0.001 else f'{p:.1e}'
+
+
+def p_text(row: Row) -> str:
+    if row.verdict == NOT_MEASURED or math.isnan(row.p_raw):
+        return '-'
+    text = f'{_p(row.p_holm)} (raw {_p(row.p_raw)})'
+    if row.verdict == FAILS:
+        text += f'; contradicting test {_p(row.p_opposite_holm)}'
+    return text
+
+
+def verdict_text(row: Row) -> str:
+    text = f'**{row.verdict}**'
+    if row.verdict == NOT_MEASURED:
+        return f'{text}: {row.reason}'
+    if row.verdict != UNRESOLVED:
+        return text
+    if math.isnan(row.p_raw):
+        return f'{text}: a t test needs 2 or more paired seeds with some spread'
+    if row.seeds_needed is None:
+        return f'{text}: no seed count (the observed effect is not in the claimed direction in every network)'
+    return f'{text}: ≈ {row.seeds_needed} seeds needed (power {POWER:g}, at {row.power_basis})'
+
+
+def _run_length(profile: dict) -> str:
+    if profile.get('steps'):
+        return f'{profile["steps"]:,} SGD steps per cell'
+    epochs, images = profile.get('epochs'), profile.get('train_images')
+    images = f'{images:,}' if isinstance(images, int) else str(images)
+    return f'{epochs} epoch{"" if epochs == 1 else "s"} on {images} training images'
+
+
 def to_markdown(rows: list[Row], profile: dict) -> str:
     dataset = DATASET_LABELS.get(profile.get('dataset'), str(profile.get('dataset')))
-    images = profile.get('train_images')
-    images = f'{images:,}' if isinstance(images, int) else str(images)
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.verdict] = counts.get(row.verdict, 0) + 1
-    tally = ', '.join(f'{counts[v]} {v}' for v in (HOLDS, FAILS, UNCLEAR, NOT_MEASURED) if v in counts)
-    epochs = profile.get('epochs')
+    tally = ', '.join(f'{sum(r.verdict == v for r in rows)} {v}' for v in VERDICTS
+                      if any(r.verdict == v for r in rows))
+    decided = sum(1 for r in rows if r.verdict != NOT_MEASURED and not math.isnan(r.p_raw))
     lines = [
         '# The paper\'s claims against our measurements',
         '',
-        f'Grid: {dataset}, {epochs} epoch{"" if epochs == 1 else "s"} on {images} training images, '
-        f'{profile.get("seeds")} seeds, {profile.get("cells_trained")} trained and '
-        f'{profile.get("cells_analysed")} analysed cells. Verdicts: {tally}.',
+        f'Grid: {dataset}, {_run_length(profile)}, {profile.get("seeds")} seeds, '
+        f'{profile.get("cells_trained")} trained and {profile.get("cells_analysed")} analysed cells. '
+        f'Verdicts: {tally}.',
         '',
-        f'Verdicts are computed by `bnonly.paper.claims` from reports/grid_summary.csv: **holds** when the '
-        f'claimed effect is clearly there (beyond {Z:g} standard errors of the difference over seeds) in every '
-        f'network measured, **does not hold** when it is clearly reversed, **inconclusive** when the seeds '
-        f'disagree, **not measured** when the grid has no cells for it. A paper accuracy counts as reproduced '
-        f'within {100 * TOLERANCE:.0f} points. Measurements are mean ± sample std over seeds. The paper trains '
-        f'160 epochs (CIFAR-10) or 90 (ImageNet) on the whole training set: where our grid trains less, sizes '
-        f'(a share of small γ, a gap in points) are not on the same footing, and the rule column says what '
-        f'the verdict tests.',
+        f'Each row is one test fixed before the data, computed by `bnonly.paper.claims` from the per-seed cells '
+        f'(results/grid_cells.csv). Cells are paired by seed (same data order, subset and initial weights): '
+        f'the estimate is the mean per-seed difference with its {100 * CONFIDENCE:.0f}% t interval, tested by a '
+        f'one-sided paired t (df = pairs − 1) in the claimed direction; a claim about every network is an '
+        f'intersection-union test (p = the largest per-network p). "Barely changes" is a TOST equivalence test '
+        f'with a margin of ±{100 * EQUIVALENCE_MARGIN:g} point; the γ threshold tested is '
+        f'{PRIMARY_THRESHOLD:g} (others printed, not tested). p-values are Holm-adjusted across the table '
+        f'({decided} rows and their contradicting tests), at α = {ALPHA:g}. **holds**: the claim is '
+        f'significant; **does not hold**: a contradicting test (the opposite direction, or outside the '
+        f'margin) is significant; **not resolvable at this budget**: neither, with the seeds a one-sided '
+        f't at α = {ALPHA:g} needs for power {POWER:g} at the observed standardised effect (or the '
+        f'paper\'s effect where stated), before any multiplicity correction; **not measured**: the grid lacks '
+        f'the cells. CIFAR-10 and ImageNet numbers are tested only on a grid run on that data set; the other '
+        f'rows are measured on {dataset}, whose sizes are not the paper\'s.',
         '',
-        '| # | Claim (paper) | Paper | Ours | n | Verdict | How it is decided / why not measured |',
-        '|---|---|---|---|---|---|---|',
+        '| # | Claim (paper) | Paper | Ours (estimate [95% CI] per network) | Test | n | p (Holm) | Verdict |',
+        '|---|---|---|---|---|---|---|---|',
     ]
-    for index, row in enumerate(rows, 1):
-        lines.append(f'| {index} | {_escape(row.claim)} | {_escape(row.paper)} | {_escape(row.measured)} | '
-                     f'{_escape(row.n)} | **{row.verdict}** | {_escape(row.why)} |')
+    for row in rows:
+        cells = [row.number, row.claim, row.paper, row.ours, row.test, row.n_text, p_text(row), verdict_text(row)]
+        lines.append('| ' + ' | '.join(_escape(c) for c in cells) + ' |')
     return '\n'.join(lines) + '\n'
 
 
 def to_frame(rows: list[Row]) -> pd.DataFrame:
-    return pd.DataFrame([vars(row) for row in rows])
-
+    """The same rows, machine-readable; estimate and CI are the deciding network's, in the test's own scale."""
+    records = []
+    for row in rows:
+        deciding = row.deciding
+        outcome = deciding.outcome if deciding else None
+        records.append(dict(
+            number=row.number, claim=row.claim, paper=row.paper, ours=row.ours, test=row.test,
+            decided_on=deciding.label if deciding else '', n=row.n_text,
+            estimate=outcome.estimate if outcome else math.nan, ci_low=outcome.ci_low if outcome else math.nan,
+            ci_high=outcome.ci_high if outcome else math.nan, p_raw=row.p_raw, p_holm=row.p_holm,
+            p_opposite_holm=row.p_opposite_holm, verdict=row.verdict,
+            seeds_needed=row.seeds_needed if row.seeds_needed is not None else pd.NA, reason=row.reason))
+    return pd.DataFrame(records)
