@@ -44,7 +44,7 @@ class TestPasses:
         return len(self.loader)
 
 
-def test_loader(prepared: Path, meta: dict, *, batch_size: int, device: torch.device):
+def load_test_split(prepared: Path, meta: dict, *, batch_size: int, device: torch.device):
     """The test split only, sequential and unaugmented, exactly as ``bnonly.data.build_loaders`` serves it
     (same normalisation, same order); the training split, which the analysis never reads, is not loaded."""
     normalisation = dict(mean=meta['mean'], std=meta['std'], device=device)
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 if meta[key] != info[key]:
                     raise ConfigError(f'{args.checkpoint} has {key}={info[key]} but {args.data} holds '
                                       f'{key}={meta[key]}: the checkpoint was not trained on this data set')
-            loader = test_loader(args.data, meta, batch_size=batch_size, device=device)
+            loader = load_test_split(args.data, meta, batch_size=batch_size, device=device)
         with timing.phase('analysis_passes'):
             analysis = analyze_model(model, TestPasses(loader), settings, initial=initial,
                                      show_progress=not args.no_progress)

@@ -107,3 +107,15 @@ def test_stage_without_init_settings_omits_gamma_init(tmp_path, capsys):
                        '--params', str(tmp_path / 'params.yaml'), '--device', 'cpu', '--no-progress']) == 0
     assert 'gamma_init' not in json.loads((out / 'metrics.json').read_text())
     assert 'initialised' in capsys.readouterr().err
+
+
+def test_test_split_is_served_as_training_serves_it(tmp_path):
+    from bnonly.data import build_loaders, load_meta
+    stage = load_stage()
+    write_fake_prepared(tmp_path / 'prepared')
+    meta = load_meta(tmp_path / 'prepared')
+    _, expected = build_loaders(tmp_path / 'prepared', batch_size=8, eval_batch_size=16, seed=0, device='cpu')
+    served = stage.load_test_split(tmp_path / 'prepared', meta, batch_size=16, device=torch.device('cpu'))
+    pairs = list(zip(served.epoch(0), expected.epoch(0), strict=True))
+    assert len(pairs) == 3
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in pairs)
