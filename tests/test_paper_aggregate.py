@@ -10,9 +10,10 @@ from bnonly.paper import aggregate
 from bnonly.paper.grid import Cell, GridError
 from bnonly.paper.synthetic import write_analysis, write_cell
 
-GRID = {'archs': ['cifar_resnet14', 'cifar_wide_resnet14_2'], 'trainables': ['all', 'bn_only'], 'seeds': [0, 1, 2],
-        'analyze_trainables': ['bn_only'],
-        'fixed_init': {'archs': ['cifar_resnet14'], 'trainables': ['all', 'all_but_bn']},
+GRID = {'runs': ['cifar_resnet14-all', 'cifar_resnet14-bn_only', 'cifar_wide_resnet14_2-all',
+                 'cifar_wide_resnet14_2-bn_only'], 'seeds': [0, 1, 2],
+        'analyze_runs': ['cifar_resnet14-bn_only', 'cifar_wide_resnet14_2-bn_only'],
+        'fixed_init': {'runs': ['cifar_resnet14-all', 'cifar_resnet14-all_but_bn']},
         'analyze': {'thresholds': [0.01, 0.1]}}
 ACCURACY = {0: 0.50, 1: 0.60, 2: 0.70}  # per seed, for ResNet-14 bn_only
 
@@ -34,7 +35,7 @@ def grid_root(tmp_path):
 
 
 def test_tidy_rows_one_per_cell_and_metric(grid_root):
-    cells, bn_values, profile = aggregate.collect(GRID, grid_root)
+    cells, bn_values, history, profile = aggregate.collect(GRID, grid_root)
     assert list(cells.columns) == ['group', 'arch', 'trainable', 'batchnorm_init', 'seed', 'source', 'metric', 'value']
     assert not cells.duplicated(['group', 'arch', 'trainable', 'seed', 'source', 'metric']).any()
     trained = cells[cells.source == 'train'][['group', 'arch', 'trainable', 'seed']].drop_duplicates()
@@ -52,7 +53,7 @@ def test_tidy_rows_one_per_cell_and_metric(grid_root):
 
 
 def test_summary_mean_std_n(grid_root):
-    cells, _, _ = aggregate.collect(GRID, grid_root)
+    cells, _, _, _ = aggregate.collect(GRID, grid_root)
     summary = aggregate.summarize(cells)
     row = summary[(summary.group == 'grid') & (summary.arch == 'cifar_resnet14') & (summary.trainable == 'bn_only')
                   & (summary.source == 'train') & (summary.metric == 'test_accuracy')].iloc[0]
@@ -79,7 +80,8 @@ def test_single_seed_has_no_std(tmp_path):
 def test_summary_json_for_dvc_metrics(grid_root, tmp_path):
     out = tmp_path / 'out'
     aggregate.write(GRID, grid_root, cells_csv=out / 'cells.csv', summary_csv=out / 'summary.csv',
-                    bn_values_csv=out / 'bn.csv', summary_json_path=out / 'summary.json')
+                    bn_values_csv=out / 'bn.csv', history_csv=out / 'history.csv',
+                    summary_json_path=out / 'summary.json')
     document = json.loads((out / 'summary.json').read_text())
     accuracy = document['grid']['cifar_resnet14']['bn_only']['test_accuracy']
     assert accuracy['mean'] == pytest.approx(0.6) and accuracy['n'] == 3
@@ -100,7 +102,7 @@ def test_orphan_cells_are_ignored(grid_root):
     """A removed arch or seed leaves its folder behind (DVC does not delete it): it must not be counted."""
     write_cell(Cell('grid', 'cifar_resnet32', 'all', 0), grid_root)
     write_cell(Cell('grid', 'cifar_resnet14', 'bn_only', 9), grid_root)
-    cells, _, _ = aggregate.collect(GRID, grid_root)
+    cells, _, _, _ = aggregate.collect(GRID, grid_root)
     assert 'cifar_resnet32' not in set(cells.arch) and 9 not in set(cells.seed)
 
 

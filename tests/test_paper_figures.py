@@ -5,14 +5,19 @@ import pandas as pd
 import pytest
 
 from bnonly.paper import aggregate, figures
-from bnonly.paper.figures import FIGURES, NEEDS_BN_VALUES, draw, family_panels, gamma_fractions
+from bnonly.paper.figures import (FIGURES, NEEDS_BN_VALUES, NEEDS_HISTORY, draw, family_panels, gamma_fractions,
+                                  gamma_history)
 from bnonly.paper.synthetic import write_grid
 
 SETTINGS = {'dpi': 60, 'histogram_bins': 12, 'gamma_thresholds': [0.005, 0.01, 0.1, 0.5]}
-GRID = {'archs': ['cifar_resnet14', 'cifar_resnet20', 'cifar_wide_resnet14_2'],
-        'trainables': ['all', 'bn_only', 'random_k', 'output_only'], 'seeds': [0, 1],
-        'analyze_trainables': ['all', 'bn_only'],
-        'fixed_init': {'archs': ['cifar_resnet14', 'cifar_wide_resnet14_2'], 'trainables': ['all', 'all_but_bn']},
+def product(archs, trainables):
+    return [f'{arch}-{trainable}' for arch in archs for trainable in trainables]
+
+
+GRID = {'runs': product(['cifar_resnet14', 'cifar_resnet20', 'cifar_wide_resnet14_2'],
+                        ['all', 'bn_only', 'random_k', 'output_only']), 'seeds': [0, 1],
+        'analyze_runs': product(['cifar_resnet14', 'cifar_resnet20', 'cifar_wide_resnet14_2'], ['all', 'bn_only']),
+        'fixed_init': {'runs': product(['cifar_resnet14', 'cifar_wide_resnet14_2'], ['all', 'all_but_bn'])},
         'analyze': {'thresholds': [0.01, 0.05]}}
 PNG, PDF = b'\x89PNG\r\n\x1a\n', b'%PDF'
 
@@ -27,9 +32,10 @@ def aggregated(tmp_path, grid=GRID, dataset='fashion_mnist'):
             write_cell(cell, root, dataset=dataset)
     out = tmp_path / 'aggregated'
     aggregate.write(grid, root, cells_csv=out / 'cells.csv', summary_csv=out / 'summary.csv',
-                    bn_values_csv=out / 'bn.csv', summary_json_path=out / 'summary.json')
+                    bn_values_csv=out / 'bn.csv', history_csv=out / 'history.csv',
+                    summary_json_path=out / 'summary.json')
     return (pd.read_csv(out / 'summary.csv'), pd.read_csv(out / 'bn.csv'),
-            json.loads((out / 'summary.json').read_text())['profile'])
+            json.loads((out / 'summary.json').read_text())['profile'], pd.read_csv(out / 'history.csv'))
 
 
 @pytest.fixture(scope='module')
@@ -39,9 +45,9 @@ def data(tmp_path_factory):
 
 @pytest.mark.parametrize('number', sorted(FIGURES))
 def test_each_figure_writes_png_and_pdf(data, tmp_path, number):
-    summary, bn_values, profile = data
+    summary, bn_values, profile, history = data
     paths = draw(number, summary, bn_values if number in NEEDS_BN_VALUES else None, profile, SETTINGS,
-                 tmp_path / f'figure{number}')
+                 tmp_path / f'figure{number}', history if number in NEEDS_HISTORY else None)
     assert [p.name for p in paths] == [f'figure{number}.png', f'figure{number}.pdf']
     assert paths[0].read_bytes()[:8] == PNG and paths[1].read_bytes()[:4] == PDF
     assert paths[0].stat().st_size > 5000  # something was drawn
@@ -50,16 +56,16 @@ def test_each_figure_writes_png_and_pdf(data, tmp_path, number):
 @pytest.mark.parametrize('number', sorted(FIGURES))
 def test_figures_are_byte_identical_when_redrawn(data, tmp_path, number):
     """No timestamps in the files: an unchanged figure does not show up as changed in git."""
-    summary, bn_values, profile = data
-    first = draw(number, summary, bn_values, profile, SETTINGS, tmp_path / 'a')
-    second = draw(number, summary, bn_values, profile, SETTINGS, tmp_path / 'b')
+    summary, bn_values, profile, history = data
+    first = draw(number, summary, bn_values, profile, SETTINGS, tmp_path / 'a', history)
+    second = draw(number, summary, bn_values, profile, SETTINGS, tmp_path / 'b', history)
     assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
 
 
 def test_figure_titles_axes_and_legends(data):
-    summary, bn_values, profile = data
+    summary, bn_values, profile, history = data
     for number, build in FIGURES.items():
-        figure = build(summary, bn_values, profile, SETTINGS)
+        figure = build(summary, bn_values, profile, SETTINGS, *([history] if number in NEEDS_HISTORY else []))
         assert figure.get_suptitle().startswith(f'Figure {number}:')
         axes = [axis for axis in figure.axes if axis.has_data()]
         assert axes, f'figure {number} drew nothing'
@@ -69,7 +75,7 @@ def test_figure_titles_axes_and_legends(data):
 
 
 def test_panels_follow_the_families(data):
-    summary, _, _ = data
+    summary, _, _, _ = data
     accuracy = summary[(summary.source == 'train') & (summary.metric == 'test_accuracy')]
     titles = [title for title, _, _ in family_panels(accuracy)]
     assert titles == ['Depth: ResNet-D', 'Width: WRN-14-W']
@@ -78,16 +84,16 @@ def test_panels_follow_the_families(data):
 
 
 def test_error_bars_where_seeds_vary(data):
-    summary, bn_values, profile = data
+    summary, bn_values, profile, _ = data
     figure = figures.figure2(summary, bn_values, profile, SETTINGS)
     bars = [c for axis in figure.axes for c in axis.containers if getattr(c, 'has_yerr', False)]
     assert bars and all(c.has_yerr for c in bars)
 
 
 def test_gamma_fractions_per_seed(data):
-    _, bn_values, _ = data
+    _, bn_values, _, _ = data
     table = gamma_fractions(bn_values, [0.01, 0.5])
-    assert set(table.columns) == {'arch', 'trainable', 'threshold', 'mean', 'std', 'n'}
+    assert set(table.columns) == {'arch', 'trainable', 'threshold', 'mean', 'std', 'n', 'ci95'}
     assert (table.n == 2).all() and table['mean'].between(0, 1).all()
     one = bn_values[(bn_values.arch == 'cifar_resnet14') & (bn_values.trainable == 'bn_only')]
     expected = one.groupby('seed').gamma.apply(lambda g: (g.abs() < 0.5).mean()).mean()
@@ -96,18 +102,19 @@ def test_gamma_fractions_per_seed(data):
 
 
 def test_a_grid_without_figure1_cells_or_analyses_still_draws(tmp_path):
-    grid = dict(GRID, archs=['cifar_resnet14'], trainables=['bn_only'], analyze_trainables=['bn_only'], seeds=[0],
-                fixed_init={'archs': ['cifar_resnet14'], 'trainables': ['all']})
-    summary, bn_values, profile = aggregated(tmp_path, grid)
+    grid = dict(GRID, runs=['cifar_resnet14-bn_only'], analyze_runs=['cifar_resnet14-bn_only'], seeds=[0],
+                fixed_init={'runs': ['cifar_resnet14-all']})
+    summary, bn_values, profile, history = aggregated(tmp_path, grid)
     for number in FIGURES:
-        paths = draw(number, summary, bn_values, profile, SETTINGS, tmp_path / f'f{number}')
+        paths = draw(number, summary, bn_values, profile, SETTINGS, tmp_path / f'f{number}', history)
         assert paths[0].read_bytes()[:8] == PNG
 
 
 def test_imagenet_grid_has_top5_panels(tmp_path):
-    grid = dict(GRID, archs=['resnet18', 'resnet34'], trainables=['all', 'bn_only'], analyze_trainables=['bn_only'],
-                fixed_init={'archs': ['resnet18'], 'trainables': ['all', 'all_but_bn']})
-    summary, bn_values, profile = aggregated(tmp_path, grid, dataset='imagenet')
+    grid = dict(GRID, runs=product(['resnet18', 'resnet34'], ['all', 'bn_only']),
+                analyze_runs=product(['resnet18', 'resnet34'], ['bn_only']),
+                fixed_init={'runs': product(['resnet18'], ['all', 'all_but_bn'])})
+    summary, bn_values, profile, _ = aggregated(tmp_path, grid, dataset='imagenet')
     figure = figures.figure2(summary, bn_values, profile, SETTINGS)
     titles = [axis.get_title() for axis in figure.axes]
     assert titles == ['ImageNet: ResNet-D (top-1)', 'ImageNet: ResNet-D (top-5)']
@@ -115,6 +122,19 @@ def test_imagenet_grid_has_top5_panels(tmp_path):
 
 
 def test_figure4_needs_the_values(data, tmp_path):
-    summary, _, profile = data
+    summary, _, profile, _ = data
     with pytest.raises(ValueError, match='needs the γ/β values'):
         draw(4, summary, None, profile, SETTINGS, tmp_path / 'f4')
+    with pytest.raises(ValueError, match='needs the training histories'):
+        draw(8, summary, None, profile, SETTINGS, tmp_path / 'f8')
+
+
+def test_gamma_history_averages_the_seeds_per_epoch(data):
+    history = data[3]
+    table = gamma_history(history)
+    assert set(table.trainable) == {'all', 'bn_only'} and (table.n == 2).all()
+    cells = history[(history.group == 'grid') & (history.arch == 'cifar_resnet20') & (history.trainable == 'bn_only')
+                    & (history.epoch == 2)]
+    got = table[(table.arch == 'cifar_resnet20') & (table.trainable == 'bn_only') & (table.epoch == 2)
+                & (table.threshold == 0.1)]
+    assert got['mean'].iloc[0] == pytest.approx(cells['gamma_frac_abs_below_t0p1'].mean())

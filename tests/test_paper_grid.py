@@ -10,8 +10,8 @@ import yaml
 
 from bnonly.config import ConfigError, load_params
 from bnonly.models import ARCHITECTURES
-from bnonly.paper import cost, profile
-from bnonly.paper.grid import Cell, GridError, analysed_cells, arch_info, recipe, train_cells
+from bnonly.paper import cost
+from bnonly.paper.grid import Cell, GridError, analysed_cells, arch_info, recipe, split_run, train_cells
 from bnonly.training import RunSpec
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -20,7 +20,11 @@ SINGLE_RUN_KEYS = {'dataset', 'arch', 'trainable', 'seed', 'data', 'model', 'tra
 
 @pytest.fixture(scope='module')
 def params():
-    return load_params(PROJECT / 'params.yaml')
+    return load_params(PROJECT / 'grid.yaml')
+
+
+def runs(grid: dict, key: str = 'runs') -> list[tuple[str, str]]:
+    return [split_run(run) for run in grid[key]]
 
 
 def test_cell_names_and_folders():
@@ -47,19 +51,19 @@ def test_cells_are_the_stages_dvc_generates(params, tmp_path):
     analysed = [name for name in listing if name.startswith('grid_analyze@')]
     assert trained == [cell.train_stage for cell in train_cells(grid)]
     assert analysed == [cell.analyze_stage for cell in analysed_cells(grid)]
-    assert len(trained) == (len(grid['archs']) * len(grid['trainables'])
-                            + len(grid['fixed_init']['archs']) * len(grid['fixed_init']['trainables'])) \
-        * len(grid['seeds'])
+    assert len(trained) == (len(grid['runs']) + len(grid['fixed_init']['runs'])) * len(grid['seeds'])
 
 
 def test_grid_stages_never_read_single_run_params():
     """`dvc exp run -S trainable=...` on the single experiment must not touch a grid cell."""
     stages = yaml.safe_load((PROJECT / 'dvc.yaml').read_text())['stages']
-    grid_stages = {name: stage for name, stage in stages.items() if name.startswith(('grid_', 'figure', 'claims'))}
-    assert {'grid_train', 'grid_train_fixed', 'grid_analyze', 'grid_aggregate', 'claims'} <= set(grid_stages)
+    grid_stages = {name: stage.get('do', stage) for name, stage in stages.items()
+                   if name.startswith(('grid_', 'figure', 'claims'))}
+    assert {'grid_train', 'grid_train_fixed', 'grid_analyze', 'grid_aggregate', 'figure', 'claims'} <= set(grid_stages)
     for name, stage in grid_stages.items():
-        for key in stage.get('params', []):
-            assert isinstance(key, str) and key.split('.')[0] in ('grid', 'figures'), (name, key)
+        for entry in stage.get('params', []):
+            assert isinstance(entry, dict) and list(entry) == ['grid.yaml'], (name, entry)  # never params.yaml
+            assert all(key.split('.')[0] in ('grid', 'figures') for key in entry['grid.yaml']), (name, entry)
         if name.startswith(('grid_train', 'grid_analyze')):  # their settings: a recipe file, a dep
             recipe = f'results/grid_recipe/{"analyze" if name == "grid_analyze" else "train"}.yaml'
             assert f'--params {recipe}' in stage['cmd'] and recipe in stage['deps'], name
@@ -67,27 +71,32 @@ def test_grid_stages_never_read_single_run_params():
 
 
 def test_figure_stages_depend_only_on_aggregated_files():
-    stages = yaml.safe_load((PROJECT / 'dvc.yaml').read_text())['stages']
-    for number in range(1, 8):
-        data = [d for d in stages[f'figure{number}']['deps'] if not d.startswith(('stages/', 'src/'))]
-        assert set(data) <= {'reports/grid_summary.csv', 'results/grid_summary.json', 'results/grid_bn_values.csv'}
+    stage = yaml.safe_load((PROJECT / 'dvc.yaml').read_text())['stages']['figure']
+    assert stage['foreach'] == list(range(1, 9))
+    data = [d for d in stage['do']['deps'] if not d.startswith(('stages/', 'src/'))]
+    assert set(data) <= {'reports/grid_summary.csv', 'results/grid_summary.json', 'results/grid_bn_values.csv',
+                         'results/grid_history.csv'}
 
 
 def test_analysed_sets_must_be_trained(params):
     grid = copy.deepcopy(params['grid'])
-    grid['analyze_trainables'] = ['bn_output']
-    with pytest.raises(GridError, match='bn_output not in grid.trainables'):
+    grid['analyze_runs'] = ['cifar_resnet14-bn_output']
+    with pytest.raises(GridError, match='cifar_resnet14-bn_output not in grid.runs'):
         analysed_cells(grid)
+
+
+@pytest.mark.parametrize('run', ['cifar_resnet14', 'cifar_resnet14-bn_only-0', '-bn_only', 'cifar_resnet14-'])
+def test_a_run_is_one_arch_and_one_set(run):
+    with pytest.raises(GridError, match='expected <arch>-<trainable>'):
+        split_run(run)
+    assert split_run('cifar_wide_resnet14_2-random_k_output') == ('cifar_wide_resnet14_2', 'random_k_output')
 
 
 def test_recipe_holds_only_the_grid_section(params, tmp_path):
     """Each recipe file is a valid params file; a cell's run is the grid's recipe plus its arch, set and seed."""
     files = recipe(params['grid'])
-    changed = copy.deepcopy(params)
-    changed.update(arch='cifar_resnet866', trainable='all_but_bn', seed=7, dataset='cifar10')
-    changed['train']['lr'] = 0.5
-    changed['analyze']['thresholds'] = [0.3]
-    assert recipe(changed['grid']) == files  # single-run keys never reach the grid
+    single = load_params(PROJECT / 'params.yaml')
+    assert 'grid' not in single  # the single experiment's file cannot reach a cell
 
     for name, content in files.items():
         assert set(content) <= SINGLE_RUN_KEYS, name
@@ -118,31 +127,40 @@ def test_arch_info_examples():
 
 @pytest.mark.parametrize('key, value, message', [
     ('seeds', [0, 0], 'grid.seeds: repeated 0'),
-    ('archs', ['cifar_resnet15'], "grid.archs\\[0\\]: 'cifar_resnet15' is not valid"),
-    ('trainables', [], 'grid.trainables: expected a non-empty list'),
+    ('runs', ['cifar_resnet15-all'], "grid.runs\\[0\\] \\(arch\\): 'cifar_resnet15' is not valid"),
+    ('runs', ['cifar_resnet14-bn'], "grid.runs\\[0\\] \\(trainable\\): 'bn' is not valid"),
+    ('runs', ['cifar_resnet14'], "grid.runs\\[0\\]: 'cifar_resnet14' is not a run"),
+    ('runs', [], 'grid.runs: expected a non-empty list'),
     ('colour', 'red', "unknown params key 'grid.colour'"),
 ])
 def test_schema_rejects_a_bad_grid(tmp_path, params, key, value, message):
     bad = copy.deepcopy(params)
     bad['grid'][key] = value
-    path = tmp_path / 'params.yaml'
+    path = tmp_path / 'grid.yaml'
     path.write_text(yaml.safe_dump(bad))
     with pytest.raises(ConfigError, match=message):
         load_params(path)
 
 
-def test_default_grid_shows_the_paper_comparisons(params):
+def test_default_grid_has_what_each_claim_needs(params):
+    """At least 1,000 SGD steps per cell over at least 3 seeds; two depths, two widths, a depth/width pair."""
     grid = params['grid']
-    assert {'all', 'bn_only', 'random_k', 'output_only'} <= set(grid['trainables'])
-    assert set(grid['fixed_init']['trainables']) == {'all', 'all_but_bn'}
-    assert len(grid['seeds']) >= 2  # error bars
-    assert {'cifar_resnet32', 'cifar_wide_resnet14_2'} <= set(grid['archs'])  # depth vs width at ≈ equal BN count
-    assert 0.01 in grid['analyze']['thresholds']  # the paper's small-γ cut-off (claims)
+    train = grid['train']
+    steps = train['epochs'] * -(-train['examples'] // train['batch_size'])
+    assert steps >= 1000 and len(grid['seeds']) >= 3
+    trained = set(runs(grid))
+    by_set = lambda trainable: {arch for arch, t in trained if t == trainable}  # noqa: E731
+    assert {'cifar_resnet14', 'cifar_resnet32', 'cifar_wide_resnet14_2'} <= by_set('bn_only')  # depth, width, pair
+    assert by_set('random_k') and by_set('output_only') and by_set('all')
+    assert by_set('random_k') | by_set('output_only') <= by_set('bn_only')  # every baseline has its BN-only pair
+    assert set(runs(grid['fixed_init'])) == {('cifar_resnet14', 'all'), ('cifar_resnet14', 'all_but_bn')}
+    analysed = set(runs(grid, 'analyze_runs'))
+    assert {(arch, 'bn_only') for arch in by_set('all')} <= analysed and {(a, 'all') for a in by_set('all')} <= analysed
 
 
 def test_default_grid_fits_the_cpu_budget(params):
     minutes = cost.estimate(params['grid']).seconds / 60
-    assert 30 <= minutes <= 45, f'the default grid is estimated at {minutes:.1f} min on an idle 2-core CPU'
+    assert 35 <= minutes <= 55, f'the default grid is estimated at {minutes:.1f} min on an idle 2-core CPU'
 
 
 def test_cost_model_uses_measured_speeds_and_scales_the_rest():
@@ -158,40 +176,24 @@ def test_cost_model_uses_measured_speeds_and_scales_the_rest():
 
 
 @pytest.mark.parametrize('name, dataset, archs, seeds, epochs', [
-    ('paper_cifar10', 'cifar10', 12, 5, 160), ('paper_imagenet', 'imagenet', 5, 3, 90),
-    ('fashion_mnist_cpu', 'fashion_mnist', 4, 2, 3)])
-def test_profiles_swap_only_the_grid_section(tmp_path, name, dataset, archs, seeds, epochs):
-    original = (PROJECT / 'params.yaml').read_text()
-    path = tmp_path / 'params.yaml'
-    path.write_text(original)
-    profile.apply(PROJECT / 'params' / f'{name}.yaml', path)
-    swapped = load_params(path)
-    grid = swapped['grid']
-    assert (grid['dataset'], len(grid['archs']), len(grid['seeds']), grid['train']['epochs']) == \
+    ('paper_cifar10', 'cifar10', 12, 5, 160), ('paper_imagenet', 'imagenet', 5, 3, 90)])
+def test_a_profile_is_a_whole_grid_file(name, dataset, archs, seeds, epochs):
+    """Switching to a paper grid is `cp params/<profile>.yaml grid.yaml`: each profile is a complete, valid file."""
+    profile = load_params(PROJECT / 'params' / f'{name}.yaml')
+    assert set(profile) == set(load_params(PROJECT / 'grid.yaml'))
+    grid = profile['grid']
+    assert (grid['dataset'], len({arch for arch, _ in runs(grid)}), len(grid['seeds']), grid['train']['epochs']) == \
         (dataset, archs, seeds, epochs)
-    before = yaml.safe_load(original)
-    assert {k: v for k, v in swapped.items() if k != 'grid'} == {k: v for k, v in before.items() if k != 'grid'}
-    outside = lambda text: [line for line in text.splitlines() if not line.startswith((' ', 'grid:'))]  # noqa: E731
-    assert outside(path.read_text()) == outside(original)  # comments outside the block survive
-    profile.apply(PROJECT / 'params' / 'fashion_mnist_cpu.yaml', path)
-    assert path.read_text() == original  # and the default profile is exactly params.yaml's grid section
+    analysed_cells(grid)
 
 
 def test_paper_cifar10_profile_is_the_papers_grid():
     grid = yaml.safe_load((PROJECT / 'params' / 'paper_cifar10.yaml').read_text())['grid']
-    depths = sorted(arch_info(a).depth for a in grid['archs'] if arch_info(a).family == 'deep')
-    widths = sorted(arch_info(a).width for a in grid['archs'] if arch_info(a).in_width_family)
+    archs = {arch for arch, _ in runs(grid)}
+    depths = sorted(arch_info(a).depth for a in archs if arch_info(a).family == 'deep')
+    widths = sorted(arch_info(a).width for a in archs if arch_info(a).in_width_family)
     assert depths == [14, 32, 56, 110, 218, 434, 866] and widths == [1, 2, 4, 8, 16, 32]
     assert grid['train']['milestones'] == [80, 120] and grid['train']['examples'] is None
-    assert set(grid['trainables']) | set(grid['fixed_init']['trainables']) == {
+    assert {t for _, t in runs(grid)} | {t for _, t in runs(grid['fixed_init'])} == {
         'all', 'all_but_bn', 'bn_only', 'output_only', 'bn_output', 'random_k', 'random_k_output'}
-
-
-def test_a_bad_profile_leaves_params_untouched(tmp_path):
-    path = tmp_path / 'params.yaml'
-    path.write_text((PROJECT / 'params.yaml').read_text())
-    bad = tmp_path / 'bad.yaml'
-    bad.write_text('grid:\n  dataset: mnist\n')
-    with pytest.raises(ConfigError):
-        profile.apply(bad, path)
-    assert path.read_text() == (PROJECT / 'params.yaml').read_text()
+    assert len(grid['runs']) == 12 * 6  # every set on every network

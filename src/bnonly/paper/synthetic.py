@@ -57,10 +57,18 @@ def write_cell(cell: Cell, root: Path, *, dataset: str = 'fashion_mnist', epochs
         metrics['test_top5_accuracy'] = min(0.99, acc + 0.2)
     (train_dir / 'metrics.json').write_text(json.dumps(metrics))
     config = {'run': {'dataset': dataset, 'arch': cell.arch, 'trainable': cell.trainable, 'seed': cell.seed,
-                      'batchnorm_init': cell.batchnorm_init, 'epochs': epochs, 'examples': examples},
+                      'batchnorm_init': cell.batchnorm_init, 'epochs': epochs, 'examples': examples,
+                      'batch_size': 128},
               'data': {'dataset': dataset, 'num_classes': 1000 if dataset == 'imagenet' else 10,
                        'train_size': 60000, 'test_size': 10000}}
     (train_dir / 'config.yaml').write_text(yaml.safe_dump(config))
+    # The share of small γ after each epoch: growing under BN-only, flat where γ do not train.
+    growth = 0.25 if cell.trainable in ('bn_only', 'bn_output') else 0.05 if cell.trainable == 'all' else 0.0
+    history = {'epoch': list(range(1, epochs + 1)), 'train_loss': [1 - acc] * epochs}
+    for t in (0.01, 0.05, 0.1, 0.2):
+        history['gamma_frac_abs_below_t' + format(t, 'g').replace('.', 'p')] = \
+            [t + growth * (epoch / epochs) + rng.normal(0, 0.002) for epoch in range(1, epochs + 1)]
+    pd.DataFrame(history).to_csv(train_dir / 'history.csv', index=False)
 
 
 def write_analysis(cell: Cell, root: Path, *, thresholds=(0.01, 0.05, 0.1),
@@ -85,9 +93,11 @@ def write_analysis(cell: Cell, root: Path, *, thresholds=(0.01, 0.05, 0.1),
         'gamma': {'count': channels, 'mean': float(gamma.mean()), 'std': float(gamma.std()),
                   'min': float(gamma.min()), 'max': float(gamma.max()), 'frac_negative': float((gamma < 0).mean()),
                   'frac_abs_below': {key(t): float((np.abs(gamma) < t).mean()) for t in thresholds}},
+        'gamma_init': {'frac_abs_below': {key(t): t + float(rng.normal(0, 0.005)) for t in thresholds}},
         'beta': {'count': channels, 'mean': float(beta.mean()), 'std': float(beta.std()), 'min': float(beta.min()),
                  'max': float(beta.max()), 'frac_negative': float((beta < 0).mean())},
         'clamped': {key(t): {'test_accuracy': acc - t * 0.1, 'delta': -t * 0.1} for t in thresholds},
+        'clamped_random': {key(t): {'test_accuracy': acc - t, 'delta': -t} for t in thresholds},
         'dead_relu': {'granularity': 'channel', 'probability': 0.99, 'units': channels, 'fraction': dead,
                       'site': {'stem': dead, 'block': dead, 'residual': dead}},
     }
