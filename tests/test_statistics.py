@@ -51,6 +51,7 @@ def test_power_calculation():
     assert st.seeds_needed(1.0) == 8
     assert st.seeds_needed(0.5) > st.seeds_needed(1.0)
     assert st.seeds_needed(50.0) == 2
+    assert st.seeds_needed(1.0, alpha=0.01) > 8
     assert st.seeds_needed(-0.3) is None and st.seeds_needed(math.nan) is None
 
 

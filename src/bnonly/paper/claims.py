@@ -512,7 +512,8 @@ def verdict_text(row: Row) -> str:
         return f'{text}: a t test needs 2 or more paired seeds with some spread'
     if row.seeds_needed is None:
         return f'{text}: no seed count (the observed effect is not in the claimed direction in every network)'
-    return f'{text}: ≈ {row.seeds_needed} seeds needed (power {POWER:g}, at {row.power_basis})'
+    return (f'{text}: ≈ {row.seeds_needed} seeds needed at α = {ALPHA:g} ({row.seeds_needed_holm} at Holm\'s '
+            f'strictest level, {ALPHA:g}/{row.family_size}; power {POWER:g}, at {row.power_basis})')
 
 
 def _run_length(profile: dict) -> str:
@@ -545,8 +546,9 @@ def to_markdown(rows: list[Row], profile: dict) -> str:
         f'({decided} rows and their contradicting tests), at α = {ALPHA:g}. **holds**: the claim is '
         f'significant; **does not hold**: a contradicting test (the opposite direction, or outside the '
         f'margin) is significant; **not resolvable at this budget**: neither, with the seeds a one-sided '
-        f't at α = {ALPHA:g} needs for power {POWER:g} at the observed standardised effect (or the '
-        f'paper\'s effect where stated), before any multiplicity correction; **not measured**: the grid lacks '
+        f't needs for power {POWER:g} at the observed standardised effect (mean / sd of the paired differences; '
+        f'the paper\'s effect where stated), at α = {ALPHA:g} and at α / m, the strictest level Holm can '
+        f'ask for over the table\'s m tests; **not measured**: the grid lacks '
         f'the cells. CIFAR-10 and ImageNet numbers are tested only on a grid run on that data set; the other '
         f'rows are measured on {dataset}, whose sizes are not the paper\'s.',
         '',
@@ -557,6 +559,10 @@ def to_markdown(rows: list[Row], profile: dict) -> str:
         cells = [row.number, row.claim, row.paper, row.ours, row.test, row.n_text, p_text(row), verdict_text(row)]
         lines.append('| ' + ' | '.join(_escape(c) for c in cells) + ' |')
     return '\n'.join(lines) + '\n'
+
+
+def _count(n: int | None):
+    return pd.NA if n is None else n
 
 
 def to_frame(rows: list[Row]) -> pd.DataFrame:
@@ -571,5 +577,6 @@ def to_frame(rows: list[Row]) -> pd.DataFrame:
             estimate=outcome.estimate if outcome else math.nan, ci_low=outcome.ci_low if outcome else math.nan,
             ci_high=outcome.ci_high if outcome else math.nan, p_raw=row.p_raw, p_holm=row.p_holm,
             p_opposite_holm=row.p_opposite_holm, verdict=row.verdict,
-            seeds_needed=row.seeds_needed if row.seeds_needed is not None else pd.NA, reason=row.reason))
+            seeds_needed=_count(row.seeds_needed), seeds_needed_holm=_count(row.seeds_needed_holm),
+            reason=row.reason))
     return pd.DataFrame(records)

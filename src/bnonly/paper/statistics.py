@@ -93,7 +93,7 @@ def one_sided_t(values, *, null: float = 0.0, direction: str = GREATER, kind: st
     sign = '>' if direction == GREATER else '<'
     low, high = _interval(x)
     mean = float(x.mean()) if len(x) else math.nan
-    effect = standardised(mean - null, _sd(x)) * (1 if direction == GREATER else -1) if len(x) > 1 else math.nan
+    effect = math.nan if _no_spread(x) else standardised(mean - null, _sd(x)) * (1 if direction == GREATER else -1)
     return Outcome(name=f'{kind}, one-sided ({sign} {null:g}), df={len(x) - 1}', estimate=mean, ci_low=low,
                       ci_high=high, n=len(x), sd=_sd(x), p=_one_sided_p(x, null, direction),
                       opposite=(_one_sided_p(x, null, other),), power_effect=effect)
@@ -110,7 +110,7 @@ def equivalence(values, *, low: float, high: float, kind: str = 'paired') -> Out
         p = float(DescrStatsW(x).ttost_mean(low, high)[0])
     sd = _sd(x)
     # the nearer margin binds: the power rule uses the one-sided test against it
-    effect = standardised(min(mean - low, high - mean), sd) if len(x) > 1 else math.nan
+    effect = math.nan if _no_spread(x) else standardised(min(mean - low, high - mean), sd)
     return Outcome(name=f'TOST ({kind}), margins ({low:+g}, {high:+g}), df={len(x) - 1}', estimate=mean,
                       ci_low=ci_low, ci_high=ci_high, n=len(x), sd=sd, p=p,
                       opposite=(_one_sided_p(x, low, LESS), _one_sided_p(x, high, GREATER)), power_effect=effect)
@@ -132,15 +132,16 @@ def holm(ps) -> list[float]:
     return [float(p) for p in multipletests(ps, alpha=ALPHA, method='holm')[1]]
 
 
-def seeds_needed(effect_size: float) -> int | None:
-    """Seeds for a one-sided one-sample t (α, power as above) to detect ``effect_size``; None if no count can.
+def seeds_needed(effect_size: float, alpha: float = ALPHA) -> int | None:
+    """Seeds for a one-sided one-sample t at ``alpha`` to reach POWER at ``effect_size``; None if no count can.
 
-    A standardised effect that is not positive (the data point the other way, or no spread) has no answer.
+    A standardised effect that is not positive (the data point the other way) or unknown (no spread) has no
+    answer.
     """
     if not (effect_size > 0 and math.isfinite(effect_size)):
         return None
     power = TTestPower()
-    if power.power(effect_size=effect_size, nobs=2, alpha=ALPHA, alternative='larger') >= POWER:
+    if power.power(effect_size=effect_size, nobs=2, alpha=alpha, alternative='larger') >= POWER:
         return 2  # the solver's bracket starts above 2; the smallest t test already suffices
-    n = power.solve_power(effect_size=effect_size, nobs=None, alpha=ALPHA, power=POWER, alternative='larger')
+    n = power.solve_power(effect_size=effect_size, nobs=None, alpha=alpha, power=POWER, alternative='larger')
     return int(math.ceil(float(n))) if math.isfinite(float(n)) else None

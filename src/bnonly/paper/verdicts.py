@@ -8,7 +8,9 @@ p) and each network's contradicting test(s), so the chance of any wrong verdict 
 - **holds**: the claim's Holm-adjusted p ≤ α.
 - **does not hold**: some network's contradicting test (the opposite direction; for an equivalence, outside
   the margin) has Holm-adjusted p ≤ α.
-- **not resolvable at this budget**: neither; the row gives the seeds a power calculation asks for.
+- **not resolvable at this budget**: neither; the row gives the seeds a power calculation asks for, at α
+  (as a single test) and at α / m, the level of Holm's first step over the m tests of the table (an upper
+  bound on what the correction can ask for).
 - **not measured**: the grid lacks the cells; the row says which.
 """
 import math
@@ -42,7 +44,9 @@ class Row:
     verdict: str = ''
     p_holm: float = math.nan
     p_opposite_holm: float = math.nan
-    seeds_needed: int | None = None
+    seeds_needed: int | None = None        # at ALPHA
+    seeds_needed_holm: int | None = None   # at ALPHA / (tests in the Holm family)
+    family_size: int = 0
 
     @property
     def p_raw(self) -> float:
@@ -72,12 +76,12 @@ def not_measured(number: str, claim: str, paper: str, reason: str) -> Row:
     return Row(number, claim, paper, verdict=NOT_MEASURED, reason=reason)
 
 
-def _seeds_for(row: Row) -> int | None:
+def _seeds_for(row: Row, alpha: float) -> int | None:
     """Seeds for every network's test to reach the power: the largest count, None if any has none."""
     counts = []
     for finding in row.findings:
         effect = finding.power_effect if finding.power_effect is not None else finding.outcome.power_effect
-        counts.append(seeds_needed(effect))
+        counts.append(seeds_needed(effect, alpha))
     return None if not counts or any(c is None for c in counts) else max(counts)
 
 
@@ -100,11 +104,13 @@ def decide(rows: list[Row]) -> list[Row]:
     for row in rows:
         if row.verdict == NOT_MEASURED:
             continue
+        row.family_size = len(family)
         if row.p_holm <= ALPHA:
             row.verdict = HOLDS
         elif row.p_opposite_holm <= ALPHA:
             row.verdict = FAILS
         else:
             row.verdict = UNRESOLVED
-            row.seeds_needed = _seeds_for(row)
+            row.seeds_needed = _seeds_for(row, ALPHA)
+            row.seeds_needed_holm = _seeds_for(row, ALPHA / max(1, len(family)))
     return rows
