@@ -2,16 +2,18 @@
 
 The schema below is the single list of what params.yaml may contain. A misspelt key, an unknown name or a
 value out of range raises ``ConfigError`` naming the key and what is valid. Values are never evaluated.
+
+This module imports neither torch nor timm. The names the model code defines (architectures, trainable sets,
+initialisations, compile modes) are looked up in their own modules, which import torch, only when a value
+is checked against them; ``load_params(..., check_names=False)`` skips those look-ups (see there).
 """
+import contextvars
 import difflib
+import importlib
 import numbers
 from pathlib import Path
 
 import yaml
-
-from bnonly.initialization import BATCHNORM_INITS, WEIGHT_INITS
-from bnonly.models import ARCHITECTURES
-from bnonly.trainable import TRAINABLE_SETS
 
 DATASETS = ('fashion_mnist', 'cifar10', 'imagenet')
 
@@ -65,7 +67,31 @@ def _optional_path(key, value):
         raise ConfigError(f'{key}: expected a path or null, got {value!r}')
 
 
+# False while load_params(..., check_names=False) validates: the rules below then check only the type.
+_names_checked = contextvars.ContextVar('names_checked', default=True)
+
+
+def _name_defined_in(module: str, attribute: str):
+    """A choice among the names ``module.attribute`` lists. The module imports torch, so it is imported when
+    a value is checked, not when this module is."""
+    def check(key, value):
+        if not _names_checked.get():
+            if not isinstance(value, str):
+                raise ConfigError(f'{key}: expected a name, got {value!r}')
+            return
+        _choice(tuple(getattr(importlib.import_module(module), attribute)))(key, value)
+    return check
+
+
+_architecture = _name_defined_in('bnonly.models', 'ARCHITECTURES')
+_trainable_set = _name_defined_in('bnonly.trainable', 'TRAINABLE_SETS')
+
+
 def _compile_option(key, value):
+    if not _names_checked.get():
+        if not isinstance(value, (bool, str)):
+            raise ConfigError(f'{key}: expected true, false or a mode name, got {value!r}')
+        return
     from bnonly.training.compiling import COMPILE_MODES  # here: bnonly.training imports this module
     if not isinstance(value, bool) and value not in COMPILE_MODES:
         raise ConfigError(f'{key}: {value!r} is not valid; valid: false, true, {", ".join(COMPILE_MODES)}')
@@ -75,13 +101,13 @@ def _compile_option(key, value):
 # for what they read with ``require``.
 SCHEMA = {
     'dataset': _choice(DATASETS),
-    'arch': _choice(ARCHITECTURES),
-    'trainable': _choice(TRAINABLE_SETS),
+    'arch': _architecture,
+    'trainable': _trainable_set,
     'seed': _number(0, integer=True),
     'data': {'root': _optional_path, 'verify_checksums': _boolean},
     'model': {
-        'batchnorm_init': _choice(tuple(BATCHNORM_INITS)),
-        'weight_init': _choice(tuple(WEIGHT_INITS)),
+        'batchnorm_init': _name_defined_in('bnonly.initialization', 'BATCHNORM_INITS'),
+        'weight_init': _name_defined_in('bnonly.initialization', 'WEIGHT_INITS'),
         'random_k': _number(1, integer=True),
     },
     'train': {
@@ -126,8 +152,8 @@ def _run(key, value):
     parts = value.split('-') if isinstance(value, str) else []
     if len(parts) != 2:
         raise ConfigError(f'{key}: {value!r} is not a run; expected <arch>-<trainable>, e.g. cifar_resnet14-bn_only')
-    _choice(ARCHITECTURES)(f'{key} (arch)', parts[0])
-    _choice(TRAINABLE_SETS)(f'{key} (trainable)', parts[1])
+    _architecture(f'{key} (arch)', parts[0])
+    _trainable_set(f'{key} (trainable)', parts[1])
 
 
 # The paper grid (dvc.yaml grid_* stages, bnonly.paper): its own copy of the recipe, so experiments on the
@@ -171,11 +197,16 @@ def _validate(params: dict, schema: dict, prefix: str = '') -> None:
             rule(full, value)
 
 
-def load_params(path: str | Path = 'params.yaml', overrides: list[str] = ()) -> dict:
+def load_params(path: str | Path = 'params.yaml', overrides: list[str] = (), *, check_names: bool = True) -> dict:
     """Read and validate a params file with a safe YAML loader.
 
     ``overrides`` are ``dotted.key=value`` strings (values parsed as YAML scalars or lists, never evaluated),
     applied before validation: how a paper-grid cell sets its architecture, trainable set and seed.
+
+    ``check_names=False`` checks every key and value except whether an architecture, trainable set,
+    initialisation or compile mode names one that exists: looking those up imports torch (3-5 s), which the
+    stages that only read CSV, JSON and YAML files (grid_recipe, aggregate, figures) otherwise never need.
+    The stages that build a model (train, analyze) check the names they use.
     """
     path = Path(path)
     if not path.is_file():
@@ -193,7 +224,11 @@ def load_params(path: str | Path = 'params.yaml', overrides: list[str] = ()) -> 
             if not isinstance(node, dict):
                 raise ConfigError(f'override {override!r}: {part!r} is not a section')
         node[leaf] = yaml.safe_load(text)
-    _validate(params, SCHEMA)
+    token = _names_checked.set(check_names)
+    try:
+        _validate(params, SCHEMA)
+    finally:
+        _names_checked.reset(token)
     return params
 
 

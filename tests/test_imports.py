@@ -1,0 +1,82 @@
+"""The stages that only read CSV, JSON and YAML files start without torch or timm (3-5 s of imports each).
+
+Each check runs in a fresh interpreter: this test process has imported torch long before (conftest.py).
+"""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dvc_repo import PROJECT
+
+REPORT_STAGES = ['aggregate', 'figures', 'claims', 'grid_recipe']
+HEAVY = ('torch', 'timm')
+
+
+def run_python(code: str):
+    """Run ``code`` in a fresh interpreter in the project's root; the JSON its last line of output prints."""
+    result = subprocess.run([sys.executable, '-c', f'import json\n{code}'], cwd=PROJECT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def heavy_imports(code: str) -> list[str]:
+    """Which of torch and timm are in sys.modules after running ``code`` in a fresh interpreter."""
+    return run_python(f'{code}\nimport sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))')
+
+
+def import_stage(name: str) -> str:
+    # Runs the script's module body (its imports) but not its main: __name__ is not '__main__'.
+    return f'import runpy; runpy.run_path({str(PROJECT / "stages" / f"{name}.py")!r}, run_name="imported")'
+
+
+@pytest.mark.parametrize('stage', REPORT_STAGES)
+def test_report_stage_imports_neither_torch_nor_timm(stage):
+    assert heavy_imports(import_stage(stage)) == []
+
+
+def test_the_probe_sees_torch_and_timm():
+    # The census stage builds every network, so it imports both: the check above can fail.
+    assert heavy_imports(import_stage('census')) == ['torch', 'timm']
+
+
+def test_import_bnonly_is_light_and_its_names_load_on_use():
+    assert heavy_imports('import bnonly') == []
+    # One interpreter for the steps that import torch: each import costs seconds.
+    steps = run_python(
+        'import sys, timm, bnonly\n'
+        'steps = [sorted(m for m in ("torch", "bnonly.models") if m in sys.modules),\n'
+        '         "cifar_resnet110" in timm.list_models("cifar_*")]\n'
+        'from bnonly import TRAINABLE_SETS, census\n'
+        'steps.append([TRAINABLE_SETS[:2], callable(census), "bnonly.models" in sys.modules])\n'
+        'bnonly.create_model\n'  # imports bnonly.models, which registers the CIFAR ResNets with timm
+        'steps.append("cifar_resnet110" in timm.list_models("cifar_*"))\n'
+        'print(json.dumps(steps))')
+    # timm itself imports torch; plain `import bnonly` registers nothing, bnonly.models does.
+    assert steps == [['torch'], False, [['all', 'all_but_bn'], True, False], True]
+
+
+def test_config_checks_names_only_when_asked():
+    steps = run_python(
+        'import sys\nfrom bnonly.config import load_params\n'
+        'for path in ("params.yaml", "grid.yaml"):\n'
+        '    load_params(path, check_names=False)\n'
+        'steps = ["torch" in sys.modules]\n'
+        'load_params("grid.yaml")\n'
+        'steps.append("torch" in sys.modules)\n'
+        'print(json.dumps(steps))')
+    assert steps == [False, True]
+
+
+def test_unchecked_names_still_check_the_rest(tmp_path):
+    from bnonly.config import ConfigError, load_params
+    path = tmp_path / 'params.yaml'
+    path.write_text('arch: no_such_net\ntrain: {lr: fast}\n')
+    with pytest.raises(ConfigError, match='train.lr: expected a number'):
+        load_params(path, check_names=False)
+    path.write_text('arch: no_such_net\n')
+    assert load_params(path, check_names=False)['arch'] == 'no_such_net'
+    with pytest.raises(ConfigError, match="arch: 'no_such_net' is not valid"):
+        load_params(path)
