@@ -2,10 +2,12 @@
 import argparse
 from pathlib import Path
 
+from bnonly import timing
 from bnonly.table1 import table1, to_markdown
 
 
 def main() -> None:
+    timing.start_script()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--out', type=Path, default=Path('reports'))
     args = parser.parse_args()

@@ -10,12 +10,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from bnonly import timing
 from bnonly.config import ConfigError, load_params, require
 from bnonly.data import DataError, load_meta, prepare
 from bnonly.data.integrity import RECORDED
 
 
 def main() -> int:
+    timing.start_script()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', type=Path, required=True, help='folder for the prepared copy')
     parser.add_argument('--params', type=Path, default=Path('params.yaml'))
@@ -26,7 +28,8 @@ def main() -> int:
         data = params.get('data', {})
         # Stand-in data (tests, a subset of your own) can't match the recorded checksums of the real files.
         checksums = RECORDED if data.get('verify_checksums', True) else None
-        prepare(params['dataset'], data.get('root'), args.out, checksums=checksums)
+        with timing.phase('data'):
+            prepare(params['dataset'], data.get('root'), args.out, checksums=checksums)
     except (ConfigError, DataError) as error:
         message = str(error).replace('\n', ' ')
         print(f'prepare: error: {message}', file=sys.stderr)
