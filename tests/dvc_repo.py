@@ -2,6 +2,9 @@
 
 Stage commands run ``python stages/...`` with the test's interpreter first on PATH; the copy's ``src/`` is
 what DVC hashes as dependencies (the code that runs is the installed package, the same files).
+
+A test sees one params dict: the single experiment's params.yaml and the grid's grid.yaml merged (the grid
+file holds the ``grid`` and ``figures`` sections); writing it splits them back into their files.
 """
 import os
 import shutil
@@ -12,7 +15,13 @@ from pathlib import Path
 import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
-COPIED = ('dvc.yaml', 'params.yaml', '.dvcignore', 'stages', 'src')
+COPIED = ('dvc.yaml', 'params.yaml', 'grid.yaml', '.dvcignore', 'stages', 'src')
+GRID_SECTIONS = ('grid', 'figures')
+
+
+def merged_params(root: Path = PROJECT) -> dict:
+    """params.yaml and grid.yaml of ``root`` as one dict."""
+    return {**yaml.safe_load((root / 'params.yaml').read_text()), **yaml.safe_load((root / 'grid.yaml').read_text())}
 
 
 def dvc_env(root: Path) -> dict:
@@ -68,10 +77,13 @@ class DvcRepo:
 
     @property
     def params(self) -> dict:
-        return yaml.safe_load((self.root / 'params.yaml').read_text())
+        return merged_params(self.root)
 
     def write_params(self, params: dict) -> None:
-        (self.root / 'params.yaml').write_text(yaml.safe_dump(params, sort_keys=False))
+        single = {key: value for key, value in params.items() if key not in GRID_SECTIONS}
+        grid = {key: value for key, value in params.items() if key in GRID_SECTIONS}
+        (self.root / 'params.yaml').write_text(yaml.safe_dump(single, sort_keys=False))
+        (self.root / 'grid.yaml').write_text(yaml.safe_dump(grid, sort_keys=False))
 
     def set_param(self, dotted: str, value) -> None:
         params = self.params

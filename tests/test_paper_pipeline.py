@@ -8,17 +8,17 @@ import json
 import pytest
 import yaml
 
-from dvc_repo import PROJECT, DvcRepo
+from dvc_repo import DvcRepo, merged_params
 from fake_datasets import write_fashion_mnist
 
 pytestmark = pytest.mark.slow
 
 
 def tiny_params(raw) -> dict:
-    params = yaml.safe_load((PROJECT / 'params.yaml').read_text())
+    params = merged_params()
     grid = params['grid']
-    grid.update(archs=['cifar_resnet14'], trainables=['bn_only'], analyze_trainables=['bn_only'], seeds=[0],
-                fixed_init={'archs': ['cifar_resnet14'], 'trainables': ['all_but_bn']})
+    grid.update(runs=['cifar_resnet14-bn_only'], analyze_runs=['cifar_resnet14-bn_only'], seeds=[0],
+                fixed_init={'runs': ['cifar_resnet14-all_but_bn']})
     grid['data'].update(root=str(raw), verify_checksums=False)
     grid['train'].update(epochs=1, batch_size=32, milestones=[], eval_batch_size=64, examples=64)
     grid['analyze'].update(thresholds=[0.01, 0.1])

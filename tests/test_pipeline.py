@@ -10,9 +10,8 @@ import subprocess
 import time
 
 import pytest
-import yaml
 
-from dvc_repo import PROJECT, DvcRepo, dvc_env
+from dvc_repo import DvcRepo, dvc_env, merged_params
 from fake_datasets import write_fashion_mnist
 
 pytestmark = pytest.mark.slow
@@ -20,7 +19,7 @@ TIMING = ('train_seconds', 'images_per_second')
 
 
 def tiny_params(raw) -> dict:
-    params = yaml.safe_load((PROJECT / 'params.yaml').read_text())
+    params = merged_params()
     params.update(dataset='fashion_mnist', arch='cifar_resnet14', trainable='all', seed=0)
     params['data'].update(root=str(raw), verify_checksums=False)
     params['train'].update(epochs=2, batch_size=32, milestones=[1], eval_batch_size=64, examples=None)
