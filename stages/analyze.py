@@ -15,7 +15,6 @@ import torch
 
 from bnonly import timing
 from bnonly.analysis import AnalysisSettings, analyze_model
-from bnonly.analysis.figures import write_figures
 from bnonly.analysis.metrics import analysis_metrics
 from bnonly.analysis.tables import write_tables
 from bnonly.checkpoint import initial_model, load_model
@@ -68,6 +67,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument('--eval-batch-size', type=int, default=None,
                         help=f'default: params train.eval_batch_size, else {DEFAULT_EVAL_BATCH_SIZE}')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
+    parser.add_argument('--no-plots', action='store_true',
+                        help='no plots/ (the grid draws its figures from the aggregated tables instead)')
     return parser.parse_args(argv)
 
 
@@ -106,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     metrics = analysis_metrics(analysis)
     (args.out / 'metrics.json').write_text(json.dumps(metrics, indent=2) + '\n')
     write_tables(analysis, args.out / 'tables')
-    write_figures(analysis, args.out / 'plots')
+    if not args.no_plots:
+        from bnonly.analysis.figures import write_figures  # matplotlib only when drawing
+        write_figures(analysis, args.out / 'plots')
     dead = metrics['dead_relu']
     first = settings.thresholds[0]
     print(f"analyze: {info['arch']}: test accuracy {metrics['test_accuracy']:.4f}; "

@@ -107,6 +107,22 @@ def test_stage_without_init_settings_omits_gamma_init(tmp_path, capsys):
                        '--params', str(tmp_path / 'params.yaml'), '--device', 'cpu', '--no-progress']) == 0
     assert 'gamma_init' not in json.loads((out / 'metrics.json').read_text())
     assert 'initialised' in capsys.readouterr().err
+    assert (out / 'plots').is_dir()
+
+
+def test_no_plots_writes_metrics_and_tables_only(tmp_path):
+    stage = load_stage()
+    write_fake_prepared(tmp_path / 'prepared')
+    checkpoint = tmp_path / 'model.pt'
+    save_model(create_model('cifar_resnet14', num_classes=10, in_chans=1, seed=0), checkpoint,
+               arch='cifar_resnet14', num_classes=10, in_chans=1)
+    (tmp_path / 'params.yaml').write_text(PARAMS)
+    out = tmp_path / 'analyze'
+    assert stage.main(['--checkpoint', str(checkpoint), '--data', str(tmp_path / 'prepared'), '--out', str(out),
+                       '--params', str(tmp_path / 'params.yaml'), '--device', 'cpu', '--no-progress',
+                       '--no-plots']) == 0
+    assert (out / 'metrics.json').is_file() and (out / 'tables' / 'bn_values.csv').is_file()
+    assert not (out / 'plots').exists()
 
 
 def test_test_split_is_served_as_training_serves_it(tmp_path):
