@@ -44,7 +44,8 @@ def results(*rows, profile=PROFILE) -> Results:
     counts = []
     for c in trained.drop_duplicates().itertuples(index=False):
         bn = batchnorm_params(c.arch)
-        for metric, value in (('batchnorm_params', bn), ('trainable_params', TRAINABLE_PARAMS.get(c.trainable, 100) * bn)):
+        trainable = TRAINABLE_PARAMS.get(c.trainable, 100) * bn
+        for metric, value in (('batchnorm_params', bn), ('trainable_params', trainable)):
             counts += cell(c.arch, c.trainable, metric, [value], group=c.group, seeds=[c.seed])
     cells = pd.concat([cells, pd.DataFrame(counts)], ignore_index=True)
     return Results(summarize(cells), profile, cells)
@@ -153,6 +154,10 @@ def test_small_gammas_against_init_and_against_all():
     assert against_all.verdict == HOLDS
     assert depth.verdict in (HOLDS, UNRESOLVED) and 'ResNet-32 − ResNet-14' in depth.ours
     assert row('16', *rows).verdict == NOT_MEASURED
+    trained_only = (analysis('cifar_resnet14', 'bn_only', 'gamma.frac_abs_below.t0p1', [0.30, 0.32, 0.31])
+                    + analysis('cifar_resnet14', 'all', 'gamma.frac_abs_below.t0p1', [0.11, 0.10, 0.12]))
+    no_init = row('13', trained_only)
+    assert no_init.verdict == NOT_MEASURED and 'gamma_init' in no_init.reason
 
 
 def test_clamping_equivalence_and_the_random_control():
@@ -176,6 +181,7 @@ def test_dead_relus_on_the_logit_scale_with_sites():
     found = row('18', rows)
     assert found.verdict == HOLDS and all(math.isfinite(f.outcome.estimate) for f in found.findings)
     assert 'block OR ×' in found.ours and 'residual OR ×' in found.ours and 'not tested' in found.ours
+    assert 'paired t on logits' in found.test and 'decided on the overall fraction' in found.test
     equal = row('18', analysis('cifar_resnet14', 'bn_only', 'dead_relu.fraction', [0.10, 0.12, 0.11]),
                 analysis('cifar_resnet14', 'all', 'dead_relu.fraction', [0.11, 0.10, 0.12]))
     assert equal.verdict == UNRESOLVED
@@ -205,7 +211,8 @@ def test_markdown_and_csv(tmp_path):
     text = claims.to_markdown(table, PROFILE)
     assert text.count('\n| ') == len(table) + 1  # header + one line per claim
     assert 'Grid: Fashion-MNIST, 1,000 SGD steps per cell, 3 seeds, 30 trained and 15 analysed cells' in text
-    assert '| # | Claim (paper) | Paper | Ours (estimate [95% CI] per network) | Test | n | p (Holm) | Verdict |' in text
+    header = '| # | Claim (paper) | Paper | Ours (estimate [95% CI] per network) | Test | n | p (Holm) | Verdict |'
+    assert header in text
     assert 'Holm' in text and 'TOST' in text and '±1 point' in text
     frame = claims.to_frame(table)
     assert len(frame) == 19 and {'estimate', 'ci_low', 'ci_high', 'n', 'p_raw', 'p_holm', 'verdict',

@@ -11,6 +11,14 @@ Rules (the tests are in bnonly.paper.statistics, the verdicts in bnonly.paper.ve
 - Thresholds on |γ| are fixed here too: the primary threshold is 0.1; others are printed, never tested.
 - Holm across the table over every decided test; verdicts are holds / does not hold / not resolvable at
   this budget (with the seeds a power calculation asks for) / not measured (with the reason).
+- Clamping is two rows, each decided on its own: 17a (the change is within the margin, TOST) and 17b (it
+  costs less than zeroing as many random γ, one-sided paired t on the difference of the two changes).
+- Dead ReLUs are compared on the logit scale (a difference of log-odds, a log odds ratio), decided on the
+  overall fraction per network (IUT over networks); the block and residual sites are printed, not tested.
+  Why the logit: a difference in points depends on the base rate (0.2% -> 2% is tenfold, 50% -> 52% is
+  not), a ratio saturates near 1 and is undefined at 0, while the log odds ratio is symmetric in dead and
+  alive and equals the log ratio near 0. A share of exactly 0 or 1 becomes half a channel (the empirical
+  logit, with the cell's ``dead_relu.units``), so the logit is always finite.
 - The paper's CIFAR-10 and ImageNet numbers are tested only on a grid run on that data set (one-sided
   one-sample t against the number minus 2 points); otherwise the row says "not measured" and prints no
   number. The qualitative claims are measured on whatever data set the grid ran on.
@@ -24,8 +32,7 @@ import pandas as pd
 from bnonly.paper.grid import arch_info
 from bnonly.paper.statistics import (ALPHA, CONFIDENCE, POWER, Outcome, equivalence, one_sided_t,
                                      paired_differences)
-from bnonly.paper.verdicts import (FAILS, HOLDS, NOT_MEASURED, UNRESOLVED, VERDICTS, Finding, Row, decide,
-                                   not_measured)
+from bnonly.paper.verdicts import FAILS, NOT_MEASURED, UNRESOLVED, VERDICTS, Finding, Row, decide, not_measured
 
 TOLERANCE = 0.02            # a paper accuracy is reproduced when we are significantly above it minus 2 points
 EQUIVALENCE_MARGIN = 0.01   # "barely changes accuracy": within ±1 point, fixed before any data
@@ -149,9 +156,11 @@ def _test_text(findings: list[Finding]) -> str:
     return text
 
 
-def _row(number: str, claim: str, paper: str, what: str, findings: list[Finding], **extra) -> Row:
+def _row(number: str, claim: str, paper: str, what: str, findings: list[Finding], *, test_note: str = '',
+         **extra) -> Row:
     ours = what + ': ' + '; '.join(f'{f.label}: {f.text}' for f in findings)
-    return Row(number, claim, paper, ours=ours, test=_test_text(findings), findings=findings, **extra)
+    test = _test_text(findings) + (f'; {test_note}' if test_note else '')
+    return Row(number, claim, paper, ours=ours, test=test, findings=findings, **extra)
 
 
 # ------------------------------------------------------------------------------------- row builders
@@ -349,7 +358,8 @@ def _share(threshold: float, *, at_init: bool = False) -> str:
     return ('gamma_init' if at_init else 'gamma') + '.frac_abs_below.' + threshold_key(threshold)
 
 
-def _other_thresholds(results: Results, comparison: Comparison, metric_of: Callable[[float], tuple[str, str]]) -> str:
+def _other_thresholds(results: Results, comparison: Comparison,
+                      metric_of: Callable[[float], tuple[str, str]]) -> str:
     """The same comparison at the non-primary thresholds: printed, never tested."""
     parts = []
     for t in results.thresholds():
@@ -396,12 +406,12 @@ def small_gammas(results: Results) -> list[Row]:
             continue
         rows.append(_row(number, claim, paper, what,
                          _with_other_thresholds(results, findings, comparisons, metric_of)))
-    for number, family, word in (('15', 'deep', 'depth'), ('16', 'width', 'width')):
+    for number, family, word, ends in (('15', 'deep', 'depth', 'deepest − shallowest'),
+                                       ('16', 'width', 'width', 'widest − narrowest')):
         rows.append(paired_row(results, number=number, claim=f'The share of small γ grows with {word} (BN-only).',
                                paper=f'grows with {word} (Figure 5)',
                                comparisons=family_ends(results, family, primary, 'analysis'),
-                               what=f'share of |γ| < {t}, {"deepest − shallowest" if family == "deep" else "widest − narrowest"} '
-                                    f'BN-only network, in points',
+                               what=f'share of |γ| < {t}, {ends} BN-only network, in points',
                                missing=f'needs analysed BN-only cells of two {word}s at threshold {t}'))
     return rows
 
@@ -434,15 +444,12 @@ def clamping(results: Results) -> list[Row]:
     return [harmless, control_row]
 
 
-# Dead ReLUs are compared on the logit scale (a difference of log-odds, i.e. a log odds ratio): a difference in
-# points depends on the base rate (0.2% -> 2% is a tenfold change, 50% -> 52% is not), a ratio saturates near 1
-# and is undefined at 0, while the log odds ratio is symmetric in dead/alive and is the log ratio near 0. A share
-# of exactly 0 or 1 becomes half a channel (the empirical logit), so the logit is always finite.
 DEAD = 'dead_relu.fraction'
 SITES = ('block', 'residual')
 
 
 def empirical_logit(results: Results, side: Side) -> pd.Series:
+    """log(p / (1 - p)) per seed, p kept half a channel away from 0 and 1 (module docstring: why the logit)."""
     fractions = results.values(side)
     units = results.values(side._replace(metric='dead_relu.units')).reindex(fractions.index)
     half_channel = (0.5 / units).fillna(1e-3)
@@ -461,6 +468,11 @@ def _site_odds(results: Results, comparison: Comparison) -> str:
     return f' (per site, not tested: {", ".join(parts)})' if parts else ''
 
 
+def _fractions(results: Results, comparison: Comparison) -> str:
+    bn, everything = (100 * results.values(side).mean() for side in (comparison.a, comparison.b))
+    return f', BN-only {bn:.1f}% vs all {everything:.1f}% (means)'
+
+
 def dead_relus(results: Results) -> Row:
     claim = ('More ReLUs are dead (Pr[output = 0] > 0.99) under BN-only than with all parameters trained.')
     paper = 'many dead under BN-only, almost none with all trained (Figure 7)'
@@ -470,11 +482,11 @@ def dead_relus(results: Results) -> Row:
     if not findings:
         return not_measured('18', claim, paper, 'needs analysed bn_only and all cells of the same network')
     by_label = {c.label: c for c in comparisons}
-    findings = [Finding(f.label, f.outcome, f'{f.text}, BN-only {100 * results.values(by_label[f.label].a).mean():.1f}% '
-                        f'vs all {100 * results.values(by_label[f.label].b).mean():.1f}%'
+    findings = [Finding(f.label, f.outcome, f.text + _fractions(results, by_label[f.label])
                         + _site_odds(results, by_label[f.label])) for f in findings]
     return _row('18', claim, paper, 'dead ReLU channels, BN-only vs all: odds ratio of the overall fraction '
-                '(mean logit difference, exponentiated)', findings)
+                '(mean logit difference, exponentiated)', findings,
+                test_note='decided on the overall fraction; sites printed, not tested')
 
 
 def all_claims(results: Results) -> list[Row]:
@@ -516,11 +528,15 @@ def verdict_text(row: Row) -> str:
             f'strictest level, {ALPHA:g}/{row.family_size}; power {POWER:g}, at {row.power_basis})')
 
 
+def _number(value) -> str:
+    """1,000 for a count; a mixed grid's list of values as it is."""
+    return f'{value:,}' if isinstance(value, int) else str(value)
+
+
 def _run_length(profile: dict) -> str:
     if profile.get('steps'):
-        return f'{profile["steps"]:,} SGD steps per cell'
-    epochs, images = profile.get('epochs'), profile.get('train_images')
-    images = f'{images:,}' if isinstance(images, int) else str(images)
+        return f'{_number(profile["steps"])} SGD steps per cell'
+    epochs, images = profile.get('epochs'), _number(profile.get('train_images'))
     return f'{epochs} epoch{"" if epochs == 1 else "s"} on {images} training images'
 
 
@@ -541,9 +557,11 @@ def to_markdown(rows: list[Row], profile: dict) -> str:
         f'the estimate is the mean per-seed difference with its {100 * CONFIDENCE:.0f}% t interval, tested by a '
         f'one-sided paired t (df = pairs − 1) in the claimed direction; a claim about every network is an '
         f'intersection-union test (p = the largest per-network p). "Barely changes" is a TOST equivalence test '
-        f'with a margin of ±{100 * EQUIVALENCE_MARGIN:g} point; the γ threshold tested is '
-        f'{PRIMARY_THRESHOLD:g} (others printed, not tested). p-values are Holm-adjusted across the table '
-        f'({decided} rows and their contradicting tests), at α = {ALPHA:g}. **holds**: the claim is '
+        f'with a margin of ±{100 * EQUIVALENCE_MARGIN:g} point; clamping is two rows decided on their own '
+        f'(17a equivalence, 17b against zeroing as many random γ); the γ threshold tested is '
+        f'{PRIMARY_THRESHOLD:g} (others printed, not tested); dead ReLUs are compared as odds ratios '
+        f'(paired t on logits) of the overall fraction, the sites printed only. p-values are Holm-adjusted across '
+        f'the table ({decided} rows and their contradicting tests), at α = {ALPHA:g}. **holds**: the claim is '
         f'significant; **does not hold**: a contradicting test (the opposite direction, or outside the '
         f'margin) is significant; **not resolvable at this budget**: neither, with the seeds a one-sided '
         f't needs for power {POWER:g} at the observed standardised effect (mean / sd of the paired differences; '
