@@ -4,10 +4,12 @@ Known answers: shared/notes/paper-details.md §1.4 (columns total, BatchNorm, BN
 the anchors quoted in the issue (ResNet-14, WRN-14-2, ResNet-18, BN shares 0.64% and 0.27%) are among them.
 """
 import pytest
+import timm
 import torch
 from torch import nn
 
 import bnonly
+from bnonly.census import norm_layers
 from bnonly.models import CifarResNet
 
 pytestmark = pytest.mark.usefixtures('single_thread')  # tiny tensors: see conftest.py
@@ -35,6 +37,11 @@ TABLE1 = {
 }
 
 
+def vit_model(**kwargs) -> nn.Module:
+    import bnonly.models.vit  # noqa: F401  registers vit_fmnist_tiny with timm
+    return timm.create_model('vit_fmnist_tiny', seed=0, **kwargs)
+
+
 def paper_model(name: str) -> nn.Module:
     """The network as Table 1 counts it: CIFAR-10 (10 classes) or ImageNet (1000 classes), RGB input."""
     return bnonly.create_model(name, num_classes=1000 if name.startswith('resnet') else 10, seed=0)
@@ -44,8 +51,9 @@ def paper_model(name: str) -> nn.Module:
 def test_table1_counts_exactly(name):
     total, batchnorm, batchnorm_pct, output, shortcut = TABLE1[name]
     counts = bnonly.census(paper_model(name))
-    assert counts == {'total': total, 'batchnorm': batchnorm, 'output': output, 'shortcut': shortcut,
-                      'other': total - batchnorm - output - shortcut}
+    # The paper's networks have no other normalisation: Table 1's BatchNorm column is the batchnorm group.
+    assert counts == {'total': total, 'batchnorm': batchnorm, 'other_norm': 0, 'output': output,
+                      'shortcut': shortcut, 'other': total - batchnorm - output - shortcut}
     assert round(100 * counts['batchnorm'] / counts['total'], 2) == batchnorm_pct
 
 
@@ -74,7 +82,8 @@ def test_census_follows_the_number_of_classes_and_channels():
 def test_groups_are_the_papers_categories_cifar():
     groups = {group: [name for name, _ in params]
               for group, params in bnonly.parameter_groups(CifarResNet(depth=14)).items()}
-    assert set(groups) == set(bnonly.GROUPS) == {'batchnorm', 'output', 'shortcut', 'other'}
+    assert set(groups) == set(bnonly.GROUPS) == {'batchnorm', 'other_norm', 'output', 'shortcut', 'other'}
+    assert groups['other_norm'] == []
     assert groups['output'] == ['fc.weight', 'fc.bias']
     assert groups['shortcut'] == ['stages.1.0.shortcut.0.weight', 'stages.2.0.shortcut.0.weight']
     # Stem BN and shortcut BNs count as BatchNorm; the stem conv is 'other'.
@@ -100,7 +109,10 @@ def test_groups_are_the_papers_categories_imagenet():
     lambda: CifarResNet(depth=14, width=32, num_classes=3, in_chans=1),
     lambda: bnonly.create_model('resnet18', num_classes=5),
     lambda: bnonly.create_model('resnet50', in_chans=1),
-], ids=['cifar8', 'wrn14_2_1ch', 'resnet18', 'resnet50_1ch'])
+    lambda: CifarResNet(depth=8, norm_layer='groupnorm'),
+    lambda: CifarResNet(depth=8, norm_layer='layernorm'),
+    lambda: vit_model(),
+], ids=['cifar8', 'wrn14_2_1ch', 'resnet18', 'resnet50_1ch', 'cifar8_gn', 'cifar8_ln', 'vit'])
 def test_groups_partition_the_parameters(model_fn):
     model = model_fn()
     groups = bnonly.parameter_groups(model)
@@ -143,3 +155,53 @@ def test_groups_survive_random_k_parametrization():
     after = bnonly.census(model)
     assert after['batchnorm'] == before['batchnorm'] and after['output'] == before['output']
     assert after['total'] == sum(after[group] for group in bnonly.GROUPS) == sum(p.numel() for p in model.parameters())
+
+
+# --- other normalisations ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('norm_layer', ['groupnorm', 'layernorm'])
+@pytest.mark.parametrize('name, norm', [('cifar_resnet14', 1_120), ('cifar_wide_resnet14_2', 2_240)])
+def test_other_norms_count_as_their_own_group_with_the_batchnorm_count(norm_layer, name, norm):
+    # Same γ and β per channel as BatchNorm, so the same count, now in other_norm; nothing else moves.
+    bn_counts = bnonly.census(paper_model(name))
+    counts = bnonly.census(timm.create_model(name, norm_layer=norm_layer, seed=0))
+    assert counts == dict(bn_counts, batchnorm=0, other_norm=norm)
+
+
+def test_groups_of_a_groupnorm_resnet():
+    groups = {group: [name for name, _ in params]
+              for group, params in bnonly.parameter_groups(CifarResNet(depth=14, norm_layer='groupnorm')).items()}
+    assert groups['batchnorm'] == []
+    assert len(groups['other_norm']) == 2 * 15 and 'stages.1.0.shortcut.1.weight' in groups['other_norm']
+    assert groups['shortcut'] == ['stages.1.0.shortcut.0.weight', 'stages.2.0.shortcut.0.weight']
+
+
+def test_vit_census():
+    # 9 LayerNorms (two per block, one final) of width 64; the head is 64 x 10 + 10; no shortcut convs.
+    model = vit_model()
+    counts = bnonly.census(model)
+    assert counts == {'total': 139_018, 'batchnorm': 0, 'other_norm': 9 * 2 * 64, 'output': 650, 'shortcut': 0,
+                      'other': 139_018 - 1_152 - 650}
+    groups = {group: [name for name, _ in params] for group, params in bnonly.parameter_groups(model).items()}
+    assert groups['output'] == ['head.weight', 'head.bias']
+    assert groups['other_norm'][:2] == ['blocks.0.norm1.weight', 'blocks.0.norm1.bias']
+    assert groups['other_norm'][-2:] == ['norm.weight', 'norm.bias']
+    assert 'cls_token' in groups['other'] and 'pos_embed' in groups['other']
+    assert bnonly.census(vit_model(num_classes=7))['output'] == 64 * 7 + 7
+
+
+@pytest.mark.parametrize('norm', [nn.LayerNorm(8), nn.GroupNorm(2, 8), nn.InstanceNorm2d(8, affine=True),
+                                  nn.RMSNorm(8), timm.layers.LayerNorm2d(8), timm.layers.GroupNorm(8, 2),
+                                  timm.layers.RmsNorm(8)], ids=lambda m: type(m).__name__)
+def test_any_affine_norm_is_other_norm(norm):
+    model = nn.Sequential(nn.Conv2d(3, 8, 1), norm, nn.Linear(8, 2))
+    model.get_classifier = lambda: model[2]
+    counts = bnonly.census(model)
+    assert counts['other_norm'] == sum(p.numel() for p in norm.parameters()) > 0
+    assert counts['other'] == 3 * 8 + 8
+
+
+def test_norms_without_affine_parameters_are_not_norm_layers():
+    model = nn.Sequential(nn.BatchNorm2d(8, affine=False), nn.GroupNorm(2, 8, affine=False), nn.InstanceNorm2d(8),
+                          nn.LayerNorm(8, elementwise_affine=False))
+    assert norm_layers(model) == []

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 import bnonly
+from bnonly.census import norm_layers
 from bnonly.models import CifarResNet
 
 pytestmark = pytest.mark.usefixtures('single_thread')  # tiny tensors: see conftest.py
@@ -241,3 +242,76 @@ def test_imagenet_resnets_get_the_paper_init(name):
             assert module.weight.std().item() == pytest.approx(math.sqrt(2 / fan_in), rel=0.1), layer
             checked += 1
     assert checked >= 5
+
+
+# --- other normalisations and the ViT ----------------------------------------------------------------------
+
+def norm_gammas_and_betas(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    norms = [m for m in model.modules() if isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm))]
+    assert norms
+    return torch.cat([m.weight.detach() for m in norms]), torch.cat([m.bias.detach() for m in norms])
+
+
+def vit(**kwargs) -> nn.Module:
+    import bnonly.models.vit  # noqa: F401  registers vit_fmnist_tiny with timm
+    return timm.create_model('vit_fmnist_tiny', **kwargs)
+
+
+@pytest.mark.parametrize('model_fn', [lambda **kw: timm.create_model('cifar_resnet110', norm_layer='groupnorm', **kw),
+                                      lambda **kw: timm.create_model('cifar_resnet110', norm_layer='layernorm', **kw),
+                                      lambda **kw: vit(embed_dim=256, depth=8, **kw)],
+                         ids=['groupnorm', 'layernorm', 'vit'])
+def test_the_papers_gamma_init_applies_to_every_norm(model_fn):
+    gamma, beta = norm_gammas_and_betas(model_fn(seed=0))
+    assert len(gamma) >= 4144
+    assert gamma.min() >= 0 and gamma.max() < 1
+    assert gamma.mean().item() == pytest.approx(0.5, abs=0.02)
+    assert torch.count_nonzero(beta) == 0
+    gamma, beta = norm_gammas_and_betas(model_fn(batchnorm_init='fixed', seed=0))
+    assert torch.all(gamma == 1) and torch.all(beta == 0)
+
+
+def test_a_norm_without_bias_gets_gamma_only():
+    model = bnonly.initialize(nn.Sequential(nn.Linear(4, 512), nn.RMSNorm(512)), batchnorm='oneone', seed=0)
+    assert torch.all(model[1].weight == 1)
+
+
+def test_vit_weights_get_the_paper_init_not_timms():
+    model = vit(seed=0)
+    # timm's ViT init is a truncated normal of std 0.02 for every linear; the paper's is Kaiming fan_in.
+    for layer, module, fan_in in weights_of(model):
+        if module.weight.numel() >= 4096:
+            assert module.weight.std().item() == pytest.approx(math.sqrt(2 / fan_in), rel=0.1), layer
+    # Class token and position embedding: N(0, 1), the scale of the patch tokens they join.
+    embeddings = torch.cat([model.cls_token.flatten(), model.pos_embed.flatten()])
+    assert embeddings.std().item() == pytest.approx(1, abs=0.05)
+    assert abs(embeddings.mean().item()) < 0.05
+
+
+@pytest.mark.parametrize('model_fn', [lambda seed: vit(seed=seed),
+                                      lambda seed: CifarResNet(depth=8, norm_layer='groupnorm', seed=seed)],
+                         ids=['vit', 'groupnorm'])
+def test_same_seed_gives_bit_identical_weights_for_the_new_networks(model_fn):
+    torch.manual_seed(1)
+    a = model_fn(7)
+    torch.manual_seed(2)
+    assert_identical_state(a, model_fn(7))
+    b = model_fn(8)
+    betas = {id(norm.bias) for _, norm in norm_layers(a)}  # β = 0 for any seed
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        if id(p) not in betas:
+            assert not torch.equal(p, q), f'{name} ignored the seed'
+
+
+def test_batchnorm_networks_draw_the_same_weights_as_before():
+    # The norm init now covers every affine norm; on a BatchNorm network it must draw exactly what it drew
+    # when it covered BatchNorm alone (checkpoints rebuild their initial weights from the seed).
+    model = CifarResNet(depth=8, seed=0)
+    generator = torch.Generator().manual_seed(0)
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            expected = torch.empty_like(module.weight)
+            nn.init.kaiming_normal_(expected, generator=generator)
+            assert torch.equal(module.weight, expected)
+        elif isinstance(module, nn.BatchNorm2d):
+            assert torch.equal(module.weight, torch.rand(module.weight.shape, generator=generator))

@@ -50,7 +50,11 @@ def test_registry_lists_exactly_the_paper_cifar_networks():
     assert sorted(timm.list_models('cifar_*')) == sorted(EXPECTED_CIFAR_DEEP + EXPECTED_CIFAR_WIDE)
     assert sorted(timm.list_models('cifar_resnet*')) == sorted(EXPECTED_CIFAR_DEEP)
     assert sorted(timm.list_models('cifar_wide_*')) == sorted(EXPECTED_CIFAR_WIDE)
-    assert list(bnonly.ARCHITECTURES) == EXPECTED_CIFAR_DEEP + EXPECTED_CIFAR_WIDE + EXPECTED_IMAGENET
+    # The paper's networks first, in this order; the only other name allowed is the ViT beyond the paper
+    # (bnonly.models.vit), once bnonly.models registers it.
+    paper = EXPECTED_CIFAR_DEEP + EXPECTED_CIFAR_WIDE + EXPECTED_IMAGENET
+    assert list(bnonly.ARCHITECTURES)[:len(paper)] == paper
+    assert set(bnonly.ARCHITECTURES[len(paper):]) <= {'vit_fmnist_tiny'}
 
 
 # Every registered name with one and three input channels. in_chans only changes the stem conv, so WRN-14-32
@@ -227,3 +231,61 @@ def test_relu_sites_are_separate_modules():
     relus = [n for n, m in model.named_modules() if isinstance(m, nn.ReLU)]
     assert relus == ['act'] + [f'stages.{s}.0.{a}' for s in range(3) for a in ('act1', 'act2')]
     assert len({id(m) for m in model.modules() if isinstance(m, nn.ReLU)}) == len(relus)
+
+
+# --- constructor arguments: other normalisations, unknown keywords -------------------------------------------
+
+@pytest.mark.parametrize('norm_layer, groups', [('groupnorm', {16: 4, 32: 8, 64: 16}), ('layernorm', {16: 1, 32: 1, 64: 1})])
+def test_norm_layer_replaces_every_batchnorm(norm_layer, groups):
+    model = timm.create_model('cifar_resnet14', norm_layer=norm_layer)
+    assert model.norm_layer == norm_layer
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    norms = [m for m in model.modules() if isinstance(m, nn.GroupNorm)]
+    assert len(norms) == 15  # one per conv, under the same names (bn, bn1, bn2, shortcut.1)
+    assert isinstance(model.stages[1][0].shortcut[1], nn.GroupNorm) and isinstance(model.bn, nn.GroupNorm)
+    for norm in norms:
+        assert norm.affine and norm.num_groups == groups[norm.num_channels]
+
+
+def test_groupnorm_groups():
+    from bnonly.models.cifar_resnet import groupnorm_groups
+    # 4 channels per group until Wu & He's 32 groups are reached (WRN-14-2's 128 channels and wider).
+    assert [groupnorm_groups(c) for c in (16, 32, 64, 128, 256, 2048)] == [4, 8, 16, 32, 32, 32]
+
+
+def test_default_norm_layer_is_the_papers_batchnorm():
+    default, explicit = timm.create_model('cifar_resnet14', seed=0), timm.create_model('cifar_resnet14', seed=0,
+                                                                                       norm_layer='batchnorm')
+    assert default.norm_layer == 'batchnorm'
+    assert default.state_dict().keys() == explicit.state_dict().keys()
+    assert all(torch.equal(a, b) for a, b in zip(default.state_dict().values(), explicit.state_dict().values()))
+
+
+def test_unknown_norm_layer_lists_valid_ones():
+    with pytest.raises(ValueError, match='batchnorm, groupnorm, layernorm'):
+        timm.create_model('cifar_resnet14', norm_layer='instancenorm')
+
+
+@pytest.mark.parametrize('build_fn', [timm.create_model, bnonly.create_model], ids=['timm', 'bnonly'])
+@pytest.mark.parametrize('key, value, hint', [('batchnorm_int', 'fixed', 'batchnorm_init'),
+                                              ('norm_layr', 'groupnorm', 'norm_layer'),
+                                              ('drop_rate', 0.1, None)])
+def test_an_unknown_keyword_is_an_error_naming_it(build_fn, key, value, hint):
+    # It used to be swallowed: the misspelt batchnorm_int='fixed' silently built the default network.
+    with pytest.raises(TypeError, match=key) as error:
+        build_fn('cifar_resnet14', **{key: value})
+    if hint:
+        assert f'did you mean {hint!r}' in str(error.value)
+
+
+def test_an_unknown_keyword_to_the_class_is_an_error_naming_it():
+    with pytest.raises(TypeError, match='batchnorm_int'):
+        CifarResNet(depth=8, batchnorm_int='fixed')
+
+
+def test_timms_own_keywords_still_pass():
+    overlay = timm.create_model('cifar_resnet14', pretrained_cfg_overlay=dict(crop_pct=0.9), cache_dir=None)
+    assert overlay.pretrained_cfg['crop_pct'] == 0.9
+    assert timm.create_model('cifar_resnet14', pretrained_cfg='untrained').pretrained_cfg['tag'] == 'untrained'
+    assert next(timm.create_model('cifar_resnet14', device='meta').parameters()).is_meta
+    assert next(timm.create_model('cifar_resnet14', dtype=torch.float64).parameters()).dtype == torch.float64

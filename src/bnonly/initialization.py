@@ -4,6 +4,12 @@ Defaults: conv and linear weights Kaiming-normal with fan_in (std = sqrt(2 / fan
 PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)); BatchNorm γ ~ U[0, 1), β = 0, which is PyTorch's
 default before 1.2 and the init of every experiment from Figure 2 on. Figure 1 uses ``fixed`` (γ = 1, β = 0).
 
+Beyond the paper, the BatchNorm inits (``BATCHNORM_INITS``, the ``batchnorm`` argument) apply to every affine
+normalisation the census knows (GroupNorm, LayerNorm, RMSNorm ...: ``bnonly.census.is_affine_norm``), so a
+GroupNorm ResNet or a ViT starts from the same γ and β distribution as the paper's networks; a norm without
+β (RMSNorm) gets γ only. A ViT's learned class token and position embedding (timm's ``cls_token``,
+``reg_token``, ``pos_embed``) are drawn N(0, 1): see ``_embedding``.
+
 All draws come from one ``torch.Generator`` seeded by ``seed``, so the same seed gives bit-identical
 weights whatever else used the global RNG before.
 """
@@ -11,7 +17,11 @@ import math
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
+
+from bnonly.census import is_affine_norm
+
+# timm's names for learned token and position embeddings held directly by a model (its VisionTransformer).
+EMBEDDING_PARAMETERS = ('cls_token', 'reg_token', 'pos_embed')
 
 
 def _kaiming_normal(weight, generator):
@@ -34,26 +44,41 @@ def _binary(weight, generator):
         weight.copy_(torch.sign(weight) * std)
 
 
-def _uniform(bn, generator):
+def _zero_bias(norm):
+    # A norm without β (torch's RMSNorm) may not even have the attribute.
+    if getattr(norm, 'bias', None) is not None:
+        nn.init.zeros_(norm.bias)
+
+
+def _uniform(norm, generator):
     with torch.no_grad():
-        bn.weight.copy_(torch.rand(bn.weight.shape, generator=generator))
-        bn.bias.zero_()
+        norm.weight.copy_(torch.rand(norm.weight.shape, generator=generator))
+    _zero_bias(norm)
 
 
-def _fixed(bn, generator):
-    nn.init.ones_(bn.weight)
-    nn.init.zeros_(bn.bias)
+def _fixed(norm, generator):
+    nn.init.ones_(norm.weight)
+    _zero_bias(norm)
 
 
-def _oneone(bn, generator):
-    nn.init.ones_(bn.weight)
-    nn.init.ones_(bn.bias)
+def _oneone(norm, generator):
+    nn.init.ones_(norm.weight)
+    if getattr(norm, 'bias', None) is not None:
+        nn.init.ones_(norm.bias)
 
 
-def _positivenegative(bn, generator):
+def _positivenegative(norm, generator):
     with torch.no_grad():
-        bn.weight.copy_(torch.rand(bn.weight.shape, generator=generator) * 2 - 1)
-        bn.bias.zero_()
+        norm.weight.copy_(torch.rand(norm.weight.shape, generator=generator) * 2 - 1)
+    _zero_bias(norm)
+
+
+def _embedding(parameter, generator):
+    # N(0, 1), not timm's 0.02 (or zero class token): these tensors are frozen in every set but ``all``, and
+    # the patch tokens they are added to have a standard deviation of about 1.4 under the Kaiming-normal
+    # patch embedding. At 0.02 a frozen position embedding would be ~1% of each token and a frozen network
+    # could barely tell positions apart; at 1 it is a fixed random code of each position, on the tokens' scale.
+    nn.init.normal_(parameter, generator=generator)
 
 
 WEIGHT_INITS = {'kaiming_normal': _kaiming_normal, 'kaiming_uniform': _kaiming_uniform,
@@ -70,7 +95,8 @@ def _lookup(table: dict, name: str, what: str):
 
 def initialize(model: nn.Module, *, weights: str = 'kaiming_normal', batchnorm: str = 'uniform',
                seed: int | None = None) -> nn.Module:
-    """Re-initialise every conv, linear and BatchNorm of ``model`` in place, as open_lth does."""
+    """Re-initialise every conv, linear and affine normalisation of ``model`` in place, as open_lth does its
+    convs, linears and BatchNorms; and a ViT's token and position embeddings (``EMBEDDING_PARAMETERS``)."""
     init_weight = _lookup(WEIGHT_INITS, weights, 'weight init')
     init_batchnorm = _lookup(BATCHNORM_INITS, batchnorm, 'batchnorm init')
     generator = torch.Generator()
@@ -85,6 +111,10 @@ def initialize(model: nn.Module, *, weights: str = 'kaiming_normal', batchnorm: 
                 bound = 1 / math.sqrt(nn.init._calculate_correct_fan(module.weight, 'fan_in'))
                 with torch.no_grad():
                     module.bias.copy_(torch.rand(module.bias.shape, generator=generator) * 2 * bound - bound)
-        elif isinstance(module, _BatchNorm) and module.affine:
+        elif is_affine_norm(module):
             init_batchnorm(module, generator)
+        for name in EMBEDDING_PARAMETERS:
+            parameter = getattr(module, name, None)
+            if isinstance(parameter, nn.Parameter):
+                _embedding(parameter, generator)
     return model

@@ -8,7 +8,26 @@ pool -> Linear with bias; no final BN. WRN-14-k is ResNet-14 with W = 16k.
 
 Every ReLU is its own module (``act``, ``act1``, ``act2``) so that analysis hooks can tell the stem,
 in-block and after-residual sites apart.
+
+Beyond the paper, ``norm_layer`` (``NORM_LAYERS``) swaps every BatchNorm for another normalisation with the
+same per-channel γ and β, so the census, the trainable sets and the paper's γ/β inits apply unchanged:
+- ``batchnorm`` (default): the paper's network.
+- ``groupnorm``: ``nn.GroupNorm`` with ``groupnorm_groups(C)`` = min(32, C // 4) groups, i.e. 4 channels per
+  group in our 16/32/64-wide layers (4, 8, 16 groups) and Wu & He's default of 32 groups from 128 channels
+  up (WRN-14-2's widest stage and wider). 32 groups everywhere is impossible at 16 channels, and groups of
+  one or two channels are close to InstanceNorm, statistics of a single channel over as few as 64 positions.
+- ``layernorm``: ``nn.GroupNorm`` with one group, i.e. LayerNorm as Ba et al. define it for a layer: one mean
+  and variance over all C·H·W activations of an example, then a per-channel γ and β. It is the G = 1 end of
+  the same GroupNorm family, so groupnorm and layernorm differ only in how many channels share statistics.
+  timm's ``LayerNorm2d`` (ConvNeXt's) was not chosen: it normalises each position's C-vector separately,
+  which also removes every position's overall magnitude, a different change from BatchNorm than the
+  grouping alone.
+The modules keep the names ``bn``, ``bn1``, ``bn2`` and ``shortcut.1`` whatever the normalisation, so state
+dicts and analysis hooks address the same layers in every variant.
 """
+import difflib
+import inspect
+
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -21,22 +40,44 @@ from bnonly.initialization import initialize
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
+NORM_LAYERS = ('batchnorm', 'groupnorm', 'layernorm')
 DEPTHS = (14, 20, 32, 44, 56, 110, 218, 434, 866)
 WIDTH_MULTIPLIERS = (1, 2, 4, 8, 16, 32)
 
 
+def groupnorm_groups(channels: int) -> int:
+    """GroupNorm's group count for a layer of ``channels`` (see the module docstring for why)."""
+    return max(1, min(32, channels // 4))
+
+
+def make_norm(norm_layer: str, channels: int, **factory) -> nn.Module:
+    """One normalisation layer of the kind ``norm_layer`` names, over ``channels`` channels."""
+    if norm_layer == 'batchnorm':
+        return nn.BatchNorm2d(channels, **factory)
+    if norm_layer == 'groupnorm':
+        groups = groupnorm_groups(channels)
+        if channels % groups:
+            raise ValueError(f'groupnorm: {channels} channels do not split into {groups} groups; '
+                             f'use a width that is a multiple of 4')
+        return nn.GroupNorm(groups, channels, **factory)
+    if norm_layer == 'layernorm':
+        return nn.GroupNorm(1, channels, **factory)
+    raise ValueError(f'unknown norm_layer {norm_layer!r}; valid: {", ".join(NORM_LAYERS)}')
+
+
 class BasicBlock(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, stride: int):
+    def __init__(self, in_channels: int, out_channels: int, stride: int, norm_layer: str = 'batchnorm',
+                 **factory):
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False, **factory)
+        self.bn1 = make_norm(norm_layer, out_channels, **factory)
         self.act1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False, **factory)
+        self.bn2 = make_norm(norm_layer, out_channels, **factory)
         self.act2 = nn.ReLU()
         if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels))
+            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False, **factory),
+                                          make_norm(norm_layer, out_channels, **factory))
         else:
             self.shortcut = nn.Identity()
 
@@ -47,18 +88,27 @@ class BasicBlock(nn.Module):
 
 
 class CifarResNet(nn.Module):
-    """ResNet-``depth`` with base width ``width`` (16 for the paper's deep family, 16k for WRN-14-k)."""
+    """ResNet-``depth`` with base width ``width`` (16 for the paper's deep family, 16k for WRN-14-k).
+
+    ``norm_layer``: one of ``NORM_LAYERS`` (module docstring). ``batchnorm_init`` initialises whatever
+    normalisation is there. ``device`` and ``dtype`` are the factory arguments timm passes to its own models.
+    There is no ``**kwargs``: an argument this class does not know is an error that names it.
+    """
 
     def __init__(self, depth: int = 20, width: int = 16, num_classes: int = 10, in_chans: int = 3,
                  batchnorm_init: str = 'uniform', weight_init: str = 'kaiming_normal', seed: int | None = None,
-                 **kwargs):
+                 norm_layer: str = 'batchnorm', device=None, dtype=None):
         super().__init__()
         if (depth - 2) % 6 != 0 or depth < 8:
             raise ValueError(f'CIFAR ResNet depth must be 6n+2 with n >= 1, got {depth}')
+        if norm_layer not in NORM_LAYERS:
+            raise ValueError(f'unknown norm_layer {norm_layer!r}; valid: {", ".join(NORM_LAYERS)}')
+        factory = dict(device=device, dtype=dtype)
         blocks_per_stage = (depth - 2) // 6
         self.num_classes = num_classes
-        self.conv = nn.Conv2d(in_chans, width, 3, 1, 1, bias=False)
-        self.bn = nn.BatchNorm2d(width)
+        self.norm_layer = norm_layer
+        self.conv = nn.Conv2d(in_chans, width, 3, 1, 1, bias=False, **factory)
+        self.bn = make_norm(norm_layer, width, **factory)
         self.act = nn.ReLU()
         stages, channels = [], width
         for stage_index in range(3):
@@ -66,12 +116,12 @@ class CifarResNet(nn.Module):
             blocks = []
             for block_index in range(blocks_per_stage):
                 stride = 2 if stage_index > 0 and block_index == 0 else 1
-                blocks.append(BasicBlock(channels, stage_width, stride))
+                blocks.append(BasicBlock(channels, stage_width, stride, norm_layer, **factory))
                 channels = stage_width
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.Sequential(*stages)
         self.num_features = channels
-        self.fc = nn.Linear(channels, num_classes)
+        self.fc = nn.Linear(channels, num_classes, **factory)
         initialize(self, batchnorm=batchnorm_init, weights=weight_init, seed=seed)
 
     def get_classifier(self) -> nn.Module:
@@ -121,7 +171,25 @@ def _true_cfg_overlay(kwargs: dict) -> dict:
     return overlay
 
 
+# What a caller may pass to CifarResNet through timm: everything but what the entrypoint itself fixes.
+_MODEL_KEYWORDS = tuple(name for name in inspect.signature(CifarResNet).parameters if name not in ('depth', 'width'))
+# What timm.create_model itself passes to every entrypoint; build_model_with_cfg consumes them. Its other
+# options (features_only, pruned ...) need model support CifarResNet does not have, so they are errors too.
+_TIMM_BUILD_KEYWORDS = ('pretrained_cfg', 'pretrained_cfg_overlay', 'cache_dir', 'pretrained_model_args')
+
+
+def _check_keywords(variant: str, kwargs: dict) -> None:
+    """timm hands every keyword to the entrypoint; one CifarResNet does not know fails here, named, before any
+    work, instead of deep inside timm (or, as before, being swallowed and building the default network)."""
+    for key in kwargs:
+        if key not in _MODEL_KEYWORDS and key not in _TIMM_BUILD_KEYWORDS:
+            close = difflib.get_close_matches(key, _MODEL_KEYWORDS, n=1)
+            hint = f' (did you mean {close[0]!r}?)' if close else ''
+            raise TypeError(f'{variant}: unknown keyword argument {key!r}{hint}; valid: {", ".join(_MODEL_KEYWORDS)}')
+
+
 def _create(variant: str, pretrained: bool, depth: int, width: int, **kwargs) -> CifarResNet:
+    _check_keywords(variant, kwargs)
     overlay = _true_cfg_overlay(kwargs)
     return build_model_with_cfg(CifarResNet, variant, pretrained, pretrained_cfg_overlay=overlay,
                                 depth=depth, width=width, **kwargs)
