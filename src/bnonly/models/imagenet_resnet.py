@@ -11,7 +11,7 @@ IMAGENET_RESNETS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet200'
 
 # A model built here carries no weights: its cfg must not point at any, nor keep the evaluation recipe of
 # timm's trained weights (test at 288 px, crop 0.95, bicubic). It is evaluated as the paper does instead:
-# Resize(256) + CenterCrop(224), bilinear (shared/PAPER.md, Training). None drops a field from the cfg.
+# Resize(256) + CenterCrop(224), bilinear (docs/paper.md, training setup). None drops a field from the cfg.
 _NO_WEIGHTS = dict(url='', hf_hub_id=None, hf_hub_filename=None, file=None, tag='untrained', origin_url=None,
                    paper_ids='arXiv:2003.00152', test_input_size=None, test_crop_pct=None, crop_pct=0.875,
                    interpolation='bilinear')

@@ -21,7 +21,7 @@ trainable set) was not measured, it is scaled from a measured one, and the table
 - fixed cost per stage: 6 s for training (python + torch + timm import, data, DVC's bookkeeping), 16 s
   for an analysis (it also writes 8 tables and draws 5 plots), 4 s for each of the other stages; analysis
   passes run at 1/1.1 of the evaluation speed (the hooked pass). The last two were fitted to a ResNet-14 and
-  a ResNet-32 analysis timed for issue 7 (24 s and 36 s with 4 thresholds).
+  a ResNet-32 analysis timed when the grid was first built (24 s and 36 s with 4 thresholds).
 - CIFAR-10's 3x32x32 images cost 1.45x Fashion-MNIST's 1x28x28 (measured 1.3-1.6x). ImageNet is not
   estimated (no CPU profile makes sense there).
 """

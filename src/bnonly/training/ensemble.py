@@ -1,4 +1,4 @@
-"""Several seeds of one configuration trained at once, as one batched model (issue 8, performance notes §3.1).
+"""Several seeds of one configuration trained at once, as one batched model (for GPUs the thin ResNets leave idle).
 
 The thin, deep ResNets leave a GPU mostly idle (their kernels are small and many); running the replicates of a
 configuration together fills it. Each run keeps everything of its own: initialisation, data order and
