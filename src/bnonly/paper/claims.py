@@ -283,8 +283,9 @@ def paper_numbers(results: Results) -> list[Row]:
 def _equal_counts_note(results: Results, comparisons: list[Comparison]) -> str:
     counts = [(results.get(c.a.arch, c.a.trainable, 'trainable_params'),
                results.get(c.b.arch, c.b.trainable, 'trainable_params')) for c in comparisons]
-    equal = all(a is not None and a == b for a, b in counts)
-    return 'equal trainable counts' if equal else 'trainable counts differ here'
+    if any(a is None or b is None for a, b in counts):
+        return 'trainable counts not recorded'
+    return 'equal trainable counts' if all(a == b for a, b in counts) else 'trainable counts differ here'
 
 
 def trainable_sets(results: Results) -> list[Row]:
@@ -427,7 +428,8 @@ def clamping(results: Results) -> list[Row]:
     for arch in results.archs(trainable='bn_only', metric=delta, source='analysis'):
         values = results.values(Side(arch, 'bn_only', delta, 'analysis'))
         outcome = equivalence(values.to_numpy(), low=-EQUIVALENCE_MARGIN, high=EQUIVALENCE_MARGIN,
-                              kind='one-sample on the per-seed change')
+                              kind='one-sample on the per-seed change',
+                              margins=f'±{100 * EQUIVALENCE_MARGIN:g} point')
         findings.append(Finding(_label(arch), outcome, points(outcome)))
     harmless = (_row('17a', claim, paper, f'test-accuracy change after zeroing every |γ| < {t} '
                      f'(equivalence margin ±{100 * EQUIVALENCE_MARGIN:g} point)', findings)

@@ -99,7 +99,7 @@ def one_sided_t(values, *, null: float = 0.0, direction: str = GREATER, kind: st
                       opposite=(_one_sided_p(x, null, other),), power_effect=effect)
 
 
-def equivalence(values, *, low: float, high: float, kind: str = 'paired') -> Outcome:
+def equivalence(values, *, low: float, high: float, kind: str = 'paired', margins: str | None = None) -> Outcome:
     """TOST: is mean(values) inside (low, high)? The opposite: below low, or above high (two one-sided t)."""
     x = np.asarray(values, dtype=float)
     ci_low, ci_high = _interval(x)
@@ -111,7 +111,8 @@ def equivalence(values, *, low: float, high: float, kind: str = 'paired') -> Out
     sd = _sd(x)
     # the nearer margin binds: the power rule uses the one-sided test against it
     effect = math.nan if _no_spread(x) else standardised(min(mean - low, high - mean), sd)
-    return Outcome(name=f'TOST ({kind}), margins ({low:+g}, {high:+g}), df={len(x) - 1}', estimate=mean,
+    margins = margins or f'({low:+g}, {high:+g})'
+    return Outcome(name=f'TOST ({kind}), margins {margins}, df={len(x) - 1}', estimate=mean,
                       ci_low=ci_low, ci_high=ci_high, n=len(x), sd=sd, p=p,
                       opposite=(_one_sided_p(x, low, LESS), _one_sided_p(x, high, GREATER)), power_effect=effect)
 
