@@ -1,5 +1,6 @@
 # Two entry points, each doing its own set-up on a fresh Debian machine:
-#   make repro   the pipeline (dvc repro) on the default configuration
+#   make repro   the pipeline (dvc repro) on the default configuration, recording where its wall time
+#                went in benchmarks/results/time_breakdown.md (benchmarks/time_breakdown.py)
 #   make test    the test suite
 VENV := .venv
 SHELL := /bin/bash
@@ -23,7 +24,7 @@ fashion-mnist:
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; }
 
 repro: setup
-	source $(VENV)/bin/activate && dvc repro
+	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py -- dvc repro
 
 test: setup
 	source $(VENV)/bin/activate && python -m pytest

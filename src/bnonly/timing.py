@@ -26,14 +26,18 @@ _script_start: float | None = None
 
 
 def process_start() -> float:
-    """The wall-clock time this process started (Linux), or now where /proc cannot say."""
+    """The wall-clock time this process started (Linux), or now where /proc cannot say.
+
+    The kernel gives the start in clock ticks since boot. Boot time plus that would be off by up to a second
+    (/proc/stat's btime is whole seconds), more than a report stage's whole run; so this takes the process's
+    age on the boot clock instead and subtracts it from now.
+    """
     try:
         with open('/proc/self/stat') as stat:
             ticks = int(stat.read().rsplit(')', 1)[1].split()[19])
-        with open('/proc/stat') as system:
-            boot = next(int(line.split()[1]) for line in system if line.startswith('btime'))
-        return boot + ticks / os.sysconf('SC_CLK_TCK')
-    except (OSError, ValueError, IndexError, StopIteration):
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf('SC_CLK_TCK')
+        return time.time() - age
+    except (OSError, ValueError, IndexError, AttributeError):
         return time.time()
 
 

@@ -1,0 +1,315 @@
+"""Where the wall time of a command that runs pipeline stages (usually `dvc repro`) goes.
+
+    python benchmarks/time_breakdown.py [--out benchmarks/results/time_breakdown.md] -- dvc repro [args]
+    python benchmarks/time_breakdown.py --from-log benchmarks/results/time_breakdown.jsonl --wall 2300
+
+Runs the command with ``$BNONLY_TIMING_LOG`` naming a fresh log file (beside the report, .jsonl), so every
+stage process appends one record when it exits (bnonly.timing), and measures the command's wall time. Then
+it writes a Markdown report and a CSV beside it: for each kind of stage and in total, the seconds spent in
+process start-up and imports, data loading, training steps, test evaluation, analysis passes, the rest inside
+the stage processes, and DVC's own work (the wall time no stage process accounts for: `dvc repro` runs its
+stages one after another). ``--from-log`` re-summarises an existing log without running anything.
+
+Exits with the command's status. The report is written whatever that status is, from what was logged.
+"""
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'src'))
+from bnonly.timing import LOG_VARIABLE  # noqa: E402  (bnonly.timing imports nothing heavy)
+
+DEFAULT_OUT = ROOT / 'benchmarks' / 'results' / 'time_breakdown.md'
+
+# The components a stage process's wall time is split into, in report order: the start-up (from the process's
+# start to its script's main, so interpreter start-up and imports), the named phases of bnonly.timing, and
+# whatever else the process did (argument parsing, writing results, ...).
+COMPONENTS = {'startup': 'start-up and imports', 'data': 'data loading', 'train_steps': 'training steps',
+              'test_eval': 'test evaluation', 'analysis_passes': 'analysis passes', 'rest': 'rest in the process'}
+PHASE_COMPONENTS = ('data', 'train_steps', 'test_eval', 'analysis_passes')
+DVC = 'dvc'  # the component (and the kind) of the wall time no stage process accounts for
+HEADLINE = ('train_steps', 'analysis_passes')
+
+# Kinds of stage, in report order, and the scripts behind them.
+KINDS = {'prepare': 'prepare', 'census': 'census', 'grid_recipe': 'grid_recipe', 'train': 'train cells',
+         'analyses': 'analyses', 'report': 'report stages', 'other': 'other processes'}
+KIND_OF_SCRIPT = {'prepare': 'prepare', 'census': 'census', 'grid_recipe': 'grid_recipe', 'train': 'train',
+                  'analyze': 'analyses', 'aggregate': 'report', 'figures': 'report', 'claims': 'report'}
+
+
+def option(argv: list[str], name: str) -> str | None:
+    """The value of ``--name value`` or ``--name=value`` in a command line, or None."""
+    for index, arg in enumerate(argv):
+        if arg == name and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith(name + '='):
+            return arg.split('=', 1)[1]
+    return None
+
+
+def stage_of(argv: list[str]) -> tuple[str, str]:
+    """(kind, DVC stage name) of a stage process, from its command line: the script names the stage, and for
+    the grid its --out path names the cell (results/grid/<cell>/train, results/grid_fixed/<cell>/train)."""
+    script = Path(argv[0]).stem if argv else '?'
+    kind = KIND_OF_SCRIPT.get(script, 'other')
+    out = Path(option(argv, '--out') or '')
+    cell = out.parent.name if len(out.parts) >= 3 else ''
+    if script in ('train', 'analyze'):
+        parent = out.parent.parent.name if len(out.parts) >= 3 else ''
+        if parent in ('grid', 'grid_fixed'):
+            prefix = 'grid_train' if script == 'train' else 'grid_analyze'
+            return kind, f'{prefix}{"_fixed" if parent == "grid_fixed" else ""}@{cell}'
+        return kind, script
+    if script == 'prepare':
+        return kind, 'grid_prepare' if 'grid' in out.name else 'prepare'
+    if script == 'aggregate':
+        return kind, 'grid_aggregate'
+    if script == 'figures':
+        return kind, f'figure@{option(argv, "--figure")}'
+    return kind, script
+
+
+@dataclass
+class Process:
+    kind: str
+    stage: str
+    wall: float
+    seconds: dict[str, float]  # component -> seconds; they add up to wall
+
+
+def to_process(record: dict) -> Process:
+    kind, stage = stage_of(record.get('argv') or [])
+    wall = record['end'] - record['process_start']
+    seconds = {'startup': record['script_start'] - record['process_start']}
+    phases = record.get('phases') or {}
+    for name in PHASE_COMPONENTS:
+        seconds[name] = phases.get(name, 0.0)
+    # Phases with other names count as the rest: the report names only the ones bnonly.timing.PHASES lists.
+    seconds['rest'] = wall - sum(seconds.values())
+    return Process(kind, stage, wall, seconds)
+
+
+def nested(records: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(top-level records, records of processes that ran inside another logged one). A stage process that
+    starts logged children would otherwise count their seconds twice; its own record holds them already."""
+    ordered = sorted(records, key=lambda r: (r['process_start'], -r['end']))
+    top, inner = [], []
+    for record in ordered:
+        if any(o['process_start'] <= record['process_start'] and record['end'] <= o['end'] for o in top):
+            inner.append(record)
+        else:
+            top.append(record)
+    return top, inner
+
+
+@dataclass
+class Breakdown:
+    wall: float
+    processes: list[Process]
+    nested: int = 0
+    unreadable: int = 0
+    by_kind: dict[str, dict[str, float]] = field(default_factory=dict)   # kind -> component -> seconds
+    totals: dict[str, float] = field(default_factory=dict)               # component (and dvc) -> seconds
+
+    def share(self, seconds: float) -> float:
+        return seconds / self.wall if self.wall > 0 else float('nan')
+
+    @property
+    def headline(self) -> float:
+        return sum(self.totals[name] for name in HEADLINE)
+
+    def count(self, kind: str) -> int:
+        return sum(p.kind == kind for p in self.processes)
+
+    def median_startup(self, kind: str) -> float:
+        return statistics.median(p.seconds['startup'] for p in self.processes if p.kind == kind)
+
+
+def summarise(records: list[dict], wall: float, *, unreadable: int = 0) -> Breakdown:
+    top, inner = nested(records)
+    processes = [to_process(record) for record in top]
+    by_kind = {}
+    for kind in KINDS:
+        members = [p for p in processes if p.kind == kind]
+        if members:
+            by_kind[kind] = {name: sum(p.seconds[name] for p in members) for name in COMPONENTS}
+            by_kind[kind]['wall'] = sum(p.wall for p in members)
+    totals = {name: sum(p.seconds[name] for p in processes) for name in COMPONENTS}
+    totals[DVC] = wall - sum(p.wall for p in processes)
+    return Breakdown(wall, processes, len(inner), unreadable, by_kind, totals)
+
+
+def read_log(path: Path) -> tuple[list[dict], int]:
+    """The log's records and the number of lines that are not one (a process killed while writing)."""
+    records, unreadable = [], 0
+    if not path.is_file():
+        return records, unreadable
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            float(record['process_start']), float(record['script_start']), float(record['end'])
+        except (ValueError, KeyError, TypeError):
+            unreadable += 1
+            continue
+        records.append(record)
+    return records, unreadable
+
+
+def _s(seconds: float) -> str:
+    return f'{seconds:,.1f}'
+
+
+def _pct(share: float) -> str:
+    return f'{100 * share:.1f}%'
+
+
+def markdown(breakdown: Breakdown, about: dict[str, str], machine: dict[str, str] | None) -> str:
+    b = breakdown
+    lines = ['# Where the wall time of the pipeline goes', '']
+    lines += [f'- {key}: {value}' for key, value in about.items()]
+    lines += [f'- wall time: {_s(b.wall)} s ({b.wall / 60:.1f} min)',
+              f'- stage processes logged: {len(b.processes)}'
+              + (f' (and {b.nested} inside them, counted in their parents)' if b.nested else '')
+              + (f'; {b.unreadable} unreadable log lines' if b.unreadable else ''),
+              '', f'**Training steps + analysis passes: {_s(b.headline)} s of {_s(b.wall)} s, '
+              f'{_pct(b.share(b.headline))} of the wall time.**', '']
+
+    lines += ['## In total', '', '| component | seconds | share of wall time |', '|---|---:|---:|']
+    for name, label in COMPONENTS.items():
+        lines.append(f'| {label} | {_s(b.totals[name])} | {_pct(b.share(b.totals[name]))} |')
+    lines.append(f"| DVC's own work | {_s(b.totals[DVC])} | {_pct(b.share(b.totals[DVC]))} |")
+    lines += [f'| **wall time** | **{_s(b.wall)}** | **100.0%** |', '']
+
+    lines += ['## By kind of stage (seconds)', '',
+              '| kind | processes | ' + ' | '.join(COMPONENTS.values())
+              + ' | process wall | share of wall time | median start-up per process |',
+              '|---|' + '---:|' * (len(COMPONENTS) + 4)]
+    for kind, seconds in b.by_kind.items():
+        cells = [_s(seconds[name]) for name in COMPONENTS]
+        lines.append(f'| {KINDS[kind]} | {b.count(kind)} | ' + ' | '.join(cells)
+                     + f' | {_s(seconds["wall"])} | {_pct(b.share(seconds["wall"]))} '
+                       f'| {b.median_startup(kind):.2f} |')
+    dash = ' | '.join('' for _ in COMPONENTS)
+    lines += [f"| DVC's own work | | {dash} | {_s(b.totals[DVC])} | {_pct(b.share(b.totals[DVC]))} | |", '']
+
+    lines += ['Kinds: prepare = prepare, grid_prepare; train cells = train, grid_train@*, grid_train_fixed@*; '
+              'analyses = analyze, grid_analyze@*; report stages = grid_aggregate, figure@*, claims. '
+              "Start-up and imports run from a process's start to its script's `main`. DVC's own work is the "
+              'wall time minus the stage processes\' wall times (`dvc repro` runs one stage at a time): reading '
+              'dvc.yaml, hashing, caching and checking out, and any stage process that did not log (one that '
+              'was killed, or a script that does not call `timing.start_script`).']
+    if machine:
+        lines += ['', '## Machine', '', '| | |', '|---|---|'] + [f'| {k} | {v} |' for k, v in machine.items()]
+    return '\n'.join(lines) + '\n'
+
+
+def csv_rows(breakdown: Breakdown) -> list[dict]:
+    """One row per (kind, component), then the totals (kind 'all') and DVC's own work."""
+    b = breakdown
+    rows = []
+    for kind, seconds in b.by_kind.items():
+        for name in COMPONENTS:
+            rows.append({'kind': kind, 'component': name, 'processes': b.count(kind),
+                         'seconds': round(seconds[name], 3), 'share_of_wall': round(b.share(seconds[name]), 5)})
+    for name in (*COMPONENTS, DVC):
+        rows.append({'kind': 'all' if name != DVC else DVC, 'component': name,
+                     'processes': len(b.processes) if name != DVC else 0,
+                     'seconds': round(b.totals[name], 3), 'share_of_wall': round(b.share(b.totals[name]), 5)})
+    return rows
+
+
+def write(breakdown: Breakdown, out: Path, about: dict[str, str], machine: dict[str, str] | None) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(markdown(breakdown, about, machine))
+    with out.with_suffix('.csv').open('w', newline='') as handle:
+        writer = csv.DictWriter(handle, fieldnames=['kind', 'component', 'processes', 'seconds', 'share_of_wall'])
+        writer.writeheader()
+        writer.writerows(csv_rows(breakdown))
+
+
+def describe_machine() -> dict[str, str]:
+    """benchmarks/environment.py's description. It imports torch, so it is called after the command ran."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import torch
+    from environment import machine
+    return machine(torch.device('cuda' if torch.cuda.is_available() else 'cpu'))
+
+
+def run(command: list[str], log: Path) -> tuple[int, float]:
+    """Run the command with the timing log switched on; its exit status and wall time."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text('')  # a fresh log: records of an earlier run would count twice
+    env = {**os.environ, LOG_VARIABLE: str(log.resolve())}
+    start = time.perf_counter()
+    try:
+        process = subprocess.Popen(command, env=env)
+    except OSError as error:
+        print(f'time_breakdown: cannot run {command[0]!r}: {error}', file=sys.stderr)
+        return 127, time.perf_counter() - start
+    try:
+        status = process.wait()
+    except KeyboardInterrupt:  # the command got the Ctrl-C too: let it stop, then report what it logged
+        status = process.wait()
+    # Killed by a signal: the shell's convention, 128 + the signal's number, as this script's exit status.
+    return (128 - status if status < 0 else status), time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    command = []
+    if '--' in argv:
+        split = argv.index('--')
+        argv, command = argv[:split], argv[split + 1:]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     usage='%(prog)s [--out OUT] [--no-machine] -- COMMAND ...\n'
+                                           '       %(prog)s [--out OUT] --from-log LOG --wall SECONDS')
+    parser.add_argument('--out', type=Path, default=DEFAULT_OUT, help='the Markdown report; the CSV and the log '
+                                                                      'go beside it (.csv, .jsonl)')
+    parser.add_argument('--from-log', type=Path, help='re-summarise this log; runs nothing')
+    parser.add_argument('--wall', type=float, help='with --from-log: the wall time it covered, in seconds')
+    parser.add_argument('--no-machine', action='store_true',
+                        help='leave out the machine description (it imports torch, after the command ran)')
+    args = parser.parse_args(argv)
+    if args.from_log is not None:
+        if command or args.wall is None:
+            parser.error('--from-log needs --wall SECONDS and no command')
+        log, wall, status = args.from_log, args.wall, 0
+        # The machine the log came from is not on record in the log: the report leaves it out.
+        about = {'source': f're-summarised from {log}; the machine it ran on is not described'}
+    else:
+        if not command:
+            parser.error('give the command after --, e.g. -- dvc repro')
+        log = args.out.with_suffix('.jsonl')
+        about = {'command': '`' + ' '.join(command) + '`',
+                 'started': datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+                 '1-min load average at start': f'{os.getloadavg()[0]:.2f} '
+                                                f'({len(os.sched_getaffinity(0))} cores usable; near 0 = idle)'}
+        status, wall = run(command, log)
+        about['exit status'] = str(status)
+    records, unreadable = read_log(log)
+    breakdown = summarise(records, wall, unreadable=unreadable)
+    machine = None
+    if not args.no_machine and args.from_log is None:
+        try:
+            machine = describe_machine()
+        except Exception as error:  # the timings are on record either way; say why the machine is not
+            machine = {'unavailable': f'{type(error).__name__}: {error}'}
+    write(breakdown, args.out, about, machine)
+    print(markdown(breakdown, about, machine))
+    print(f'written to {args.out} and {args.out.with_suffix(".csv")}; log {log}')
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())
