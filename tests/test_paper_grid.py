@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -163,16 +164,29 @@ def test_default_grid_fits_the_cpu_budget(params):
     assert 35 <= minutes <= 55, f'the default grid is estimated at {minutes:.1f} min on an idle 2-core CPU'
 
 
-def test_cost_model_uses_measured_speeds_and_scales_the_rest():
-    assert cost.train_speed('cifar_resnet14', 'bn_only') == (2700, True)
-    speed, measured = cost.train_speed('cifar_resnet56', 'all')
-    assert not measured and speed == pytest.approx(2080 / 4.5)  # (56 - 2) / 12 x ResNet-14's conv work
-    speed, measured = cost.train_speed('cifar_wide_resnet14_4', 'bn_only')
-    assert not measured and speed == pytest.approx(2700 / 16)
-    assert cost.train_speed('cifar_resnet20', 'all_but_bn') == (1480, False)
-    assert cost.train_speed('cifar_resnet32', 'random_k_output') == (pytest.approx(930 * 0.78), False)
+def test_cost_model_uses_measured_speeds_and_scales_the_rest(tmp_path):
+    summary = tmp_path / 'summary.csv'
+    rows = [('cifar_resnet14', 'all', 2000.0), ('cifar_resnet14', 'bn_only', 2700.0), ('cifar_resnet32', 'all', 900.0)]
+    pd.DataFrame([dict(group='grid', arch=a, trainable=t, source='train', metric='images_per_second', mean=v)
+                  for a, t, v in rows]).to_csv(summary, index=False)
+    measured = cost.measured_speeds(summary)
+    assert cost.train_speed('cifar_resnet14', 'bn_only', measured) == (2700, True)
+    speed, known = cost.train_speed('cifar_resnet56', 'all', measured)
+    assert not known and speed == pytest.approx(2000 / 4.5)  # (56 - 2) / 12 x ResNet-14's conv work
+    speed, known = cost.train_speed('cifar_wide_resnet14_4', 'bn_only', measured)
+    assert not known and speed == pytest.approx(2700 / 16)
+    assert cost.train_speed('cifar_resnet32', 'random_k_output', measured) == (pytest.approx(900 * 0.78), False)
+    with pytest.raises(ValueError, match='lacks ResNet-14 gamma_only'):
+        cost.train_speed('cifar_resnet14', 'gamma_only', {})
     with pytest.raises(ValueError):
         cost.relative_cost('resnet50')
+
+
+def test_cost_model_reads_the_committed_summary():
+    committed = pd.read_csv(PROJECT / 'reports' / 'grid_summary.csv')
+    speed = committed[(committed.group == 'grid') & (committed.arch == 'cifar_resnet14') & (committed.trainable ==
+                      'bn_only') & (committed.metric == 'images_per_second')]['mean'].iloc[0]
+    assert cost.train_speed('cifar_resnet14', 'bn_only') == (pytest.approx(speed), True)
 
 
 @pytest.mark.parametrize('name, dataset, archs, seeds, epochs', [
