@@ -15,18 +15,21 @@ from bnonly.models import CifarResNet
 
 pytestmark = pytest.mark.usefixtures('single_thread')  # tiny tensors: see conftest.py
 
-SETS = ('all', 'all_but_bn', 'bn_only', 'output_only', 'bn_output', 'random_k', 'random_k_output')
-# Which census groups each set trains as whole tensors (random_k's conv entries are checked separately).
+PAPER_SETS = ('all', 'all_but_bn', 'bn_only', 'output_only', 'bn_output', 'random_k', 'random_k_output')
+SETS = PAPER_SETS + ('norm_only', 'gamma_only', 'beta_only')
+# Which census groups each set trains as whole tensors (random_k's conv entries and the γ or β halves of
+# gamma_only/beta_only are checked separately).
 TRAINED_GROUPS = {
-    'all': {'batchnorm', 'output', 'shortcut', 'other'},
-    'all_but_bn': {'output', 'shortcut', 'other'},
+    'all': {'batchnorm', 'other_norm', 'output', 'shortcut', 'other'},
+    'all_but_bn': {'other_norm', 'output', 'shortcut', 'other'},
     'bn_only': {'batchnorm'},
     'output_only': {'output'},
     'bn_output': {'batchnorm', 'output'},
     'random_k': set(),
     'random_k_output': {'output'},
+    'norm_only': {'batchnorm', 'other_norm'},
 }
-WHOLE_TENSOR_SETS = [s for s in SETS if not s.startswith('random_k')]
+WHOLE_TENSOR_SETS = [s for s in TRAINED_GROUPS if not s.startswith('random_k')]
 STEPS = 3
 
 
@@ -60,7 +63,7 @@ def conv_names(model: nn.Module) -> list[str]:
     return [name for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
 
 
-def test_the_papers_sets_are_offered():
+def test_the_papers_sets_are_offered_then_the_norm_sets():
     assert bnonly.TRAINABLE_SETS == SETS
 
 
@@ -258,3 +261,59 @@ def test_random_k_on_an_imagenet_resnet():
     for param_name, group in groups.items():
         if group == 'batchnorm' or group == 'output':
             assert torch.equal(effective(model, param_name), before[param_name]), param_name
+
+
+# --- norm_only, gamma_only, beta_only on a BatchNorm network -------------------------------------------------
+
+def test_norm_only_on_a_batchnorm_network_is_bn_only():
+    bn_only, norm_only = tiny_model(), tiny_model()
+    bn_params, norm_params = bnonly.set_trainable(bn_only, 'bn_only'), bnonly.set_trainable(norm_only, 'norm_only')
+    names = {id(p): n for n, p in norm_only.named_parameters()}
+    assert [n for n, p in bn_only.named_parameters() if p.requires_grad] == [names[id(p)] for p in norm_params]
+    assert [p.shape for p in bn_params] == [p.shape for p in norm_params]
+
+
+@pytest.mark.parametrize('name, attribute', [('gamma_only', 'weight'), ('beta_only', 'bias')])
+def test_gamma_only_and_beta_only_train_one_half_of_every_batchnorm(name, attribute):
+    model = tiny_model()
+    bns = {n: m for n, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)}
+    trained = {f'{n}.{attribute}' for n in bns}
+    trainable = bnonly.set_trainable(model, name)
+    named = dict(model.named_parameters())
+    assert {id(p) for p in trainable} == {id(named[n]) for n in trained} and len(trainable) == len(bns) == 9
+    before = {n: p.detach().clone() for n, p in named.items()}
+    sgd_steps(model, trainable)
+    for param_name, param in model.named_parameters():
+        assert param.requires_grad == (param_name in trained), param_name
+        assert torch.equal(param, before[param_name]) != (param_name in trained), param_name
+
+
+def test_beta_only_keeps_the_papers_random_gamma_and_gamma_only_keeps_beta_zero():
+    model = tiny_model()
+    gamma = model.bn.weight.detach().clone()
+    sgd_steps(model, bnonly.set_trainable(model, 'beta_only'))
+    assert torch.equal(model.bn.weight, gamma) and not torch.all(gamma == 1)
+    model = tiny_model()
+    sgd_steps(model, bnonly.set_trainable(model, 'gamma_only'))
+    assert all(torch.all(m.bias == 0) for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+
+
+# --- equal-count random baselines ----------------------------------------------------------------------------
+
+def test_every_norm_set_names_its_equal_count_baseline():
+    from bnonly.trainable import EQUAL_COUNT_BASELINE
+    assert EQUAL_COUNT_BASELINE == {'bn_only': ('random_k', 2), 'norm_only': ('random_k', 2),
+                                    'gamma_only': ('random_k', 1), 'beta_only': ('random_k', 1),
+                                    'bn_output': ('random_k_output', 2)}
+    assert all(baseline in SETS for baseline, _ in EQUAL_COUNT_BASELINE.values())
+
+
+@pytest.mark.parametrize('arch, batchnorm', [('cifar_resnet14', 1_120), ('cifar_wide_resnet14_2', 2_240)])
+@pytest.mark.parametrize('name', ['bn_only', 'norm_only', 'gamma_only', 'beta_only', 'bn_output'])
+def test_each_norm_set_and_its_baseline_train_equal_counts(arch, batchnorm, name):
+    from bnonly.trainable import EQUAL_COUNT_BASELINE
+    baseline, k = EQUAL_COUNT_BASELINE[name]
+    count = sum(p.numel() for p in bnonly.set_trainable(bnonly.create_model(arch, seed=0), name))
+    assert count == {'bn_only': batchnorm, 'norm_only': batchnorm, 'gamma_only': batchnorm // 2,
+                     'beta_only': batchnorm // 2}.get(name, count)
+    assert sum(p.numel() for p in bnonly.set_trainable(bnonly.create_model(arch, seed=0), baseline, k=k)) == count
