@@ -104,7 +104,7 @@ def report(grid: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     from bnonly.config import load_params
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--params', type=Path, default=Path('params.yaml'))
+    parser.add_argument('--params', type=Path, default=Path('grid.yaml'))
     args = parser.parse_args(argv)
     grid = load_params(args.params)['grid']
     if grid['dataset'] not in DATASET_SHAPES:
