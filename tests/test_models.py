@@ -289,3 +289,10 @@ def test_timms_own_keywords_still_pass():
     assert timm.create_model('cifar_resnet14', pretrained_cfg='untrained').pretrained_cfg['tag'] == 'untrained'
     assert next(timm.create_model('cifar_resnet14', device='meta').parameters()).is_meta
     assert next(timm.create_model('cifar_resnet14', dtype=torch.float64).parameters()).dtype == torch.float64
+
+
+def test_create_model_heads_follow_the_networks_own_data_set():
+    """ImageNet ResNets get timm's 1000-class head by default, the CIFAR nets and the ViT 10 classes."""
+    assert bnonly.create_model('resnet18').fc.out_features == 1000
+    assert bnonly.create_model('cifar_resnet14').fc.out_features == 10
+    assert bnonly.create_model('resnet18', num_classes=7).fc.out_features == 7

@@ -1,24 +1,29 @@
-"""The paper's networks. Importing this package registers the CIFAR ResNets with timm."""
+"""The paper's networks, and a small ViT for the extensions. Importing this package registers the CIFAR ResNets
+and the ViT with timm."""
 from torch import nn
 
 from bnonly.initialization import initialize
-from bnonly.models import cifar_resnet
+from bnonly.models import cifar_resnet, vit  # noqa: F401 (registration with timm)
 from bnonly.models.cifar_resnet import CifarResNet, DEPTHS, WIDTH_MULTIPLIERS
 from bnonly.models.imagenet_resnet import IMAGENET_RESNETS, create_imagenet_resnet
+from bnonly.models.vit import VIT_ARCHITECTURES
 
 CIFAR_DEEP = tuple(f'cifar_resnet{d}' for d in DEPTHS)
 CIFAR_WIDE = tuple(f'cifar_wide_resnet14_{k}' for k in WIDTH_MULTIPLIERS)
-ARCHITECTURES = CIFAR_DEEP + CIFAR_WIDE + IMAGENET_RESNETS
+ARCHITECTURES = CIFAR_DEEP + CIFAR_WIDE + IMAGENET_RESNETS + VIT_ARCHITECTURES
 
 
-def create_model(name: str, *, num_classes: int = 10, in_chans: int = 3, batchnorm_init: str = 'uniform',
+def create_model(name: str, *, num_classes: int | None = None, in_chans: int = 3, batchnorm_init: str = 'uniform',
                  weight_init: str = 'kaiming_normal', seed: int | None = None, **kwargs) -> nn.Module:
     """Build any of the paper's networks, initialised as the paper did.
 
     CIFAR names go through ``timm.create_model``; the ImageNet ResNets are timm's own models with
     ``zero_init_last=False`` and then re-initialised like open_lth. ``seed`` makes the weights reproducible.
+    ``num_classes`` defaults to the network's own data set: 1000 for the ImageNet ResNets, else 10.
     """
     import timm
+    if num_classes is None:
+        num_classes = 1000 if name in IMAGENET_RESNETS else 10
     if name in IMAGENET_RESNETS:
         model = create_imagenet_resnet(name, num_classes=num_classes, in_chans=in_chans, **kwargs)
         return initialize(model, weights=weight_init, batchnorm=batchnorm_init, seed=seed)
@@ -28,4 +33,5 @@ def create_model(name: str, *, num_classes: int = 10, in_chans: int = 3, batchno
                              weight_init=weight_init, seed=seed, **kwargs)
 
 
-__all__ = ['ARCHITECTURES', 'CIFAR_DEEP', 'CIFAR_WIDE', 'IMAGENET_RESNETS', 'CifarResNet', 'create_model']
+__all__ = ['ARCHITECTURES', 'CIFAR_DEEP', 'CIFAR_WIDE', 'IMAGENET_RESNETS', 'VIT_ARCHITECTURES', 'CifarResNet',
+           'create_model']
