@@ -1,4 +1,4 @@
-"""Benchmark: the analyze stage's cost against one plain evaluation pass (issue 6, "Efficient").
+"""Benchmark: the analyze stage's cost against one plain evaluation pass: the analysis must cost few passes.
 
 Times, on random test-shaped data (the cost does not depend on the pixel values):
 - one plain evaluation pass (``bnonly.analysis.evaluation.accuracy``), the reference;
@@ -7,8 +7,8 @@ Times, on random test-shaped data (the cost does not depend on the pixel values)
 Expected: analysis / plain ≈ (hooked / plain) + number of thresholds; anything well above that means some
 pass is doing more than it should.
 
-The numbers are only meaningful on an idle machine (another busy process on our 2 cores slows torch 4-10x,
-shared/PAPER.md), so the script samples the machine's CPU use before and after and says whether it was idle.
+The numbers are only meaningful on an idle machine (another busy process on our 2 cores slows torch several
+times over), so the script samples the machine's CPU use before and after and says whether it was idle.
 
     .venv/bin/python benchmarks/analysis.py            # ResNet-110, 10,000 CIFAR-shaped images (minutes)
     .venv/bin/python benchmarks/analysis.py --quick    # smoke run: ResNet-14, 256 images, 2 thresholds

@@ -1,4 +1,4 @@
-"""Benchmark: our batched in-memory augmentation against open_lth's per-image PIL transforms (issue 4).
+"""Benchmark: our batched in-memory augmentation against open_lth's per-image PIL transforms.
 
 Both sides produce the same thing, training batches of random-crop(pad 4) + flip + normalise, from the same
 uint8 images, in one run on one machine:
@@ -9,8 +9,8 @@ uint8 images, in one run on one machine:
 The result is batches per second of each and their ratio. Random pixels are used unless ``--prepared`` names
 a prepared copy: the cost of these transforms does not depend on pixel values.
 
-Timings mean something only on an idle machine (another busy process on our 2 cores slows torch 4-10x,
-shared/PAPER.md); the script measures machine-wide CPU use before and after and says whether it was idle.
+Timings mean something only on an idle machine (another busy process on our 2 cores slows torch several
+times over); the script measures machine-wide CPU use before and after and says whether it was idle.
 
     .venv/bin/python benchmarks/augmentation.py                        # writes benchmarks/results/augmentation.md
     .venv/bin/python benchmarks/augmentation.py --quick                # smoke run, a few batches

@@ -1,4 +1,4 @@
-"""Benchmark: DVC's bookkeeping for the paper's full grid (issue 7, "Fast bookkeeping at paper scale").
+"""Benchmark: DVC's bookkeeping for the paper's full grid: it must stay fast at paper scale.
 
 Builds, in a throw-away git + DVC repository, this project's grid pipeline (the grid_* stages, figure1-7 and
 claims of dvc.yaml, unchanged except for the cells' commands) with the grid section of a paper profile

@@ -1,5 +1,5 @@
 """What every benchmark reports besides its timings: the machine it ran on and whether that machine was idle
-(another busy process on our 2 cores slows a torch run 4-10x, shared/PAPER.md), and the report file itself.
+(another busy process on our 2 cores slows a torch run several times over), and the report file itself.
 
 Shared by the scripts in this folder; not a benchmark itself.
 """

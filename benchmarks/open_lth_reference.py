@@ -1,4 +1,4 @@
-"""open_lth's default training loop, re-implemented for side-by-side benchmarks (issue 8).
+"""open_lth's default training loop, re-implemented for side-by-side benchmarks.
 
 Written from a reading of facebookresearch/open_lth (``datasets/base.py``, ``datasets/cifar10.py``,
 ``training/train.py``, ``training/optimizers.py``, ``training/standard_callbacks.py``,

@@ -11,7 +11,7 @@ and a candidate, on real Fashion-MNIST, and compares per (network, trainable set
 
 The verdict is a paired equivalence test (TOST at 5% per side): the 90% confidence interval of the mean
 paired difference (candidate - baseline) must lie inside a margin fixed here in advance: ±0.5 percentage
-points of accuracy for ``all``, ±1 point for the other sets (performance notes, §6); ±0.02 for the |γ|
+points of accuracy for ``all``, ±1 point for the other sets (noisier across seeds); ±0.02 for the |γ|
 fractions; ±5% of the baseline's value for mean and median |γ|; ±10% (at least ±0.005) for mean |β|. Few seeds make wide intervals:
 "not shown" then means "run more seeds" (``--seeds``), not "different".
 

@@ -1,4 +1,4 @@
-"""Benchmark: our training engine against open_lth's loop and a bare loop, on the CPU, in one run (issue 8).
+"""Benchmark: our training engine against open_lth's loop and a bare loop, on the CPU, in one run.
 
 For each network and trainable set, the same data (a fixed subset of the prepared Fashion-MNIST), the same
 hyperparameters (params.yaml's recipe: batch 128, SGD 0.1 / 0.9 / 1e-4) and the same number of steps:

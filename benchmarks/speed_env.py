@@ -1,4 +1,4 @@
-"""What every speed benchmark reports besides its timings (issue 8): the machine, whether it was idle, the
+"""What every speed benchmark reports besides its timings: the machine, whether it was idle, the
 hardware's reference rate (a large matmul), and a subset of the prepared data (FLOP counts: ``bnonly.flops``).
 
 Shared by speed_cpu.py, speed_gpu.py and speed_bf16_validation.py; not a benchmark itself.

@@ -1,4 +1,4 @@
-"""Benchmark: the engine on a GPU against issue 8's targets, and against open_lth's loop (needs CUDA).
+"""Benchmark: the engine on a GPU against the targets named below, and against open_lth's loop (needs CUDA).
 
 Parts (``--parts``, comma-separated; default ``headline``; run the others as separate commands):
 
