@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from bnonly import timing
 from bnonly.paper.claims import Results, all_claims, to_frame, to_markdown
 
 
 def main(argv: list[str] | None = None) -> int:
+    timing.start_script()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--cells', type=Path, default=Path('results/grid_cells.csv'))
     parser.add_argument('--summary', type=Path, default=Path('reports/grid_summary.csv'))
