@@ -16,8 +16,6 @@ Parts (``--parts``, comma-separated; default ``headline``; run the others as sep
   scaled; compilation is charged once per run (the full data's last, 80-image batch compiles once more: not
   included). With a compiled variant expect minutes of compilation for the deepest nets: split the grid over
   several calls with ``--grid-archs`` (each file then projects its networks only, and says so).
-- ``ensemble``: ``train_stacked`` (5 seeds as one batched model) against 5 runs one by one, ResNet-56 and
-  ResNet-110 BN-only, fp32.
 - ``full``: really train ResNet-110 BN-only for 160 epochs (``--full-variant``) and time it end to end.
 
 Timings: per-epoch figures are steady state (the first epoch, which holds compilation and cuDNN's
@@ -27,7 +25,7 @@ pixels) unless ``--prepared`` names a prepared CIFAR-10.
 
     .venv/bin/python benchmarks/speed_gpu.py                           # headline (a few minutes, compiling)
     .venv/bin/python benchmarks/speed_gpu.py --parts grid --out benchmarks/results/speed_gpu_grid.md
-    .venv/bin/python benchmarks/speed_gpu.py --parts ensemble,full --out benchmarks/results/speed_gpu_full.md
+    .venv/bin/python benchmarks/speed_gpu.py --parts full --out benchmarks/results/speed_gpu_full.md
     .venv/bin/python benchmarks/speed_gpu.py --quick --device cpu     # smoke run of the code paths, no GPU
 
 Results go to benchmarks/results/speed_gpu.md (and the raw numbers to speed_gpu.json). Never compare
@@ -56,7 +54,6 @@ from bnonly.flops import arch_flops  # noqa: E402
 from bnonly.models import create_model  # noqa: E402
 from bnonly.trainable import set_trainable  # noqa: E402
 from bnonly.training import RunSpec  # noqa: E402
-from bnonly.training.ensemble import train_stacked  # noqa: E402
 
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # open_lth's CIFAR-10 normalisation
 CIFAR_TRAIN, CIFAR_TEST = 50_000, 10_000
@@ -157,7 +154,7 @@ def grid_definition(path: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--parts', default='headline', help='headline, grid, ensemble, full (one call each: '
+    parser.add_argument('--parts', default='headline', help='headline, grid, full (one call each: '
                         'a GPU session allows 10 minutes per command)')
     parser.add_argument('--variants', default='fp32,bf16,bf16-graphs', help=f'of {", ".join(GPU_VARIANTS)}')
     parser.add_argument('--grid-variant', default='bf16', choices=tuple(GPU_VARIANTS))
@@ -264,27 +261,6 @@ def main() -> None:
             lines += speed_env.table(['net', 'runs', 's/epoch all', 's/epoch bn_only', 's/epoch output_only',
                                       'hours'], rows, 'lrrrrr')
             lines += ['', f'**Projected grid{partial}: {hours:.1f} h** (target <= 30 h; analyses not included).', '']
-
-        if 'ensemble' in parts:
-            rows = []
-            for arch in (['cifar_resnet14'] if args.quick else ['cifar_resnet56', 'cifar_resnet110']):
-                specs = [RunSpec.from_params(speed_env.with_variant(recipe(base, arch, 'bn_only', args.epochs,
-                                                                           seed), 'fp32-nchw'))
-                         for seed in range(5)]
-                start = time.perf_counter()
-                train_stacked(specs, subset, [work / f'stack-{arch}-{s}' for s in range(5)],
-                              scratch_root=work / 'scratch', device=device, log=lambda line: None)
-                stacked = time.perf_counter() - start
-                start = time.perf_counter()
-                for spec in specs:
-                    speed_env.timed_train_run(spec, subset, work / f'alone-{arch}-{spec.seed}',
-                                              scratch=work / 'scratch', device=device)
-                alone = time.perf_counter() - start
-                rows.append([arch, 'bn_only', '5', f'{alone:.1f}', f'{stacked:.1f}', f'{alone / stacked:.2f}'])
-            lines += ['## Seeds stacked into one model', '', f'{args.epochs} epochs of {batches} batches each, '
-                      'fp32 NCHW, end to end (including per-run evaluation and outputs).', '']
-            lines += speed_env.table(['net', 'trainable', 'seeds', 'one by one s', 'stacked s', 'speed-up'], rows)
-            lines += ['']
 
         if 'full' in parts:
             arch, trainable = headline[0]
