@@ -176,11 +176,6 @@ SCHEMA['figures'] = {
 }
 
 
-def register_section(name: str, schema: dict) -> None:
-    """Let another part of the package (the paper grid, the figures) declare its own params section."""
-    SCHEMA[name] = schema
-
-
 def _validate(params: dict, schema: dict, prefix: str = '') -> None:
     if not isinstance(params, dict):
         raise ConfigError(f'{prefix.rstrip(".") or "params"}: expected a mapping, got {params!r}')

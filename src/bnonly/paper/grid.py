@@ -25,7 +25,6 @@ from pathlib import Path
 GRID_DIR = Path('results/grid')
 FIXED_DIR = Path('results/grid_fixed')
 RECIPE_DIR = Path('results/grid_recipe')
-RECIPES = ('prepare', 'train', 'analyze')
 GROUPS = ('grid', 'fixed_init')
 _INIT = {'grid': 'uniform', 'fixed_init': 'fixed'}
 

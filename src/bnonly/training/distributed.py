@@ -58,11 +58,6 @@ def sum_over_ranks(values: torch.Tensor, ranks: Ranks) -> torch.Tensor:
     return values
 
 
-def barrier(ranks: Ranks) -> None:
-    if ranks.distributed:
-        dist.barrier()
-
-
 def close(ranks: Ranks) -> None:
     if ranks.distributed and dist.is_initialized():
         dist.destroy_process_group()

@@ -15,9 +15,6 @@ import yaml
 
 from bnonly.checkpoint import save_model
 
-# Timings differ between otherwise identical runs; everything else in metrics.json is deterministic on the CPU.
-TIMING_KEYS = ('train_seconds', 'images_per_second')
-
 
 def write_results(out_dir: Path, *, model, spec, meta: dict, history: list[dict], counts: dict,
                   trainable_count: int, train_seconds: float, images: int, device: torch.device) -> dict:
