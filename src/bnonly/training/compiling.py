@@ -1,12 +1,13 @@
 """``train.compile``: optionally run the model through ``torch.compile`` (opt-in; false reproduces eager).
 
 Inductor fuses BatchNorm, ReLU and the residual adds into fewer kernels; the function is the same, the
-rounding differs slightly. On our 2-core CPU it does not pay: steady-state epochs ran at 0.80-0.89x eager in
-fresh processes (benchmarks/results/speed_cpu_variants.md), and the first compile takes about 40 s (seconds
-once its cache is warm). It is meant for a GPU, where ``reduce-overhead`` adds CUDA graphs (one launch per step
-instead of thousands: what the deep, thin ResNets need there).
+rounding differs slightly. On our 2-core CPU it does not pay: its steady-state epochs run at about eager's
+speed, and end to end it is slower, the first call of each batch shape spending time compiling (the
+``compile`` and ``fp32`` engine rows of benchmarks/results/speed_cpu_variants.md, fresh processes). It is
+meant for a GPU, where ``reduce-overhead`` adds CUDA graphs (one launch per step instead of thousands: what
+the deep, thin ResNets need there).
 
-Constraints honoured here (performance notes, §3.4):
+Constraints honoured here:
 - the model is compiled after freezing: changing ``requires_grad`` later would invalidate the graphs;
 - ``dynamic=False``: an epoch has two batch shapes (full batches and the last, partial one), and each gets
   its own static graph rather than a slower shape-generic one;

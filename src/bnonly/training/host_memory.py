@@ -4,9 +4,9 @@ glibc's malloc serves large blocks with fresh ``mmap`` pages and trims the top o
 whenever enough of it is free (thresholds of 128 KiB at start, adapting up to 32 MiB). A CPU training step
 allocates tens of megabytes of activations and gradients and frees them all at its end, so by default every
 step faults the same memory in again, page by page, and the kernel zeroes each page (tests/test_host_memory.py
-shows it for a step-like pattern); removing that made CIFAR ResNet-14/32 steps at batch 128 on our 2-core EPYC
-1.1-1.7x faster (benchmarks/results/speed_cpu.md, c/c1). Raising both thresholds keeps the freed blocks in
-malloc's heap, where the next step finds them. This is what Intel's PyTorch CPU tuning guide gets by preloading
+shows it for a step-like pattern). Raising both thresholds keeps the freed blocks in malloc's heap, where the
+next step finds them; how much faster that makes a CPU training step is the c/c1 column of
+benchmarks/results/speed_cpu.md. This is what Intel's PyTorch CPU tuning guide gets by preloading
 jemalloc or tcmalloc; ``mallopt`` gets it with no preload and no extra dependency.
 
 It changes where tensors live, never what is computed: tests/test_host_memory.py trains the same steps with and

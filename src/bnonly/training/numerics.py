@@ -7,14 +7,15 @@ None of these changes what is computed, only how it is rounded:
   and weight decay in fp32) and BatchNorm keeps fp32 affine parameters and fp32 running statistics (autocast
   leaves ``batch_norm`` out of its low-precision list, and the buffers are fp32 tensors). The loss is taken on
   fp32 logits. bf16 has fp32's exponent range, so no loss scaling is needed. It must be validated before use
-  (benchmarks/speed_bf16_validation.py: accuracy and γ statistics against fp32 over several seeds).
+  (benchmarks/speed_bf16_validation.py: accuracy and γ statistics against fp32 over several seeds; its
+  results: benchmarks/results/bf16_validation.md).
 - ``memory_format: channels_last`` stores activations and conv weights as NHWC. Same values, a different
-  order in memory, so oneDNN (CPU) and cuDNN (GPU) pick other kernels: measured 1.26-1.44x faster per step
-  on our 2-core EPYC for ResNet-14 (1x28x28 and 3x32x32), where open_lth's NCHW is the default.
+  order in memory, so oneDNN (CPU) and cuDNN (GPU) pick other kernels, which on our CPU are faster per step
+  than NCHW's (open_lth's default): the c1/c0 column of benchmarks/results/speed_cpu.md.
   The results agree with NCHW to fp32 rounding only (kernels sum in another order; tests/test_engine_
   equivalence.py states the tolerance); ``contiguous`` reproduces the NCHW engine bit for bit.
-- On the CPU, freed activation memory stays in malloc's heap for the next step (host_memory.py): 1.1-1.7x
-  faster steps on our machines, same numbers.
+- On the CPU, freed activation memory stays in malloc's heap for the next step (host_memory.py): the same
+  numbers, faster steps (the c/c1 column of benchmarks/results/speed_cpu.md).
 - On CUDA, ``cudnn.benchmark`` lets cuDNN time its algorithms for each shape once (we have two shapes: full
   batches and the last, partial one). PyTorch's own defaults for TF32 are left as they are.
 """

@@ -5,9 +5,10 @@ we give it only the tensors that train, so frozen ones get no decay (they would 
 Which implementation of the same update runs is a speed choice:
 
 - CPU: ``foreach=True`` (one multi-tensor call per step instead of a Python loop over tensors): bit-identical
-  to the default for-loop on our machines (tests/test_engine_equivalence.py), 0.48 against 0.67 ms per step for
-  ResNet-32's 101 tensors. ``fused=True`` would be faster still (0.17 ms) but contracts the update into fused
-  multiply-adds, which moves parameters by ~1e-9 after a few steps: not worth it where a step takes ~100 ms.
+  to the default for-loop on our machines (tests/test_engine_equivalence.py), and its cost per step is small
+  beside a CPU step's forward and backward. ``fused=True`` would be cheaper still but contracts the update
+  into fused multiply-adds, which moves parameters by rounding after a few steps: not worth leaving open_lth's
+  update for. (No results file under benchmarks/results/ times the three implementations.)
 - CUDA: ``fused=True`` (a few kernels per step instead of several per tensor; it matters when a step is a
   fraction of a millisecond). Same update, rounded with fused multiply-adds.
 """
