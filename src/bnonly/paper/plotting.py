@@ -20,9 +20,15 @@ TRAINABLE_LABELS = {
     'bn_output': 'BatchNorm + output',
     'random_k': 'Random {k} per channel',
     'random_k_output': 'Random {k} per channel + output',
+    # Beyond the paper (bnonly.trainable): any affine normalisation, so the labels name no particular one.
+    'norm_only': 'Normalisation only (γ and β)',
+    'gamma_only': 'Normalisation γ only',
+    'beta_only': 'Normalisation β only',
 }
 TRAINABLE_COLOURS = {'all': 'tab:blue', 'all_but_bn': 'tab:purple', 'bn_only': 'tab:red', 'output_only': 'tab:gray',
-                     'bn_output': 'tab:orange', 'random_k': 'tab:green', 'random_k_output': 'tab:olive'}
+                     'bn_output': 'tab:orange', 'random_k': 'tab:green', 'random_k_output': 'tab:olive',
+                     # the colours no paper set uses, so a figure may show all ten sets apart
+                     'norm_only': 'tab:brown', 'gamma_only': 'tab:pink', 'beta_only': 'tab:cyan'}
 TRAINABLE_ORDER = tuple(TRAINABLE_LABELS)
 ARCH_COLOURS = ('tab:blue', 'tab:orange', 'tab:green', 'tab:red', 'tab:purple', 'tab:brown', 'tab:pink',
                 'tab:gray', 'tab:olive', 'tab:cyan')
