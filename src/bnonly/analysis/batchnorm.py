@@ -1,10 +1,20 @@
-"""The learned BatchNorm affine parameters γ (weight) and β (bias): collection, summaries, histograms and
-|γ|-threshold fractions (the paper's Figures 4 and 5, and the β appendix).
+"""The learned affine parameters γ (weight) and β (bias) of every normalisation layer: collection, summaries,
+histograms and |γ|-threshold fractions (the paper's Figures 4 and 5, and the β appendix).
+
+The paper's networks normalise with BatchNorm only; this package's extensions (GroupNorm and LayerNorm
+ResNets, the ViT's LayerNorms) carry the same per-feature γ and β, and a γ of 0 switches a feature off in
+the same way (the normalised feature is multiplied by 0, only β is left), so the analysis reads every affine
+normalisation alike. On a BatchNorm network the layers are exactly its BatchNorms, so every number is the
+BatchNorm-only one.
 
 Conventions, chosen once here so that every table, metric and figure agrees:
-- Layers are every ``_BatchNorm`` with affine parameters, in ``model.named_modules()`` order (forward order
-  for our ResNets and timm's), stem, block and projection-shortcut BNs alike, as the paper's census counts
-  them (``bnonly.census``).
+- Layers are every affine normalisation (``bnonly.census.is_affine_norm``: BatchNorm, GroupNorm, LayerNorm,
+  InstanceNorm with affine parameters, RMSNorm, timm's norms) in ``model.named_modules()`` order (forward
+  order for our ResNets and timm's), stem, block and projection-shortcut norms alike, as the census counts
+  them (``bnonly.census``). ``batchnorm_layers`` keeps the BatchNorm-only list for callers that mean
+  BatchNorm itself.
+- Every layer's γ and β are flattened (a LayerNorm over several dimensions has a multi-dimensional γ); a
+  layer without β (RMSNorm) contributes an empty β tensor, so it is in every γ statistic and in no β one.
 - "Below a threshold" is strict, ``|γ| < t``, and is decided in the parameters' own dtype (the threshold is
   rounded to it), exactly as ``clamping.clamp_gammas`` decides which γ to zero; a γ stored equal to ``t`` is
   not below it.
@@ -19,6 +29,8 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from bnonly.census import norm_layers
+
 PARAMETERS = ('gamma', 'beta')
 
 
@@ -28,12 +40,32 @@ def batchnorm_layers(model: nn.Module) -> list[tuple[str, _BatchNorm]]:
             if isinstance(module, _BatchNorm) and module.affine]
 
 
+def affine_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Every normalisation layer with a learned γ, with its qualified name, in module order: the layers the
+    whole analysis reads and clamps (one definition, the census's, so that the analysis and the trainable
+    sets agree on what a normalisation layer is)."""
+    return norm_layers(model)
+
+
 @dataclass(frozen=True)
-class BatchNormAffine:
-    """Detached CPU copies of every BN's γ and β, one tensor per layer, in module order."""
+class NormAffine:
+    """Detached CPU copies of every normalisation layer's γ and β (flattened), one tensor per layer, in module
+    order; ``kinds`` holds each layer's class name."""
     layers: tuple[str, ...]
     gamma: tuple[torch.Tensor, ...]
     beta: tuple[torch.Tensor, ...]
+    kinds: tuple[str, ...] = ()
+    batchnorm_only: bool = True  # every layer is a BatchNorm (the paper's networks)
+
+    @property
+    def label(self) -> str:
+        """What to call the layers in figure text: 'BatchNorm' on the paper's networks, else 'normalisation'."""
+        return 'BatchNorm' if self.batchnorm_only else 'normalisation'
+
+    @property
+    def kind_names(self) -> tuple[str, ...]:
+        """The distinct layer classes, in order of first appearance (e.g. ('GroupNorm',), ('LayerNorm',))."""
+        return tuple(dict.fromkeys(self.kinds))
 
     def per_layer(self, parameter: str) -> tuple[torch.Tensor, ...]:
         if parameter not in PARAMETERS:
@@ -45,16 +77,27 @@ class BatchNormAffine:
         return torch.cat(self.per_layer(parameter))
 
 
-def collect_affine(model: nn.Module) -> BatchNormAffine:
-    """Copy γ and β out of ``model`` (the model itself is only read)."""
-    layers = batchnorm_layers(model)
+# The name the rest of the package was written against; the class now holds any normalisation's γ and β.
+BatchNormAffine = NormAffine
+
+
+def _cpu_copy(tensor: torch.Tensor) -> torch.Tensor:
+    # flatten() of BatchNorm's 1-D γ is the same tensor: the BatchNorm values are copied exactly as before.
+    return tensor.detach().to('cpu', copy=True).flatten()
+
+
+def collect_affine(model: nn.Module) -> NormAffine:
+    """Copy γ and β of every normalisation layer out of ``model`` (the model itself is only read)."""
+    layers = affine_layers(model)
     if not layers:
-        raise ValueError('the model has no BatchNorm layer with affine parameters')
+        raise ValueError('the model has no normalisation layer with affine parameters (γ)')
     with torch.no_grad():
-        return BatchNormAffine(
-            layers=tuple(name for name, _ in layers),
-            gamma=tuple(module.weight.detach().to('cpu', copy=True) for _, module in layers),
-            beta=tuple(module.bias.detach().to('cpu', copy=True) for _, module in layers))
+        gamma = tuple(_cpu_copy(module.weight) for _, module in layers)
+        beta = tuple(_cpu_copy(module.bias) if getattr(module, 'bias', None) is not None
+                     else torch.empty(0, dtype=module.weight.dtype) for _, module in layers)
+    return NormAffine(layers=tuple(name for name, _ in layers), gamma=gamma, beta=beta,
+                      kinds=tuple(type(module).__name__ for _, module in layers),
+                      batchnorm_only=all(isinstance(module, _BatchNorm) for _, module in layers))
 
 
 def summary(values: torch.Tensor) -> dict[str, float | int]:
@@ -93,7 +136,9 @@ def histogram(per_layer: tuple[torch.Tensor, ...], bins: int) -> Histogram:
     if bins < 1:
         raise ValueError(f'bins must be >= 1, got {bins}')
     values = torch.cat(per_layer).double()
-    low, high = values.min().item(), values.max().item()
+    # No values at all (β of a network whose norms have none, e.g. RMSNorm): numpy's range for an empty
+    # input, [0, 1]; every count is then 0, and the tables leave such a parameter out.
+    low, high = (values.min().item(), values.max().item()) if values.numel() else (0.0, 1.0)
     if low == high:  # every value equal (e.g. γ = 1 never trained): numpy's convention, a unit-wide range
         low, high = low - 0.5, high + 0.5
     edges = torch.linspace(low, high, bins + 1, dtype=torch.float64)

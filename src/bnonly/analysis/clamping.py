@@ -1,22 +1,27 @@
 """Clamping small γ to zero (the paper's Figure 6): set every γ with |γ| < t to 0 and re-measure accuracy.
 
+Which γ: those of every affine normalisation layer (``batchnorm.affine_layers``): the BatchNorms of the
+paper's networks, the GroupNorms or LayerNorms of the ResNet variants, the ViT's LayerNorms. On a BatchNorm
+network these are exactly its BatchNorms, in the same order, so the clamp and its control are unchanged.
+
 What happens to β: nothing. β is left as trained, because that is exactly what "γ = 0" means. With γ = 0 a
-BatchNorm channel outputs ``γ·x̂ + β = β`` for every input and position: the channel stops carrying any
-information about the input and becomes the constant β (after the ReLU that follows, the constant
-``max(β, 0)``). The paper asks whether the features with small γ are effectively switched off; zeroing γ
-answers exactly that and nothing more. Zeroing β as well would be a second intervention: it would also remove
-a constant the following layers were trained with (a per-channel bias that the next convolution and the
-ReLU see), and so mix "is this feature off?" with "does the network need this offset?".
+normalised channel outputs ``γ·x̂ + β = β`` for every input and position (a LayerNorm feature likewise, for
+every token): the channel stops carrying any information about the input and becomes the constant β (after
+the ReLU that follows, the constant ``max(β, 0)``). A norm without β (RMSNorm) then outputs 0. The paper asks
+whether the features with small γ are effectively switched off; zeroing γ answers exactly that and nothing
+more. Zeroing β as well would be a second intervention: it would also remove a constant the following layers
+were trained with (a per-channel bias that the next convolution and the ReLU see), and so mix "is this
+feature off?" with "does the network need this offset?".
 
 The random control (``random_clamping_curve``). A drop in accuracy after clamping at t mixes two causes:
 that the zeroed γ were the small ones, and that that many features were removed at all. The control zeroes
-the SAME NUMBER of γ as the clamp at t, chosen uniformly at random among all BatchNorm γ of the network
+the SAME NUMBER of γ as the clamp at t, chosen uniformly at random among all normalisation γ of the network
 (every layer, every channel; β again untouched), and measures the accuracy. If small-γ features are what
 the network switched off, clamping them costs little while zeroing as many random γ costs much more; if both
 cost the same, the claim "small γ mark unused features" has no support from Figure 6. The draw is
 deterministic: threshold number i (0-based, in the sorted order of ``analyze.thresholds``) uses a
 ``torch.Generator`` seeded with ``RANDOM_CONTROL_SEED + i``, and ``torch.randperm`` over the flat index of
-all γ (layers in module order, channels in order) picks the first ``count`` of them. The same checkpoint
+all γ (layers in module order, entries in order) picks the first ``count`` of them. The same checkpoint
 and thresholds so always zero the same γ; a different list of thresholds may draw differently.
 
 Cost and safety: each threshold is one evaluation pass of a single working copy of the model (two with the
@@ -30,7 +35,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from bnonly.analysis.batchnorm import batchnorm_layers
+from bnonly.analysis.batchnorm import affine_layers
 from bnonly.analysis.evaluation import Batch, accuracy
 
 # The random control's seeds: threshold number i draws with RANDOM_CONTROL_SEED + i (any fixed value would
@@ -42,7 +47,7 @@ RANDOM_CONTROL_SEED = 2021
 def clamp_gammas(model: nn.Module, threshold: float) -> int:
     """In place: γ ← 0 wherever |γ| < ``threshold`` (compared in γ's dtype); β untouched. Returns how many."""
     zeroed = 0
-    for _, module in batchnorm_layers(model):
+    for _, module in affine_layers(model):
         small = module.weight.abs() < threshold
         module.weight.masked_fill_(small, 0.0)
         zeroed += int(small.sum())
@@ -56,8 +61,9 @@ def random_control_generator(threshold_index: int) -> torch.Generator:
 
 @torch.no_grad()
 def zero_random_gammas(model: nn.Module, count: int, generator: torch.Generator) -> int:
-    """In place: γ ← 0 for ``count`` γ drawn uniformly without replacement among all BN γ; β untouched."""
-    layers = batchnorm_layers(model)
+    """In place: γ ← 0 for ``count`` γ drawn uniformly without replacement among all normalisation γ; β
+    untouched."""
+    layers = affine_layers(model)
     sizes = [module.weight.numel() for _, module in layers]
     total = sum(sizes)
     if not 0 <= count <= total:
@@ -131,7 +137,7 @@ class _WorkingCopy:
 
     def __init__(self, model: nn.Module):
         self.model = copy.deepcopy(model)
-        self.layers = batchnorm_layers(self.model)
+        self.layers = affine_layers(self.model)
         self.trained = [module.weight.detach().clone() for _, module in self.layers]
         self.total = sum(gamma.numel() for gamma in self.trained)
 

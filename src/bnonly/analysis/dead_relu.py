@@ -30,6 +30,14 @@ Efficiency. One evaluation pass with a forward hook on every ReLU: each hook red
 them to a running total; activations are never stored. Per-channel counts are those totals summed over
 positions, so both granularities come from the one pass. The pass also yields the model's test accuracy.
 Units are weighted equally in every overall and per-site fraction.
+
+Networks without ReLUs. A unit is dead when its output is exactly 0 on (almost) every input, which is what a
+ReLU does below zero; GELU (the ViT), SiLU and their kind output exactly 0 only at isolated inputs, so the
+count is not defined for them and zeros would be misleading. On a network with no ``nn.ReLU`` module the
+pass still runs (it measures the test accuracy the clamping compares against) but counts nothing: its
+``applicable`` is False, and ``dead_relus`` returns a result with ``applicable`` False and the reason
+(``NOT_APPLICABLE``) instead of counts; metrics, tables and figures report that. A network that applies
+ReLU as a function (``F.relu``) rather than as a module has no hookable site and is reported the same way.
 """
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,6 +51,9 @@ SITES = ('stem', 'block', 'residual')
 GRANULARITIES = ('channel', 'channel_position')
 # Attributes that mark a module as a residual block: ours (CifarResNet) and timm's/torchvision's ResNets.
 _BLOCK_ATTRIBUTES = ('shortcut', 'downsample')
+# Why the dead-ReLU analysis reports nothing for a network without ReLU modules (module docstring).
+NOT_APPLICABLE = ('no nn.ReLU module in the network (e.g. a ViT with GELU): a dead unit, whose output is exactly 0 '
+                  'on (almost) every input, is defined for ReLUs only')
 
 
 def _is_residual_block(module: nn.Module) -> bool:
@@ -94,12 +105,18 @@ class ReluPass:
     test_accuracy: float
     inputs: int
 
+    @property
+    def applicable(self) -> bool:
+        """False on a network without ReLU modules: the pass measured the accuracy and nothing else."""
+        return bool(self.relus)
+
 
 def relu_zero_pass(model: nn.Module, batches: Iterable[Batch], *, show_progress: bool = True) -> ReluPass:
-    """One pass in eval mode with a zero-counting forward hook on every ReLU; also measures accuracy."""
+    """One pass in eval mode with a zero-counting forward hook on every ReLU; also measures accuracy.
+
+    A network without ReLU modules gets the same pass with no hooks: the accuracy, and ``applicable``
+    False (module docstring)."""
     sites = relu_sites(model)
-    if not sites:
-        raise ValueError('the model has no nn.ReLU module to analyse')
     totals: dict[str, torch.Tensor] = {}
     calls = dict.fromkeys(sites, 0)
 
@@ -165,12 +182,24 @@ class DeadRelus:
     overall: DeadCount
     per_site: dict[str, DeadCount]          # only sites the model has, in SITES order
     per_module: tuple[ModuleDeadCount, ...]  # module order
+    reason: str | None = None                # why nothing was counted; None when applicable
+
+    @property
+    def applicable(self) -> bool:
+        return self.reason is None
 
 
 def dead_relus(measured: ReluPass, probability: float, granularity: str = 'channel') -> DeadRelus:
-    """Count units with Pr[output = 0] > ``probability``; every unit weighs the same."""
+    """Count units with Pr[output = 0] > ``probability``; every unit weighs the same.
+
+    On a pass that counted nothing (no ReLU modules) the result has no units, and ``reason`` says why:
+    callers report it instead of a fraction (which would be 0 / 0).
+    """
     if not 0 <= probability <= 1:
         raise ValueError(f'probability must be in [0, 1], got {probability}')
+    if not measured.applicable:
+        return DeadRelus(granularity=granularity, probability=probability, overall=DeadCount(units=0, dead=0),
+                         per_site={}, per_module=(), reason=NOT_APPLICABLE)
     per_module = []
     for relu in measured.relus:
         zero_probability = relu.zero_probability(granularity)

@@ -4,10 +4,12 @@ Each figure draws on its own ``Figure`` with an explicit Agg canvas (no pyplot):
 display needed, and the same PNG on every machine. The cross-run versions of the paper's figures (BN-only vs
 all, across depth and width) are built elsewhere from the CSV tables; these show one run.
 
-- ``gamma_histogram.png`` / ``beta_histogram.png``: Figure 4 and its β appendix, all BNs together.
+- ``gamma_histogram.png`` / ``beta_histogram.png``: Figure 4 and its β appendix, all normalisation layers
+  together (labelled "BatchNorm" on the paper's networks, "normalisation" and the layer kind otherwise).
 - ``gamma_thresholds.png``: Figure 5, fraction of γ with |γ| < t against t.
 - ``clamping_accuracy.png``: Figure 6, test accuracy with γ zeroed where |γ| < t, against t.
 - ``dead_relu_per_layer.png``: Figure 7, dead fraction of every ReLU module in module order, by site.
+  On a network without ReLU modules (the ViT) it says that the dead-ReLU analysis does not apply, and why.
 """
 from pathlib import Path
 
@@ -28,17 +30,31 @@ def _new_figure(width: float = 6.4, height: float = 4.0) -> tuple[Figure, Axes]:
     return figure, figure.subplots()
 
 
+def _message(axes: Axes, text: str) -> None:
+    """A figure that says, in words, why there is nothing to plot."""
+    axes.text(0.5, 0.5, text, ha='center', va='center', transform=axes.transAxes, wrap=True, color='0.3')
+    axes.set_xticks([])
+    axes.set_yticks([])
+
+
 def histogram_figure(analysis: Analysis, parameter: str) -> Figure:
     symbol = {'gamma': 'γ', 'beta': 'β'}[parameter]
     hist = analysis.histograms[parameter]
     edges = hist.edges.numpy()
+    affine = analysis.affine
     figure, axes = _new_figure()
+    if hist.overall.sum().item() == 0:  # β of a network whose norms have none (RMSNorm)
+        _message(axes, f'no {symbol}: no normalisation layer of this network has one')
+        return figure
     axes.bar(edges[:-1], hist.overall.numpy(), width=edges[1:] - edges[:-1], align='edge', color='tab:blue')
     axes.axvline(0.0, color='black', linewidth=0.8)
     axes.set_xlabel(symbol)
-    axes.set_ylabel('BatchNorm channels')
-    axes.set_title(f'{symbol} over all {len(analysis.affine.layers)} BatchNorm layers '
-                   f'({hist.overall.sum().item()} values)')
+    # The paper's networks keep the paper's wording; other networks name their normalisation's kind.
+    axes.set_ylabel('BatchNorm channels' if affine.batchnorm_only
+                    else f'normalisation {symbol} values (channels or features)')
+    kinds = '' if affine.batchnorm_only else f'{", ".join(affine.kind_names)}; '
+    axes.set_title(f'{symbol} over all {len(affine.layers)} {affine.label} layers '
+                   f'({kinds}{hist.overall.sum().item()} values)')
     return figure
 
 
@@ -75,6 +91,10 @@ def clamping_figure(analysis: Analysis) -> Figure:
 
 def dead_relu_figure(analysis: Analysis) -> Figure:
     dead = analysis.dead_reported
+    if not dead.applicable:
+        figure, axes = _new_figure()
+        _message(axes, f'Dead ReLUs: not applicable.\n{dead.reason}')
+        return figure
     modules = dead.per_module
     figure, axes = _new_figure(width=max(6.4, 0.06 * len(modules) + 2))
     for site in SITES:

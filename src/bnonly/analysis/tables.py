@@ -1,9 +1,13 @@
 """The CSV files behind the analysis figures (results/analyze/tables), long format, one row per value.
 
-Rows with ``layer == 'all'`` (or ``site == 'all'``) are the whole network; the other rows are one BN layer
-or one ReLU module by qualified name, in module order.
+Rows with ``layer == 'all'`` (or ``site == 'all'``) are the whole network; the other rows are one
+normalisation layer (a BatchNorm on the paper's networks; a GroupNorm or LayerNorm on the extensions) or one
+ReLU module by qualified name, in module order. The ``bn_`` file names are kept whatever the normalisation,
+because the grid's aggregation reads ``bn_values.csv`` by that name.
 
-- ``bn_values.csv``: layer, channel, gamma, beta: every trained value, for re-binning across runs.
+- ``bn_values.csv``: layer, channel, gamma, beta: every trained value, for re-binning across runs. A
+  ``channel`` is a LayerNorm's feature; a layer without β (RMSNorm) has beta empty (NaN). Such a layer has no
+  β rows in the two tables below.
 - ``bn_summary.csv``: parameter, layer, count, mean, std, min, max, frac_negative.
 - ``bn_histogram.csv``: parameter, layer, bin, bin_left, bin_right, count (edges shared by all layers).
 - ``gamma_thresholds.csv``: layer, threshold, frac_abs_below.
@@ -14,7 +18,12 @@ or one ReLU module by qualified name, in module order.
   mean_zero_probability: both granularities, from the same pass.
 - ``dead_relu_sites.csv``: granularity, site, units, dead, dead_fraction.
 - ``relu_channel_zero_probability.csv``: module, site, channel, zero_probability (for other cut-offs).
+
+On a network without ReLU modules (the ViT) the three dead-ReLU tables hold one row, columns ``applicable``
+(False) and ``reason``, instead of counts: the analysis does not apply there (``dead_relu``), and an empty
+table or zeros would read as "no dead units".
 """
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -28,28 +37,40 @@ ALL = 'all'
 
 def bn_values(analysis: Analysis) -> pd.DataFrame:
     affine = analysis.affine
+    # A layer without β fills its rows with NaN, so each row stays one (layer, channel); on every network
+    # whose layers all have β this is exactly affine.values('beta').
+    beta = torch.cat([b if b.numel() == g.numel() else torch.full((g.numel(),), math.nan, dtype=g.dtype)
+                      for g, b in zip(affine.gamma, affine.beta)])
     return pd.DataFrame({
         'layer': [name for name, gamma in zip(affine.layers, affine.gamma) for _ in range(gamma.numel())],
         'channel': [channel for gamma in affine.gamma for channel in range(gamma.numel())],
         'gamma': affine.values('gamma').double().numpy(),
-        'beta': affine.values('beta').double().numpy()})
+        'beta': beta.double().numpy()})
 
 
 def bn_summary(analysis: Analysis) -> pd.DataFrame:
     affine = analysis.affine
     rows = []
     for parameter in PARAMETERS:
+        if not affine.values(parameter).numel():  # β of a network whose norms have none
+            continue
         rows.append({'parameter': parameter, 'layer': ALL, **summary(affine.values(parameter))})
         rows += [{'parameter': parameter, 'layer': layer, **summary(values)}
-                 for layer, values in zip(affine.layers, affine.per_layer(parameter))]
+                 for layer, values in zip(affine.layers, affine.per_layer(parameter)) if values.numel()]
     return pd.DataFrame(rows)
 
 
 def bn_histogram(analysis: Analysis) -> pd.DataFrame:
     frames = []
     for parameter, hist in analysis.histograms.items():
+        values = analysis.affine.per_layer(parameter)
+        if not sum(layer.numel() for layer in values):
+            continue
         layers = (ALL,) + analysis.affine.layers
-        for layer, counts in zip(layers, (hist.overall,) + hist.per_layer):
+        present = (True,) + tuple(layer.numel() > 0 for layer in values)  # no rows for a layer without β
+        for layer, counts, has_values in zip(layers, (hist.overall,) + hist.per_layer, present):
+            if not has_values:
+                continue
             frames.append(pd.DataFrame({'parameter': parameter, 'layer': layer, 'bin': range(counts.numel()),
                                         'bin_left': hist.edges[:-1].numpy(), 'bin_right': hist.edges[1:].numpy(),
                                         'count': counts.numpy()}))
@@ -78,7 +99,15 @@ def clamping(analysis: Analysis) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def not_applicable(analysis: Analysis) -> pd.DataFrame | None:
+    """The one-row table that replaces a dead-ReLU table on a network without ReLUs; None where it applies."""
+    dead = analysis.dead_reported
+    return None if dead.applicable else pd.DataFrame([{'applicable': False, 'reason': dead.reason}])
+
+
 def dead_relu_modules(analysis: Analysis) -> pd.DataFrame:
+    if (note := not_applicable(analysis)) is not None:
+        return note
     return pd.DataFrame([{'granularity': granularity, 'index': index, 'module': m.name, 'site': m.site,
                           'units': m.units, 'dead': m.dead, 'dead_fraction': m.fraction,
                           'mean_zero_probability': m.mean_zero_probability}
@@ -87,6 +116,8 @@ def dead_relu_modules(analysis: Analysis) -> pd.DataFrame:
 
 
 def dead_relu_sites(analysis: Analysis) -> pd.DataFrame:
+    if (note := not_applicable(analysis)) is not None:
+        return note
     return pd.DataFrame([{'granularity': granularity, 'site': site, 'units': count.units, 'dead': count.dead,
                           'dead_fraction': count.fraction}
                          for granularity, dead in analysis.dead.items()
@@ -94,6 +125,8 @@ def dead_relu_sites(analysis: Analysis) -> pd.DataFrame:
 
 
 def relu_channel_zero_probability(analysis: Analysis) -> pd.DataFrame:
+    if (note := not_applicable(analysis)) is not None:
+        return note
     relus = analysis.relu_pass.relus
     probabilities = [relu.zero_probability('channel') for relu in relus]
     return pd.DataFrame({
