@@ -81,7 +81,8 @@ def test_noisy_small_effect_is_not_resolvable_and_says_how_many_seeds():
     assert found.verdict == UNRESOLVED
     differences = np.subtract(bn, rk)
     assert found.seeds_needed == seeds_needed(differences.mean() / differences.std(ddof=1)) > 3
-    assert f'≈ {found.seeds_needed} seeds needed' in claims.verdict_text(found)
+    assert f'≈ {found.seeds_needed_holm} seeds needed' in claims.verdict_text(found)
+    assert f'{found.seeds_needed} for a lone test' in claims.verdict_text(found)
     # the same count at Holm's first-step level over the table's tests (here this row's two) asks for more
     assert found.family_size == 2 and found.seeds_needed_holm == seeds_needed(
         differences.mean() / differences.std(ddof=1), 0.05 / 2) > found.seeds_needed
@@ -211,7 +212,7 @@ def test_markdown_and_csv(tmp_path):
     text = claims.to_markdown(table, PROFILE)
     assert text.count('\n| ') == len(table) + 1  # header + one line per claim
     assert 'Grid: Fashion-MNIST, 1,000 SGD steps per cell, 3 seeds, 30 trained and 15 analysed cells' in text
-    header = '| # | Claim (paper) | Paper | Ours (estimate [95% CI] per network) | Test | n | p (Holm) | Verdict |'
+    header = '| # | Claim (paper) | Paper | Ours (estimate [95% CI] per network) | Test | n | p (Holm) | q (BH) | Verdict |'
     assert header in text
     assert 'Holm' in text and 'TOST' in text and '±1 point' in text
     frame = claims.to_frame(table)

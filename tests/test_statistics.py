@@ -65,3 +65,43 @@ def test_no_test_without_spread_or_with_one_seed():
     assert not st.one_sided_t([0.1, 0.1, 0.1]).decidable
     assert not st.one_sided_t(np.subtract([0.75, 0.76], [0.70, 0.71])).decidable  # equal but for rounding
     assert math.isnan(st.one_sided_t([0.1]).ci_low)
+
+
+def _frame(table: dict[str, list[float]]) -> pd.DataFrame:
+    return pd.DataFrame([dict(arch=arch, seed=seed, value=value) for arch, values in table.items()
+                         for seed, value in enumerate(values)])
+
+
+def test_blocked_contrast_with_two_networks_is_the_paired_t():
+    a, b = [0.61, 0.64, 0.60, 0.66], [0.55, 0.59, 0.56, 0.58]
+    outcome = st.blocked_contrast(_frame({'deep': a, 'shallow': b}), 'deep', 'shallow')
+    paired = stats.ttest_rel(a, b, alternative='greater')
+    assert outcome.p == pytest.approx(paired.pvalue) and outcome.name.endswith('df=3')
+    assert outcome.estimate == pytest.approx(np.mean(np.subtract(a, b)))
+
+
+def test_blocked_contrast_uses_the_two_way_anova_error():
+    """The randomised complete block design by hand: residual = y - row mean - column mean + grand mean,
+    MSE = SSE / ((k - 1)(s - 1)), t = (mean_a - mean_b) / sqrt(2 MSE / s)."""
+    table = {'r14': [0.50, 0.56, 0.52], 'r32': [0.58, 0.61, 0.57], 'wrn': [0.55, 0.57, 0.53]}
+    y = np.array(list(table.values()))                      # networks x seeds
+    residual = y - y.mean(axis=1, keepdims=True) - y.mean(axis=0, keepdims=True) + y.mean()
+    df = (y.shape[0] - 1) * (y.shape[1] - 1)
+    mse = (residual ** 2).sum() / df
+    t = (y[1].mean() - y[0].mean()) / math.sqrt(2 * mse / y.shape[1])
+    outcome = st.blocked_contrast(_frame(table), 'r32', 'r14')
+    assert outcome.p == pytest.approx(stats.t.sf(t, df)) and outcome.name.endswith(f'df={df}')
+    half = stats.t.ppf(0.975, df) * math.sqrt(2 * mse / y.shape[1])
+    assert (outcome.ci_low, outcome.ci_high) == pytest.approx((y[1].mean() - y[0].mean() - half,
+                                                              y[1].mean() - y[0].mean() + half))
+
+
+def test_blocked_contrast_keeps_only_complete_blocks():
+    values = _frame({'a': [0.6, 0.7, 0.65], 'b': [0.5, 0.55, 0.52]})
+    values = values[~((values.arch == 'b') & (values.seed == 2))]   # seed 2 lacks network b
+    assert st.blocked_contrast(values, 'a', 'b').n == 2
+
+
+def test_benjamini_hochberg_on_a_known_example():
+    """BH by hand: q_(i) = min over j >= i of p_(j) m / j; p = [0.01, 0.04, 0.03, 0.005] -> [0.02, 0.04, 0.04, 0.02]."""
+    assert st.benjamini_hochberg([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.02, 0.04, 0.04, 0.02])

@@ -5,6 +5,10 @@ Rules (the tests are in bnonly.paper.statistics, the verdicts in bnonly.paper.ve
 - Every comparison of two cells is **paired by seed** (same data order, training subset and, within one
   network, initial weights): per-seed differences on the seeds both cells have, then a one-sample t
   (df = pairs - 1). The printed estimate is the mean difference with its two-sided 95% t interval.
+- Comparisons of two networks trained the same way (rows 9, 10, 12, 15, 16) are the same contrast in the
+  block model value ~ network + seed over every network of that trainable set: seeds are still the blocks,
+  and the other networks add error degrees of freedom (statistics.blocked_contrast). This rule was fixed
+  before any cell of the 1,000-step grid had been trained.
 - Directional claims are one-sided. A claim about every network measured is an intersection-union test
   (IUT): p = the largest per-network p; "does not hold" needs one network significantly the other way.
 - "Barely changes" is a TOST equivalence test with a margin fixed here, before any data: ±1 point.
@@ -30,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from bnonly.paper.grid import arch_info
-from bnonly.paper.statistics import (ALPHA, CONFIDENCE, POWER, Outcome, equivalence, one_sided_t,
-                                     paired_differences)
+from bnonly.paper.statistics import (ALPHA, CONFIDENCE, POWER, Outcome, blocked_contrast, equivalence,
+                                     one_sided_t, paired_differences)
 from bnonly.paper.verdicts import FAILS, NOT_MEASURED, UNRESOLVED, VERDICTS, Finding, Row, decide, not_measured
 
 TOLERANCE = 0.02            # a paper accuracy is reproduced when we are significantly above it minus 2 points
@@ -185,9 +189,28 @@ def paired_findings(results: Results, comparisons: list[Comparison], *,
     return findings
 
 
+def blocked_findings(results: Results, comparisons: list[Comparison]) -> list[Finding]:
+    """One block-model contrast (a - b > 0) per comparison of two networks trained the same way; the model
+    holds every network of that trainable set with the metric (bnonly.paper.statistics.blocked_contrast)."""
+    findings = []
+    for label, a, b in comparisons:
+        frames = [results.values(Side(arch, a.trainable, a.metric, a.source, a.group))
+                  .rename('value').rename_axis('seed').reset_index().assign(arch=arch)
+                  for arch in results.archs(trainable=a.trainable, metric=a.metric, source=a.source, group=a.group)]
+        values = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=['arch', 'seed', 'value'])
+        if not {a.arch, b.arch} <= set(values.arch):
+            continue
+        outcome = blocked_contrast(values, a.arch, b.arch)
+        findings.append(Finding(label, outcome, points(outcome)))
+    return findings
+
+
 def paired_row(results: Results, *, number: str, claim: str, paper: str, comparisons: list[Comparison],
-               what: str, missing: str, **options) -> Row:
-    findings = paired_findings(results, comparisons, **options)
+               what: str, missing: str, blocked: bool = False, **options) -> Row:
+    """``blocked``: the two cells are two networks trained the same way; test them in the block model of every
+    such network (more error df) instead of a paired t on the two alone."""
+    findings = blocked_findings(results, comparisons) if blocked else paired_findings(results, comparisons,
+                                                                                       **options)
     if not findings:
         return not_measured(number, claim, paper, missing)
     return _row(number, claim, paper, what, findings)
@@ -332,18 +355,18 @@ def accuracy_scaling(results: Results) -> list[Row]:
     return [
         paired_row(results, number='9', claim='BN-only accuracy rises with depth.',
                    paper='rises from ResNet-14 to ResNet-866 (Figures 2, 3)',
-                   comparisons=family_ends(results, 'deep', 'test_accuracy', 'train'),
+                   comparisons=family_ends(results, 'deep', 'test_accuracy', 'train'), blocked=True,
                    what=f'deepest − shallowest BN-only test accuracy on {data}',
                    missing='needs BN-only cells of two depths of the deep family'),
         paired_row(results, number='10', claim='BN-only accuracy rises with width.',
                    paper='rises from WRN-14-1 to WRN-14-32 (Figures 2, 3)',
-                   comparisons=family_ends(results, 'width', 'test_accuracy', 'train'),
+                   comparisons=family_ends(results, 'width', 'test_accuracy', 'train'), blocked=True,
                    what=f'widest − narrowest BN-only test accuracy on {data} (ResNet-14 = WRN-14-1)',
                    missing='needs BN-only cells of two widths of WRN-14-W (ResNet-14 counts as WRN-14-1)'),
         gamma_beta,
         paired_row(results, number='12', claim='At an equal count of BatchNorm parameters, depth beats width '
                    '(BN-only).', paper='ResNet-434 about 7 points above WRN-14-32 (32.5K vs 35.8K BN)',
-                   comparisons=equal_batchnorm_pairs(results),
+                   comparisons=equal_batchnorm_pairs(results), blocked=True,
                    what=f'deeper − wider BN-only test accuracy on {data}, BatchNorm counts within '
                         f'{100 * BN_COUNT_TOLERANCE:.0f}%',
                    missing='needs a deep and a wide BN-only network with BatchNorm counts within 25%'),
@@ -411,7 +434,7 @@ def small_gammas(results: Results) -> list[Row]:
                                        ('16', 'width', 'width', 'widest − narrowest')):
         rows.append(paired_row(results, number=number, claim=f'The share of small γ grows with {word} (BN-only).',
                                paper=f'grows with {word} (Figure 5)',
-                               comparisons=family_ends(results, family, primary, 'analysis'),
+                               comparisons=family_ends(results, family, primary, 'analysis'), blocked=True,
                                what=f'share of |γ| < {t}, {ends} BN-only network, in points',
                                missing=f'needs analysed BN-only cells of two {word}s at threshold {t}'))
     return rows
@@ -516,6 +539,10 @@ def p_text(row: Row) -> str:
     return text
 
 
+def q_text(row: Row) -> str:
+    return '-' if math.isnan(row.q_bh) else f'{row.q_bh:.2g}'
+
+
 def verdict_text(row: Row) -> str:
     text = f'**{row.verdict}**'
     if row.verdict == NOT_MEASURED:
@@ -526,8 +553,9 @@ def verdict_text(row: Row) -> str:
         return f'{text}: a t test needs 2 or more paired seeds with some spread'
     if row.seeds_needed is None:
         return f'{text}: no seed count (the observed effect is not in the claimed direction in every network)'
-    return (f'{text}: ≈ {row.seeds_needed} seeds needed at α = {ALPHA:g} ({row.seeds_needed_holm} at Holm\'s '
-            f'strictest level, {ALPHA:g}/{row.family_size}; power {POWER:g}, at {row.power_basis})')
+    return (f'{text}: ≈ {row.seeds_needed_holm} seeds needed (power {POWER:g} at Holm\'s first level, '
+            f'{ALPHA:g}/{row.family_size}, at {row.power_basis}; {row.seeds_needed} for a lone test at '
+            f'α = {ALPHA:g})')
 
 
 def _number(value) -> str:
@@ -567,16 +595,21 @@ def to_markdown(rows: list[Row], profile: dict) -> str:
         f'significant; **does not hold**: a contradicting test (the opposite direction, or outside the '
         f'margin) is significant; **not resolvable at this budget**: neither, with the seeds a one-sided '
         f't needs for power {POWER:g} at the observed standardised effect (mean / sd of the paired differences; '
-        f'the paper\'s effect where stated), at α = {ALPHA:g} and at α / m, the strictest level Holm can '
-        f'ask for over the table\'s m tests; **not measured**: the grid lacks '
+        f'the paper\'s effect where stated) at α / m, the strictest level Holm can ask for over the table\'s m '
+        f'tests (and, for comparison, for a lone test at α); **not measured**: the grid lacks '
         f'the cells. CIFAR-10 and ImageNet numbers are tested only on a grid run on that data set; the other '
-        f'rows are measured on {dataset}, whose sizes are not the paper\'s.',
+        f'rows are measured on {dataset}, whose sizes are not the paper\'s. The column q (BH) is exploratory: '
+        f'the Benjamini-Hochberg q-value of each row\'s own test over the rows\' own tests, i.e. what a '
+        f'false-discovery-rate reading at {100 * ALPHA:g}% would accept (q ≤ {ALPHA:g}); it never changes a '
+        f'verdict.',
         '',
-        '| # | Claim (paper) | Paper | Ours (estimate [95% CI] per network) | Test | n | p (Holm) | Verdict |',
-        '|---|---|---|---|---|---|---|---|',
+        '| # | Claim (paper) | Paper | Ours (estimate [95% CI] per network) | Test | n | p (Holm) | q (BH) | '
+        'Verdict |',
+        '|---|---|---|---|---|---|---|---|---|',
     ]
     for row in rows:
-        cells = [row.number, row.claim, row.paper, row.ours, row.test, row.n_text, p_text(row), verdict_text(row)]
+        cells = [row.number, row.claim, row.paper, row.ours, row.test, row.n_text, p_text(row), q_text(row),
+                 verdict_text(row)]
         lines.append('| ' + ' | '.join(_escape(c) for c in cells) + ' |')
     return '\n'.join(lines) + '\n'
 
@@ -596,7 +629,7 @@ def to_frame(rows: list[Row]) -> pd.DataFrame:
             decided_on=deciding.label if deciding else '', n=row.n_text,
             estimate=outcome.estimate if outcome else math.nan, ci_low=outcome.ci_low if outcome else math.nan,
             ci_high=outcome.ci_high if outcome else math.nan, p_raw=row.p_raw, p_holm=row.p_holm,
-            p_opposite_holm=row.p_opposite_holm, verdict=row.verdict,
+            p_opposite_holm=row.p_opposite_holm, q_bh=row.q_bh, verdict=row.verdict,
             seeds_needed=_count(row.seeds_needed), seeds_needed_holm=_count(row.seeds_needed_holm),
             reason=row.reason))
     return pd.DataFrame(records)

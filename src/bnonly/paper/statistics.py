@@ -9,6 +9,12 @@ Rules:
   one-sided p-values of the tests that would contradict the claim (the opposite direction; for an
   equivalence, lying below the lower or above the upper margin), so a verdict of "does not hold" needs
   evidence too and is never read off a lack of power.
+- Claims that compare networks trained the same way (depth, width, depth against width) use every network
+  of that trainable set in the grid: a **randomised complete block** model, value ~ network + seed (OLS,
+  statsmodels), with the contrast of the two networks tested by its t at the residual df,
+  (networks - 1)(seeds - 1). The seeds are the blocks, as in the paired t, and the other networks add
+  degrees of freedom to the error variance, assuming it is the same for every network. With two networks
+  it is exactly the paired t.
 - "Barely changes" claims are **TOST** equivalence tests against margins fixed before looking at the data.
 - Every estimate carries its two-sided 95% t interval and n.
 - **Holm** across the whole table (``holm``) over every one-sided test that can decide a verdict.
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+import statsmodels.formula.api as smf
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestPower
 from statsmodels.stats.weightstats import DescrStatsW
@@ -99,6 +106,39 @@ def one_sided_t(values, *, null: float = 0.0, direction: str = GREATER, kind: st
                       opposite=(_one_sided_p(x, null, other),), power_effect=effect)
 
 
+def blocked_contrast(values: pd.DataFrame, a: str, b: str, *, direction: str = GREATER) -> Outcome:
+    """One-sided t of network ``a`` minus ``b`` in the block model value ~ network + seed.
+
+    ``values`` has columns ``arch``, ``seed``, ``value`` for every network in the model; only the seeds every
+    network has are used (complete blocks). The estimate is the mean per-seed difference a - b; its interval
+    and p use the residual variance of all networks.
+    """
+    networks = sorted(set(values.arch))
+    counts = values.groupby('seed').arch.nunique()
+    complete = values[values.seed.isin(counts[counts == len(networks)].index)]
+    seeds = complete.seed.nunique()
+    df = (len(networks) - 1) * (seeds - 1)
+    other = LESS if direction == GREATER else GREATER
+    sign = '>' if direction == GREATER else '<'
+    name = f'blocked t (network + seed, {len(networks)} networks), one-sided ({sign} 0), df={df}'
+    wide = complete.pivot(index='seed', columns='arch', values='value')
+    differences = (wide[a] - wide[b]).to_numpy(dtype=float) if a in wide and b in wide else np.array([])
+    mean = float(differences.mean()) if len(differences) else math.nan
+    if df < 1 or _no_spread(complete.value.to_numpy(dtype=float)):
+        return Outcome(name=name, estimate=mean, ci_low=math.nan, ci_high=math.nan, n=seeds, sd=math.nan,
+                       p=math.nan, opposite=(math.nan,), power_effect=math.nan)
+    fit = smf.ols(f"value ~ C(arch, Treatment(reference='{b}')) + C(seed)", data=complete).fit()
+    term = f"C(arch, Treatment(reference='{b}'))[T.{a}]"
+    t, se = float(fit.tvalues[term]), float(fit.bse[term])
+    low, high = (float(x) for x in fit.conf_int(1 - CONFIDENCE).loc[term])
+    sd = math.sqrt(2 * float(fit.mse_resid))  # the sd of a per-seed difference under the model
+    p_greater, p_less = float(stats.t.sf(t, fit.df_resid)), float(stats.t.cdf(t, fit.df_resid))
+    p, opposite = (p_greater, p_less) if direction == GREATER else (p_less, p_greater)
+    effect = standardised(mean, sd) * (1 if direction == GREATER else -1)
+    return Outcome(name=name, estimate=float(fit.params[term]), ci_low=low, ci_high=high, n=seeds, sd=sd, p=p,
+                   opposite=(opposite,), power_effect=effect)
+
+
 def equivalence(values, *, low: float, high: float, kind: str = 'paired', margins: str | None = None) -> Outcome:
     """TOST: is mean(values) inside (low, high)? The opposite: below low, or above high (two one-sided t)."""
     x = np.asarray(values, dtype=float)
@@ -131,6 +171,14 @@ def holm(ps) -> list[float]:
     if not ps:
         return []
     return [float(p) for p in multipletests(ps, alpha=ALPHA, method='holm')[1]]
+
+
+def benjamini_hochberg(ps) -> list[float]:
+    """Benjamini-Hochberg q-values (statsmodels), in the order given: the false-discovery-rate reading."""
+    ps = list(ps)
+    if not ps:
+        return []
+    return [float(q) for q in multipletests(ps, alpha=ALPHA, method='fdr_bh')[1]]
 
 
 def seeds_needed(effect_size: float, alpha: float = ALPHA) -> int | None:

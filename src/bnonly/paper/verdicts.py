@@ -12,11 +12,15 @@ p) and each network's contradicting test(s), so the chance of any wrong verdict 
   (as a single test) and at α / m, the level of Holm's first step over the m tests of the table (an upper
   bound on what the correction can ask for).
 - **not measured**: the grid lacks the cells; the row says which.
+
+Beside the verdict, each measured row carries a Benjamini-Hochberg q-value of its own test over the rows'
+own tests: what a false-discovery-rate reading at 5% would accept. It is exploratory and never changes a
+verdict: the table's rule is Holm's, fixed before any data.
 """
 import math
 from dataclasses import dataclass, field
 
-from bnonly.paper.statistics import ALPHA, Outcome, holm, intersection_union, seeds_needed
+from bnonly.paper.statistics import ALPHA, Outcome, benjamini_hochberg, holm, intersection_union, seeds_needed
 
 HOLDS, FAILS, UNRESOLVED, NOT_MEASURED = 'holds', 'does not hold', 'not resolvable at this budget', 'not measured'
 VERDICTS = (HOLDS, FAILS, UNRESOLVED, NOT_MEASURED)
@@ -44,6 +48,7 @@ class Row:
     verdict: str = ''
     p_holm: float = math.nan
     p_opposite_holm: float = math.nan
+    q_bh: float = math.nan                  # exploratory: Benjamini-Hochberg over the rows' own tests
     seeds_needed: int | None = None        # at ALPHA
     seeds_needed_holm: int | None = None   # at ALPHA / (tests in the Holm family)
     family_size: int = 0
@@ -95,6 +100,9 @@ def decide(rows: list[Row]) -> list[Row]:
             family.append((index, True, row.p_raw))
         family += [(index, False, p) for p in row.opposite_raw]
     adjusted = holm(p for _, _, p in family)
+    own = [(index, p) for index, is_own, p in family if is_own]
+    for (index, _), q in zip(own, benjamini_hochberg(p for _, p in own)):
+        rows[index].q_bh = q
     for (index, own, _), p in zip(family, adjusted):
         row = rows[index]
         if own:
