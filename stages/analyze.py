@@ -18,7 +18,7 @@ from bnonly.analysis import AnalysisSettings, analyze_model
 from bnonly.analysis.metrics import analysis_metrics
 from bnonly.analysis.tables import write_tables
 from bnonly.checkpoint import initial_model, load_model
-from bnonly.config import ConfigError, load_params, require
+from bnonly.config import ConfigError, TrainSettings, default, load_params
 from bnonly.data import DataError, load_meta
 from bnonly.data.datasets import module as dataset_module
 from bnonly.data.folder_loader import FolderLoader
@@ -26,8 +26,6 @@ from bnonly.data.memory_loader import InMemoryLoader
 from bnonly.data.prepared import load_index, load_tensors
 from bnonly.devices import pick_device
 from bnonly.training import numerics
-
-DEFAULT_EVAL_BATCH_SIZE = 128  # params.yaml's train.eval_batch_size, measured fastest on our CPU
 
 
 class TestPasses:
@@ -65,7 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument('--device', default=None,
                         help='default: as training picks it (a free GPU if there is one, else cpu)')
     parser.add_argument('--eval-batch-size', type=int, default=None,
-                        help=f'default: params train.eval_batch_size, else {DEFAULT_EVAL_BATCH_SIZE}')
+                        help=f'default: params train.eval_batch_size, else {default(TrainSettings, "eval_batch_size")}')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     parser.add_argument('--no-plots', action='store_true',
                         help='no plots/ (the grid draws its figures from the aggregated tables instead)')
@@ -77,11 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         params = load_params(args.params, args.overrides)
-        require(params, 'analyze.thresholds', 'analyze.dead_relu_probability', 'analyze.dead_relu_granularity',
-                'analyze.histogram_bins')
         settings = AnalysisSettings.from_params(params)
         batch_size = args.eval_batch_size or params.get('train', {}).get('eval_batch_size',
-                                                                          DEFAULT_EVAL_BATCH_SIZE)
+                                                                          default(TrainSettings, 'eval_batch_size'))
         device = torch.device(args.device) if args.device else pick_device()
         numerics.configure_backends(device)
         model, info = load_model(args.checkpoint, device)

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from bnonly import timing
-from bnonly.config import ConfigError, load_params, require
+from bnonly.config import ConfigError, GridSettings, load_params, require, required_keys
 from bnonly.paper.grid import RECIPE_DIR, GridError, analysed_cells, recipe
 
 HEADER = '# Written by the grid_recipe stage from the grid section of grid.yaml: edit that, not this.\n'
@@ -24,8 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         params = load_params(args.params, check_names=False)  # the names: checked by the cells' stages
-        require(params, *(f'grid.{key}' for key in ('dataset', 'data', 'runs', 'seeds', 'analyze_runs', 'model',
-                                                    'train', 'analyze')))
+        require(params, *(f'grid.{key}' for key in required_keys(GridSettings)))
         analysed_cells(params['grid'])  # fails early if an analysed trainable set is never trained
         files = recipe(params['grid'])
     except (ConfigError, GridError) as error:

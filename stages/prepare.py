@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from bnonly import timing
-from bnonly.config import ConfigError, load_params, require
+from bnonly.config import ConfigError, DataSettings, load_params, require, section_values
 from bnonly.data import DataError, load_meta, prepare
 from bnonly.data.integrity import RECORDED
 
@@ -25,11 +25,11 @@ def main() -> int:
     try:
         params = load_params(args.params)
         require(params, 'dataset')
-        data = params.get('data', {})
+        data = DataSettings(**section_values(DataSettings, params, 'data'))
         # Stand-in data (tests, a subset of your own) can't match the recorded checksums of the real files.
-        checksums = RECORDED if data.get('verify_checksums', True) else None
+        checksums = RECORDED if data.verify_checksums else None
         with timing.phase('data'):
-            prepare(params['dataset'], data.get('root'), args.out, checksums=checksums)
+            prepare(params['dataset'], data.root, args.out, checksums=checksums)
     except (ConfigError, DataError) as error:
         message = str(error).replace('\n', ' ')
         print(f'prepare: error: {message}', file=sys.stderr)

@@ -44,7 +44,7 @@ def test_unknown_data_set_is_a_data_error(tmp_path):
 
 
 def test_data_sets_and_defaults_agree_with_params():
-    assert DATASETS == config.DATASETS
+    assert DATASETS == config.choices(config.RunSettings, 'dataset') == config.choices(config.GridSettings, 'dataset')
     assert default_root('cifar10') == Path('data/raw/cifar10')
     assert default_root('imagenet') == Path('data/raw/imagenet')
     assert default_root('fashion_mnist') == (REAL if REAL.is_dir() else Path('data/raw/fashion_mnist'))

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from bnonly.config import ConfigError, SCHEMA, _validate
+from bnonly.config import ConfigError, validate
 from bnonly.data import build_loaders, load_meta
 from bnonly.training import RunSpec, train_run
 from bnonly.training import compiling
@@ -39,9 +39,9 @@ def test_defaults_are_fp32_eager_channels_last_and_old_params_files_still_load()
     assert (spec.precision, spec.memory_format, spec.compile) == ('fp32', 'channels_last', False)
     for key, good, bad in (('precision', 'bf16', 'fp16'), ('memory_format', 'contiguous', 'nhwc'),
                            ('compile', 'reduce-overhead', 'fast')):
-        _validate({'train': {key: good}}, SCHEMA)
+        validate({'train': {key: good}})
         with pytest.raises(ConfigError, match=f'train.{key}'):
-            _validate({'train': {key: bad}}, SCHEMA)
+            validate({'train': {key: bad}})
     assert set(compiling.COMPILE_MODES) >= {'default', 'reduce-overhead'}
 
 

@@ -1,195 +1,309 @@
-"""params.yaml: read safely, check every key and value before any work starts.
+"""params.yaml and grid.yaml: the schema, as typed dataclasses, and a safe reader that checks every key and value
+before any work starts.
 
-The schema below is the single list of what params.yaml may contain. A misspelt key, an unknown name or a
-value out of range raises ``ConfigError`` naming the key and what is valid. Values are never evaluated.
+Each section of a params file is one dataclass below; each of its fields is one key, with its type, its default
+(a field without one is a key the stages that read it require) and, in the field's metadata, what values it
+allows (``choices``, ``minimum``/``maximum``, ``unique`` ...: ``_check_value``). The training settings
+(``RunSettings``, ``ModelSettings``, ``TrainSettings``) are also the fields of ``bnonly.training.RunSpec``, and
+``AnalyzeSettings`` those of ``bnonly.analysis.AnalysisSettings``: adding a setting is adding a field here (and
+using it). A misspelt key, an unknown name or a value out of range raises ``ConfigError`` naming the key and
+what is valid. Values are never evaluated.
 
-This module imports neither torch nor timm. The names the model code defines (architectures, trainable sets,
-initialisations, compile modes) are looked up in their own modules, which import torch, only when a value
-is checked against them; ``load_params(..., check_names=False)`` skips those look-ups (see there).
+This module imports neither torch nor timm. The allowed names (data sets, architectures, trainable sets,
+initialisations, normalisations, precisions, memory formats, compile modes, dead-ReLU granularities) belong to
+the modules that define them, most of which import torch; ``Names`` looks them up there only when a value is
+checked against them, and ``load_params(..., check_names=False)`` skips those look-ups (see there).
 """
 import contextvars
+import dataclasses
 import difflib
+import functools
 import importlib
 import numbers
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-
-DATASETS = ('fashion_mnist', 'cifar10', 'imagenet')
 
 
 class ConfigError(ValueError):
     pass
 
 
-def _choice(options):
-    def check(key, value):
-        if value not in options:
-            raise ConfigError(f'{key}: {value!r} is not valid; valid: {", ".join(map(str, options))}')
-    return check
+@dataclass(frozen=True)
+class Names:
+    """The values a field allows: the names ``module.attribute`` lists (a tuple, or a dict's keys). The module
+    usually imports torch, so it is imported when a value is checked, not when this module is."""
+    module: str
+    attribute: str
+
+    def values(self) -> tuple:
+        return tuple(getattr(importlib.import_module(self.module), self.attribute))
 
 
-def _number(minimum=None, *, integer=False, strict=False, maximum=None):
-    def check(key, value):
-        kind = numbers.Integral if integer else numbers.Real
-        if isinstance(value, bool) or not isinstance(value, kind):
-            raise ConfigError(f'{key}: expected {"an integer" if integer else "a number"}, got {value!r}')
-        if value != value or value in (float('inf'), float('-inf')):
-            raise ConfigError(f'{key}: expected a finite number, got {value!r}')
-        if minimum is not None and (value <= minimum if strict else value < minimum):
-            raise ConfigError(f'{key}: must be {">" if strict else ">="} {minimum}, got {value!r}')
-        if maximum is not None and value > maximum:
-            raise ConfigError(f'{key}: must be <= {maximum}, got {value!r}')
-    return check
-
-
-def _list_of(check_item, *, non_empty=True):
-    def check(key, value):
-        if not isinstance(value, list) or (non_empty and not value):
-            raise ConfigError(f'{key}: expected a {"non-empty " if non_empty else ""}list, got {value!r}')
-        for index, item in enumerate(value):
-            check_item(f'{key}[{index}]', item)
-    return check
-
-
-def _boolean(key, value):
-    if not isinstance(value, bool):
-        raise ConfigError(f'{key}: expected true or false, got {value!r}')
-
-
-def _optional_count(key, value):
-    if value is not None:
-        _number(1, integer=True)(key, value)
-
-
-def _optional_path(key, value):
-    if value is not None and not isinstance(value, str):
-        raise ConfigError(f'{key}: expected a path or null, got {value!r}')
-
-
-# False while load_params(..., check_names=False) validates: the rules below then check only the type.
+# False while load_params(..., check_names=False) validates: fields whose choices are Names then have their
+# type checked only.
 _names_checked = contextvars.ContextVar('names_checked', default=True)
 
-
-def _name_defined_in(module: str, attribute: str):
-    """A choice among the names ``module.attribute`` lists. The module imports torch, so it is imported when
-    a value is checked, not when this module is."""
-    def check(key, value):
-        if not _names_checked.get():
-            if not isinstance(value, str):
-                raise ConfigError(f'{key}: expected a name, got {value!r}')
-            return
-        _choice(tuple(getattr(importlib.import_module(module), attribute)))(key, value)
-    return check
+_DATASETS = Names('bnonly.data.datasets', 'DATASETS')
+_ARCHITECTURES = Names('bnonly.models', 'ARCHITECTURES')
+_TRAINABLE_SETS = Names('bnonly.trainable', 'TRAINABLE_SETS')
 
 
-_architecture = _name_defined_in('bnonly.models', 'ARCHITECTURES')
-_trainable_set = _name_defined_in('bnonly.trainable', 'TRAINABLE_SETS')
-
-
-def _compile_option(key, value):
-    if not _names_checked.get():
-        if not isinstance(value, (bool, str)):
-            raise ConfigError(f'{key}: expected true, false or a mode name, got {value!r}')
-        return
-    from bnonly.training.compiling import COMPILE_MODES  # here: bnonly.training imports this module
-    if not isinstance(value, bool) and value not in COMPILE_MODES:
-        raise ConfigError(f'{key}: {value!r} is not valid; valid: false, true, {", ".join(COMPILE_MODES)}')
-
-
-# Sections and keys are optional in a params file only where a stage does not need them; the stages ask
-# for what they read with ``require``.
-SCHEMA = {
-    'dataset': _choice(DATASETS),
-    'arch': _architecture,
-    'trainable': _trainable_set,
-    'seed': _number(0, integer=True),
-    'data': {'root': _optional_path, 'verify_checksums': _boolean},
-    'model': {
-        'batchnorm_init': _name_defined_in('bnonly.initialization', 'BATCHNORM_INITS'),
-        'weight_init': _name_defined_in('bnonly.initialization', 'WEIGHT_INITS'),
-        'random_k': _number(1, integer=True),
-    },
-    'train': {
-        'epochs': _number(0, integer=True, strict=True),
-        'batch_size': _number(1, integer=True),
-        'lr': _number(0, strict=True),
-        'momentum': _number(0, maximum=1),
-        'weight_decay': _number(0),
-        'milestones': _list_of(_number(0, integer=True), non_empty=False),
-        'gamma': _number(0, strict=True),
-        'warmup_epochs': _number(0, integer=True),
-        'eval_batch_size': _number(1, integer=True),
-        'examples': _optional_count,
-        # How the arithmetic is done (bnonly.training.numerics, .compiling); optional, defaults in RunSpec.
-        'precision': _choice(('fp32', 'bf16')),
-        'memory_format': _choice(('channels_last', 'contiguous')),
-        'compile': _compile_option,
-        # false: test only after the last epoch (history's earlier test cells empty); optional, default true
-        'eval_every_epoch': _boolean,
-    },
-    'analyze': {
-        'thresholds': _list_of(_number(0, strict=True)),
-        'dead_relu_probability': _number(0, maximum=1),
-        'dead_relu_granularity': _choice(('channel', 'channel_position')),
-        'histogram_bins': _number(1, integer=True),
-    },
-}
-
-
-def _unique_list_of(check_item):
-    """A non-empty list without repeats (a repeated matrix value would give two DVC stages one name)."""
-    def check(key, value):
-        _list_of(check_item)(key, value)
-        repeated = sorted({str(item) for item in value if value.count(item) > 1})
-        if repeated:
-            raise ConfigError(f'{key}: repeated {", ".join(repeated)}')
-    return check
-
-
-def _run(key, value):
+def _run(key: str, value) -> None:
     """A grid run: '<arch>-<trainable>' (bnonly.paper.grid.split_run), each part a valid choice."""
     parts = value.split('-') if isinstance(value, str) else []
     if len(parts) != 2:
         raise ConfigError(f'{key}: {value!r} is not a run; expected <arch>-<trainable>, e.g. cifar_resnet14-bn_only')
-    _architecture(f'{key} (arch)', parts[0])
-    _trainable_set(f'{key} (trainable)', parts[1])
+    _check_value(f'{key} (arch)', parts[0], str, {'choices': _ARCHITECTURES})
+    _check_value(f'{key} (trainable)', parts[1], str, {'choices': _TRAINABLE_SETS})
 
 
-# The paper grid (dvc.yaml grid_* stages, bnonly.paper): its own copy of the recipe, so experiments on the
-# single run above never change a grid cell; and the figures drawn from the grid.
-SCHEMA['grid'] = {
-    'dataset': _choice(DATASETS),
-    'data': dict(SCHEMA['data']),
-    'runs': _unique_list_of(_run),
-    'seeds': _unique_list_of(_number(0, integer=True)),
-    'analyze_runs': _unique_list_of(_run),
-    'fixed_init': {'runs': _unique_list_of(_run)},
-    'model': {key: SCHEMA['model'][key] for key in ('weight_init', 'random_k')},
-    'train': dict(SCHEMA['train']),
-    'analyze': dict(SCHEMA['analyze']),
-}
-SCHEMA['figures'] = {
-    'dpi': _number(50, integer=True, maximum=1200),
-    'histogram_bins': _number(2, integer=True),
-    'gamma_thresholds': _unique_list_of(_number(0, strict=True)),
-}
+# Field metadata (read by _check_value):
+#   choices       the allowed values: a tuple, or Names (looked up when checked; skipped by check_names=False)
+#   minimum, strict, maximum   bounds of a number (strict: the minimum itself is not allowed)
+#   what          how an error names a free string ('a path')
+#   non_empty     a list must not be empty (default True); unique: nor repeat an item (a repeated matrix value
+#                 would give two DVC stages one name)
+#   item          a function checking each item of a list itself, instead of its type and the rules above
+#   exclude       fields of a nested section's dataclass that this section does not have
+#   omit_default  bnonly.training.RunSpec leaves the field out of its as_dict (and so of its fingerprint) while
+#                 it has its default: a setting added later keeps the runs that do not use it the same runs
+#   model_keyword the field is a keyword of bnonly.models.create_model beyond the paper's network, passed (and
+#                 recorded in the checkpoint) only when it is not its default: model_keywords
+_section = dataclass(frozen=True, kw_only=True)  # every settings class: immutable, fields by name only
 
 
-def _validate(params: dict, schema: dict, prefix: str = '') -> None:
+@_section
+class DataSettings:
+    """Where the raw files are and whether they are checked (the prepare stage)."""
+    root: str | None = field(default=None, metadata={'what': 'a path'})  # None: the data set's default
+    verify_checksums: bool = True  # False only for stand-in data, which cannot match the recorded checksums
+
+
+@_section
+class RunSettings:
+    """The top-level keys of a params file: which run."""
+    dataset: str = field(metadata={'choices': _DATASETS})
+    arch: str = field(metadata={'choices': _ARCHITECTURES})
+    trainable: str = field(metadata={'choices': _TRAINABLE_SETS})
+    seed: int = field(metadata={'minimum': 0})
+
+
+@_section
+class ModelSettings:
+    """How the network is built and initialised."""
+    batchnorm_init: str = field(metadata={'choices': Names('bnonly.initialization', 'BATCHNORM_INITS')})
+    weight_init: str = field(metadata={'choices': Names('bnonly.initialization', 'WEIGHT_INITS')})
+    random_k: int = field(metadata={'minimum': 1})
+    # Beyond the paper (CIFAR ResNets only): the normalisation every BatchNorm is replaced by.
+    norm_layer: str = field(default='batchnorm', metadata={
+        'choices': Names('bnonly.models.cifar_resnet', 'NORM_LAYERS'), 'omit_default': True, 'model_keyword': True})
+
+
+@_section
+class TrainSettings:
+    """open_lth's recipe, and how its arithmetic is done (bnonly.training.numerics, .compiling)."""
+    epochs: int = field(metadata={'minimum': 0, 'strict': True})
+    batch_size: int = field(metadata={'minimum': 1})
+    lr: float = field(metadata={'minimum': 0, 'strict': True})
+    momentum: float = field(metadata={'minimum': 0, 'maximum': 1})
+    weight_decay: float = field(metadata={'minimum': 0})
+    milestones: tuple[int, ...] = field(metadata={'minimum': 0, 'non_empty': False})
+    gamma: float = field(metadata={'minimum': 0, 'strict': True})
+    warmup_epochs: int = field(metadata={'minimum': 0})
+    eval_batch_size: int = field(default=128, metadata={'minimum': 1})
+    examples: int | None = field(default=None, metadata={'minimum': 1})  # a fixed subset of the training set
+    # The defaults are open_lth's fp32, eager; channels_last computes the same values (numerics.py).
+    precision: str = field(default='fp32', metadata={'choices': Names('bnonly.training.numerics', 'PRECISIONS')})
+    memory_format: str = field(default='channels_last',
+                               metadata={'choices': Names('bnonly.training.numerics', 'MEMORY_FORMATS')})
+    compile: bool | str = field(default=False,
+                                metadata={'choices': Names('bnonly.training.compiling', 'COMPILE_MODES')})
+    # Test after every epoch (open_lth), or only after the last one (history.py). In the fingerprint: a resume
+    # state with per-epoch test columns is not the same run as one without.
+    eval_every_epoch: bool = True
+
+
+@_section
+class AnalyzeSettings:
+    """What the analysis measures (bnonly.analysis)."""
+    thresholds: tuple[float, ...] = field(metadata={'minimum': 0, 'strict': True})  # |γ| thresholds
+    dead_relu_probability: float = field(default=0.99, metadata={'minimum': 0, 'maximum': 1})
+    dead_relu_granularity: str = field(default='channel', metadata={
+        'choices': Names('bnonly.analysis.dead_relu', 'GRANULARITIES')})
+    histogram_bins: int = field(default=50, metadata={'minimum': 1})
+
+
+_RUNS = {'unique': True, 'item': _run}
+
+
+@_section
+class FixedInitSettings:
+    """Figure 1's cells: γ = 1, β = 0 at initialisation."""
+    runs: tuple[str, ...] = field(metadata=_RUNS)
+
+
+@_section
+class GridSettings:
+    """The paper grid (bnonly.paper.grid): its cells, and its own copy of the recipe, so that experiments on
+    the single run never change a grid cell. Each cell sets the BatchNorm init itself."""
+    dataset: str = field(metadata={'choices': _DATASETS})
+    data: DataSettings
+    runs: tuple[str, ...] = field(metadata=_RUNS)
+    seeds: tuple[int, ...] = field(metadata={'minimum': 0, 'unique': True})
+    analyze_runs: tuple[str, ...] = field(metadata=_RUNS)
+    fixed_init: FixedInitSettings | None = None  # None: no Figure 1 cells
+    model: ModelSettings = field(metadata={'exclude': ('batchnorm_init',)})
+    train: TrainSettings
+    analyze: AnalyzeSettings
+
+
+@_section
+class FiguresSettings:
+    """Drawing the grid's figures (bnonly.paper.figures); changing these reruns only the figure stages."""
+    dpi: int = field(default=150, metadata={'minimum': 50, 'maximum': 1200})
+    histogram_bins: int = field(default=40, metadata={'minimum': 2})  # Figure 4
+    gamma_thresholds: tuple[float, ...] = field(  # Figure 5
+        default=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5),
+        metadata={'minimum': 0, 'strict': True, 'unique': True})
+
+
+@_section
+class ParamsFile(RunSettings):
+    """A whole params file. Every key is optional here: a stage requires what it reads (``require``,
+    ``section_values``). params.yaml holds the single run's sections, grid.yaml the grid's and the figures'."""
+    data: DataSettings
+    model: ModelSettings
+    train: TrainSettings
+    analyze: AnalyzeSettings
+    grid: GridSettings
+    figures: FiguresSettings
+
+
+@functools.cache
+def _fields(cls) -> dict[str, tuple[dataclasses.Field, object]]:
+    """Field name -> (field, resolved type) of a settings dataclass, in declaration order."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: (f, hints[f.name]) for f in dataclasses.fields(cls)}
+
+
+def choices(cls, name: str) -> tuple:
+    """The values the field ``name`` of ``cls`` allows (looked up now, whatever check_names says)."""
+    allowed = _fields(cls)[name][0].metadata['choices']
+    return allowed.values() if isinstance(allowed, Names) else tuple(allowed)
+
+
+def default(cls, name: str):
+    """The default of the field ``name`` of ``cls``."""
+    value = _fields(cls)[name][0].default
+    if value is dataclasses.MISSING:
+        raise KeyError(f'{cls.__name__}.{name} has no default')
+    return value
+
+
+def _check_number(key: str, value, *, integer: bool, meta: Mapping) -> None:
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ConfigError(f'{key}: expected {"an integer" if integer else "a number"}, got {value!r}')
+    if value != value or value in (float('inf'), float('-inf')):
+        raise ConfigError(f'{key}: expected a finite number, got {value!r}')
+    minimum, strict, maximum = meta.get('minimum'), meta.get('strict', False), meta.get('maximum')
+    if minimum is not None and (value <= minimum if strict else value < minimum):
+        raise ConfigError(f'{key}: must be {">" if strict else ">="} {minimum}, got {value!r}')
+    if maximum is not None and value > maximum:
+        raise ConfigError(f'{key}: must be <= {maximum}, got {value!r}')
+
+
+def _check_choice(key: str, value, meta: Mapping, *, also_bool: bool, nullable: bool) -> None:
+    """A string among ``meta['choices']`` (true and false also allowed where the type admits a bool)."""
+    allowed = meta.get('choices')
+    if isinstance(allowed, Names) and not _names_checked.get():
+        if not isinstance(value, str):
+            what = 'true, false or a name' if also_bool else 'a name'
+            raise ConfigError(f'{key}: expected {what}, got {value!r}')
+        return
+    if allowed is None:
+        if not isinstance(value, str):
+            raise ConfigError(f'{key}: expected {meta.get("what", "a string")}{" or null" if nullable else ""}, '
+                              f'got {value!r}')
+        return
+    options = allowed.values() if isinstance(allowed, Names) else tuple(allowed)
+    if value not in options:
+        valid = ', '.join((('false', 'true') if also_bool else ()) + tuple(map(str, options)))
+        raise ConfigError(f'{key}: {value!r} is not valid; valid: {valid}')
+
+
+def _check_list(key: str, value, item_type, meta: Mapping) -> None:
+    non_empty = meta.get('non_empty', True)
+    if not isinstance(value, (list, tuple)) or (non_empty and not value):
+        raise ConfigError(f'{key}: expected a {"non-empty " if non_empty else ""}list, got {value!r}')
+    for index, item in enumerate(value):
+        if 'item' in meta:
+            meta['item'](f'{key}[{index}]', item)
+        else:
+            _check_value(f'{key}[{index}]', item, item_type, meta)
+    if meta.get('unique'):
+        items = list(value)
+        repeated = sorted({str(item) for item in items if items.count(item) > 1})
+        if repeated:
+            raise ConfigError(f'{key}: repeated {", ".join(repeated)}')
+
+
+def _check_value(key: str, value, hint, meta: Mapping) -> None:
+    """Check one value against a field's type and metadata; the errors name ``key``."""
+    nullable = also_bool = False
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        members = typing.get_args(hint)
+        nullable, also_bool = type(None) in members, bool in members
+        if (nullable and value is None) or (also_bool and isinstance(value, bool)):
+            return
+        (hint,) = [m for m in members if m not in (type(None), bool)]
+    if dataclasses.is_dataclass(hint):
+        _check_section(hint, value, f'{key}.', meta.get('exclude', ()))
+    elif typing.get_origin(hint) is tuple:
+        _check_list(key, value, typing.get_args(hint)[0], meta)
+    elif hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f'{key}: expected true or false, got {value!r}')
+    elif hint in (int, float):
+        _check_number(key, value, integer=hint is int, meta=meta)
+    elif hint is str:
+        _check_choice(key, value, meta, also_bool=also_bool, nullable=nullable)
+    else:
+        raise TypeError(f'{key}: no rule for fields of type {hint!r}')
+
+
+def _check_section(cls, params, prefix: str = '', exclude=()) -> None:
     if not isinstance(params, dict):
         raise ConfigError(f'{prefix.rstrip(".") or "params"}: expected a mapping, got {params!r}')
+    known = {name: entry for name, entry in _fields(cls).items() if name not in exclude}
     for key, value in params.items():
         full = f'{prefix}{key}'
-        if key not in schema:
-            close = difflib.get_close_matches(str(key), list(schema), n=1)
+        if key not in known:
+            close = difflib.get_close_matches(str(key), list(known), n=1)
             hint = f'; did you mean {prefix}{close[0]!r}?' if close else ''
-            raise ConfigError(f'unknown params key {full!r}{hint} valid keys here: {", ".join(schema)}')
-        rule = schema[key]
-        if isinstance(rule, dict):
-            _validate(value, rule, f'{full}.')
-        else:
-            rule(full, value)
+            raise ConfigError(f'unknown params key {full!r}{hint} valid keys here: {", ".join(known)}')
+        rule, hint_type = known[key]
+        _check_value(full, value, hint_type, rule.metadata)
+
+
+def validate(params: dict, *, check_names: bool = True) -> None:
+    """Check every key and value of a params file's content (``load_params`` does this on reading)."""
+    token = _names_checked.set(check_names)
+    try:
+        _check_section(ParamsFile, params)
+    finally:
+        _names_checked.reset(token)
+
+
+def check_settings(settings, prefix: str = '') -> None:
+    """Check the values of a settings dataclass built in code (not read from a file) as a file's would be."""
+    params = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+    _check_section(type(settings), params, prefix)
 
 
 def load_params(path: str | Path = 'params.yaml', overrides: list[str] = (), *, check_names: bool = True) -> dict:
@@ -198,10 +312,11 @@ def load_params(path: str | Path = 'params.yaml', overrides: list[str] = (), *, 
     ``overrides`` are ``dotted.key=value`` strings (values parsed as YAML scalars or lists, never evaluated),
     applied before validation: how a paper-grid cell sets its architecture, trainable set and seed.
 
-    ``check_names=False`` checks every key and value except whether an architecture, trainable set,
-    initialisation or compile mode names one that exists: looking those up imports torch (3-5 s), which the
-    stages that only read CSV, JSON and YAML files (grid_recipe, aggregate, figures) otherwise never need.
-    The stages that build a model (train, analyze) check the names they use.
+    ``check_names=False`` checks every key and value except whether a name (a data set, architecture,
+    trainable set, initialisation, normalisation, precision, memory format, compile mode or granularity) is
+    one that exists: looking those up imports torch (3-5 s), which the stages that only read CSV, JSON and
+    YAML files (grid_recipe, aggregate, figures) otherwise never need. The stages that use the names
+    (prepare, train, analyze) check them.
     """
     path = Path(path)
     if not path.is_file():
@@ -219,11 +334,7 @@ def load_params(path: str | Path = 'params.yaml', overrides: list[str] = (), *, 
             if not isinstance(node, dict):
                 raise ConfigError(f'override {override!r}: {part!r} is not a section')
         node[leaf] = yaml.safe_load(text)
-    token = _names_checked.set(check_names)
-    try:
-        _validate(params, SCHEMA)
-    finally:
-        _names_checked.reset(token)
+    validate(params, check_names=check_names)
     return params
 
 
@@ -235,3 +346,33 @@ def require(params: dict, *keys: str) -> None:
             if not isinstance(node, dict) or part not in node:
                 raise ConfigError(f'params key {dotted!r} is missing')
             node = node[part]
+
+
+def required_keys(cls) -> tuple[str, ...]:
+    """The fields of ``cls`` without a default: the keys a stage reading that section needs."""
+    return tuple(name for name, (f, _) in _fields(cls).items()
+                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+
+
+def section_values(cls, params: dict, section: str | None = None) -> dict:
+    """The values of ``cls``'s fields from ``params[section]`` (the top level when None): a key that is absent
+    gets its field's default, or is an error naming it when the field has none; lists become tuples where the
+    field is a tuple (so settings compare and hash)."""
+    node = params if section is None else (params.get(section) or {})
+    prefix = '' if section is None else f'{section}.'
+    require(params, *(f'{prefix}{name}' for name in required_keys(cls)))
+    values = {}
+    for name, (f, hint) in _fields(cls).items():
+        if name not in node:
+            continue  # its default
+        value = node[name]
+        values[name] = tuple(value) if typing.get_origin(hint) is tuple and isinstance(value, list) else value
+    return values
+
+
+def model_keywords(values: Mapping) -> dict:
+    """The ``create_model`` keywords beyond the paper's network (fields marked ``model_keyword``) among
+    ``values`` (a run's settings, or a checkpoint's fields), each only where it is present and not its
+    default: a paper network is built, fingerprinted and saved exactly as before such settings existed."""
+    return {name: values[name] for name, (f, _) in _fields(ModelSettings).items()
+            if f.metadata.get('model_keyword') and name in values and values[name] != f.default}

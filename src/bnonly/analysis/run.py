@@ -19,32 +19,24 @@ from bnonly.analysis.batchnorm import BatchNormAffine, Histogram, collect_affine
 from bnonly.analysis.clamping import ClampResult, clamping_curve, random_clamping_curve
 from bnonly.analysis.dead_relu import GRANULARITIES, DeadRelus, ReluPass, dead_relus, relu_zero_pass
 from bnonly.analysis.evaluation import Batch
+from bnonly.config import AnalyzeSettings, check_settings, section_values
 
 
-@dataclass(frozen=True)
-class AnalysisSettings:
-    """The ``analyze`` section of params.yaml."""
-    thresholds: tuple[float, ...]
-    dead_relu_probability: float = 0.99
-    dead_relu_granularity: str = 'channel'
-    histogram_bins: int = 50
+@dataclass(frozen=True, kw_only=True)
+class AnalysisSettings(AnalyzeSettings):
+    """The ``analyze`` section of params.yaml: its fields, defaults and allowed values are
+    ``bnonly.config.AnalyzeSettings``'s. Here the thresholds are also sorted and freed of repeats: each is one
+    clamping pass and one metrics key."""
 
     def __post_init__(self):
-        # Sorted and without repeats: each threshold is one clamping pass and one metrics key.
         object.__setattr__(self, 'thresholds', tuple(sorted(set(float(t) for t in self.thresholds))))
         if not self.thresholds or self.thresholds[0] <= 0:
             raise ValueError(f'thresholds must be positive and non-empty, got {self.thresholds}')
-        if self.dead_relu_granularity not in GRANULARITIES:
-            raise ValueError(f'dead_relu_granularity must be one of {GRANULARITIES}, '
-                             f'got {self.dead_relu_granularity!r}')
+        check_settings(self, 'analyze.')  # every field against its type and allowed values (a ValueError)
 
     @classmethod
     def from_params(cls, params: dict) -> 'AnalysisSettings':
-        section = params['analyze']
-        return cls(thresholds=tuple(section['thresholds']),
-                   dead_relu_probability=section['dead_relu_probability'],
-                   dead_relu_granularity=section['dead_relu_granularity'],
-                   histogram_bins=section['histogram_bins'])
+        return cls(**section_values(AnalyzeSettings, params, 'analyze'))
 
 
 @dataclass(frozen=True)

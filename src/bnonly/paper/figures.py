@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from bnonly.config import FiguresSettings
 from bnonly.paper import plotting
 from bnonly.paper.aggregate import ci95
 from bnonly.paper.grid import arch_info
@@ -30,6 +31,8 @@ from bnonly.paper.grid import arch_info
 DATASET_LABELS = {'fashion_mnist': 'Fashion-MNIST', 'cifar10': 'CIFAR-10', 'imagenet': 'ImageNet'}
 FAMILY_ORDER = {'deep': 0, 'wide': 1, 'imagenet': 2}
 COMPARED = ('bn_only', 'all')  # Figures 4-7
+# What a grid file without a `figures` section, or without one of its keys, draws with.
+DEFAULTS = FiguresSettings()
 
 
 # ---------------------------------------------------------------------------------------------- selection
@@ -201,7 +204,7 @@ def _analysed(bn_values: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 def figure4(summary, bn_values, profile, settings) -> Figure:
     archs, trainables = _analysed(bn_values)
-    bins = int(settings.get('histogram_bins', 40))
+    bins = int(settings.get('histogram_bins', DEFAULTS.histogram_bins))
     figure, axes = plotting.new_figure(max(1, len(archs)), 2, width=3.6, height=3.0)
     if not archs:
         plotting.no_data(axes[0, 0], 'no analysed cells in the grid')
@@ -296,7 +299,7 @@ def _per_trainable_lines(title: str, table: pd.DataFrame, x: str, ylabel: str, x
 
 
 def figure5(summary, bn_values, profile, settings) -> Figure:
-    thresholds = settings.get('gamma_thresholds') or [0.01, 0.05, 0.1, 0.5]
+    thresholds = settings.get('gamma_thresholds') or list(DEFAULTS.gamma_thresholds)
     table = gamma_fractions(bn_values, thresholds)
     return _per_trainable_lines('Figure 5: fraction of γ with |γ| below a threshold', table, 'threshold',
                                 'γ with |γ| < t (%)', 'threshold t (log scale)', profile, 100, ylim=(0, None))
@@ -416,4 +419,4 @@ def draw(number: int, summary: pd.DataFrame, bn_values: pd.DataFrame | None, pro
         figure = FIGURES[number](summary, bn_values, profile, settings, history)
     else:
         figure = FIGURES[number](summary, bn_values, profile, settings)
-    return plotting.save(figure, out_stem, dpi=int(settings.get('dpi', 150)))
+    return plotting.save(figure, out_stem, dpi=int(settings.get('dpi', DEFAULTS.dpi)))

@@ -15,7 +15,7 @@ from bnonly import timing
 from bnonly.census import census
 from bnonly.config import ConfigError
 from bnonly.data import build_loaders, load_meta
-from bnonly.models import create_model
+from bnonly.models import CIFAR_DEEP, CIFAR_WIDE, create_model
 from bnonly.trainable import merge_random_k, set_trainable
 from bnonly.devices import pick_device
 from bnonly.training import distributed, numerics, resume
@@ -43,8 +43,11 @@ def build(spec: RunSpec, meta: dict, device: torch.device) -> Built:
     """The model (frozen to the trainable set, on ``device`` in the run's layout), its census before freezing,
     SGD over the trainable tensors only, and the training step that applies the run's numerics."""
     numerics.configure_backends(device)
+    extra = spec.model_keywords()  # empty for the paper's networks, which are built exactly as always
+    if extra and spec.arch not in CIFAR_DEEP + CIFAR_WIDE:
+        raise ConfigError(f'model.{", model.".join(extra)}: only the CIFAR ResNets take it, not {spec.arch!r}')
     model = create_model(spec.arch, num_classes=meta['num_classes'], in_chans=meta['in_chans'],
-                         batchnorm_init=spec.batchnorm_init, weight_init=spec.weight_init, seed=spec.seed)
+                         batchnorm_init=spec.batchnorm_init, weight_init=spec.weight_init, seed=spec.seed, **extra)
     counts = census(model)
     trainable = set_trainable(model, spec.trainable, k=spec.random_k, seed=spec.seed)
     # In place: the Parameter objects (and so the ``trainable`` list) stay the same.

@@ -28,8 +28,8 @@ def write_results(out_dir: Path, *, model, spec, meta: dict, history: list[dict]
                    train_seconds=train_seconds, images_per_second=images / train_seconds)
     save_model(model, out_dir / 'model.pt', arch=spec.arch, num_classes=meta['num_classes'],
                in_chans=meta['in_chans'], trainable=spec.trainable, seed=spec.seed,
-               # how the network was initialised, so the analysis can rebuild it (checkpoint.initial_model)
-               batchnorm_init=spec.batchnorm_init, weight_init=spec.weight_init)
+               # how the network was built and initialised, so the analysis can rebuild it (checkpoint.initial_model)
+               batchnorm_init=spec.batchnorm_init, weight_init=spec.weight_init, **spec.model_keywords())
     (out_dir / 'metrics.json').write_text(json.dumps(metrics, indent=2) + '\n')
     with (out_dir / 'history.csv').open('w', newline='') as handle:
         writer = csv.DictWriter(handle, fieldnames=list(history[0]))

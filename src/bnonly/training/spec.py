@@ -1,58 +1,49 @@
-"""Everything that determines a training run, taken from params.yaml."""
+"""Everything that determines a training run, taken from params.yaml.
+
+``RunSpec``'s fields are those of the params sections that describe a run (``bnonly.config``: the top-level
+``RunSettings``, ``model:``'s ``ModelSettings`` and ``train:``'s ``TrainSettings``), with their types, defaults
+and allowed values: a new training setting is a field there, and appears here, in ``from_params``, in
+``as_dict`` and in the fingerprint by itself.
+"""
 import dataclasses
 import hashlib
 import json
 
-from bnonly.config import require
+from bnonly.config import ModelSettings, RunSettings, TrainSettings, model_keywords, section_values
 
-# Optional train keys (params files written before they existed get the dataclass defaults).
-NUMERICS = ('precision', 'memory_format', 'compile')
-OPTIONAL = (*NUMERICS, 'eval_every_epoch')
+# Where each base's fields are in a params file (None: the top level). The fields keep this order in RunSpec,
+# and so in ``as_dict`` (config.yaml's ``run:``): the bases below are listed in reverse, as dataclasses
+# collect the fields of a class's bases from the last to the first.
+SECTIONS = ((None, RunSettings), ('model', ModelSettings), ('train', TrainSettings))
 
 
-@dataclasses.dataclass(frozen=True)
-class RunSpec:
-    dataset: str
-    arch: str
-    trainable: str
-    seed: int
-    batchnorm_init: str
-    weight_init: str
-    random_k: int
-    epochs: int
-    batch_size: int
-    lr: float
-    momentum: float
-    weight_decay: float
-    milestones: tuple[int, ...]
-    gamma: float
-    warmup_epochs: int
-    eval_batch_size: int
-    examples: int | None = None  # train on a fixed subset of this many images (None: all)
-    # How the arithmetic is done (numerics.py, compiling.py); the defaults are open_lth's fp32, eager.
-    precision: str = 'fp32'                 # fp32 | bf16 (autocast, fp32 master weights and BN statistics)
-    memory_format: str = 'channels_last'    # channels_last | contiguous (NCHW, bit-identical to the old engine)
-    compile: bool | str = False             # false | true | a torch.compile mode
-    # Evaluate the test set after every epoch (open_lth), or only after the last one (history.py). Part of
-    # the fingerprint: a resume state with per-epoch test columns is not the same run as one without.
-    eval_every_epoch: bool = True
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunSpec(TrainSettings, ModelSettings, RunSettings):
+    """One training run: every setting of its params sections (see the module docstring)."""
 
     @classmethod
     def from_params(cls, params: dict) -> 'RunSpec':
-        require(params, 'dataset', 'arch', 'trainable', 'seed', 'model', 'train')
-        model, train = params['model'], params['train']
-        require(params, *(f'model.{k}' for k in ('batchnorm_init', 'weight_init', 'random_k')),
-                *(f'train.{k}' for k in ('epochs', 'batch_size', 'lr', 'momentum', 'weight_decay', 'milestones',
-                                         'gamma', 'warmup_epochs', 'eval_batch_size')))
-        return cls(dataset=params['dataset'], arch=params['arch'], trainable=params['trainable'],
-                   seed=params['seed'], milestones=tuple(train['milestones']), examples=train.get('examples'),
-                   **{k: train[k] for k in OPTIONAL if k in train},
-                   **{k: model[k] for k in ('batchnorm_init', 'weight_init', 'random_k')},
-                   **{k: train[k] for k in ('epochs', 'batch_size', 'lr', 'momentum', 'weight_decay', 'gamma',
-                                            'warmup_epochs', 'eval_batch_size')})
+        """From a (validated) params file's content; absent keys with defaults get them, others are errors."""
+        values = {}
+        for section, settings in SECTIONS:
+            values.update(section_values(settings, params, section))
+        return cls(**values)
 
     def as_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        """The settings as plain values (tuples as lists), leaving out the fields marked ``omit_default`` while
+        they have their default: the runs that do not use a later setting keep their fingerprint and their
+        resume state."""
+        result = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.metadata.get('omit_default') and value == field.default:
+                continue
+            result[field.name] = list(value) if isinstance(value, tuple) else value
+        return result
+
+    def model_keywords(self) -> dict:
+        """``create_model``'s keywords beyond the paper's network, only where they are not their default."""
+        return model_keywords(vars(self))
 
     def fingerprint(self, data_meta: dict) -> str:
         """A key for the resume state: the spec plus the prepared data it trains on."""
