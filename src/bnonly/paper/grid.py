@@ -35,6 +35,11 @@ class GridError(ValueError):
 
 @dataclass(frozen=True)
 class Cell:
+    """One trained cell. ``group`` names the grid.yaml list the cell comes from, 'grid' or 'fixed_init'
+    (``GROUPS``), and so, one for one, its BatchNorm init (``batchnorm_init``: uniform or fixed), its results
+    folder and its DVC stage. It is one fact under two names: the ``group`` column of the aggregated tables
+    (bnonly.paper.aggregate), which the claims and figures select on, keeps this name; ``batchnorm_init``
+    says what it means for training."""
     group: str          # 'grid' or 'fixed_init'
     arch: str
     trainable: str
@@ -101,7 +106,7 @@ def recipe(grid: dict) -> dict[str, dict]:
     """The params files the cells read: each a valid params.yaml holding only what its stage script uses."""
     return {
         'prepare': {'dataset': grid['dataset'], 'data': dict(grid['data'])},
-        'train': {'dataset': grid['dataset'], 'model': {'batchnorm_init': 'uniform', **grid['model']},
+        'train': {'dataset': grid['dataset'], 'model': {'batchnorm_init': _INIT['grid'], **grid['model']},
                   'train': dict(grid['train'])},
         'analyze': {'train': {'eval_batch_size': grid['train']['eval_batch_size']},
                     'analyze': dict(grid['analyze'])},
