@@ -107,12 +107,13 @@ def main(argv: list[str] | None = None) -> int:
         from bnonly.analysis.figures import write_figures  # matplotlib only when drawing
         write_figures(analysis, args.out / 'plots')
     dead = metrics['dead_relu']
+    dead_text = (f"dead ReLU {dead['granularity']}s: {dead['fraction']:.1%} of {dead['units']}"
+                 if dead['applicable'] else f"dead ReLUs: not applicable ({dead['reason']})")
     first = settings.thresholds[0]
     print(f"analyze: {info['arch']}: test accuracy {metrics['test_accuracy']:.4f}; "
           f"|γ| < {first:g}: {analysis.gamma_below[0]:.1%} of γ, clamped accuracy "
           f"{analysis.clamping[0].test_accuracy:.4f} ({analysis.clamping[0].delta:+.4f}; as many random γ: "
-          f"{analysis.clamping_random[0].delta:+.4f}); "
-          f"dead ReLU {dead['granularity']}s: {dead['fraction']:.1%} of {dead['units']}")
+          f"{analysis.clamping_random[0].delta:+.4f}); {dead_text}")
     return 0
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from bnonly.config import FiguresSettings
 from bnonly.paper import plotting
@@ -391,6 +392,7 @@ def figure8(summary, bn_values, profile, settings, history=None) -> Figure:
                                   color=plotting.ARCH_COLOURS[index % len(plotting.ARCH_COLOURS)], linestyle=style)
         axis.set_title(f'|γ| < {threshold:g}')
         axis.set_xlabel('epoch (0: expected at init)')
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         plotting.percent(axis)
         axis.grid(alpha=0.3)
     axes[0, 0].set_ylabel('share of γ (%)')
