@@ -262,7 +262,7 @@ def report(args, command: str, results: dict, flops: dict, peaks: dict, referenc
               'b/c: our training phase over the bare loop with the same numerics and process settings (1.00 = no '
               'overhead). c/c1: the bare loop with malloc keeping freed memory over glibc\'s default (the same '
               'loop otherwise). c1/c0: the bare loop in channels_last over NCHW, both with the default malloc. '
-              'Targets (issue 8, fp32): b/a >= 1.25 end to end; b/c >= 0.90.', '']
+              'Targets (fp32): b/a >= 1.25 end to end; b/c >= 0.90.', '']
     ratio_rows = []
     for (arch, trainable), timings in results.items():
         by_name = {t.loop: t for t in timings}

@@ -1,4 +1,4 @@
-"""Issue 3, item 3: the paper's (open_lth's) initialisation, its named alternatives, and seeding.
+"""The paper's (open_lth's) initialisation, its named alternatives, and seeding.
 
 Statistical checks use layers big enough that the tolerances sit many standard errors away from the
 expected value, yet far from the value a wrong init would give (e.g. fan_out instead of fan_in, γ = 1).

@@ -1,8 +1,8 @@
-"""Issue 3, item 2: the paper's networks in timm's registry, and their architecture.
+"""The paper's networks in timm's registry, and their architecture.
 
 Every registered name is built, run forward and backward at a small input, and its pretrained_cfg is
-checked against the model actually built. The architecture tests pin open_lth's CIFAR ResNet (PAPER.md,
-"Architectures"): post-activation blocks, projection shortcuts only where the shape changes, no final BN.
+checked against the model actually built. The architecture tests pin open_lth's CIFAR ResNet (docs/paper.md,
+setup): post-activation blocks, projection shortcuts only where the shape changes, no final BN.
 """
 import pytest
 import timm

@@ -1,4 +1,4 @@
-"""Issue 3, item 5: the trainable sets the paper compares.
+"""The trainable sets the paper compares.
 
 Each set is applied to a tiny CIFAR ResNet (depth 8: 9 convs, 9 BNs, 2 projection shortcuts), then trained
 for a few steps of the paper's SGD (lr 0.1, momentum 0.9, coupled weight decay 1e-4) with the optimizer

@@ -3,7 +3,7 @@ implements them.
 
 Frozen means ``requires_grad=False``: the tensor is not given to the optimizer, so it gets neither
 updates nor weight decay. BatchNorm running statistics are buffers and keep updating in training mode
-whatever is frozen. Definitions of the paper's sets: shared/PAPER.md, "Which parameters train".
+whatever is frozen. Definitions of the paper's sets: docs/paper.md.
 
 Sets beyond the paper (any affine normalisation, ``bnonly.census.is_affine_norm``: BatchNorm, GroupNorm,
 LayerNorm, timm's LayerNorm2d ...):

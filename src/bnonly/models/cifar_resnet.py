@@ -1,6 +1,6 @@
 """open_lth's post-activation ResNet-v1 for CIFAR-10 (He et al. 2015), the paper's deep and wide families.
 
-Definition (open_lth ``models/cifar_resnet.py``, summarised in shared/PAPER.md):
+Definition (open_lth ``models/cifar_resnet.py``; docs/paper.md, setup):
 stem conv3x3 -> BN -> ReLU; three stages of ``n = (depth - 2) / 6`` basic blocks of width W, 2W, 4W
 (stride 2 in the first block of stages 2 and 3); block = conv3x3 -> BN -> ReLU -> conv3x3 -> BN -> add
 shortcut -> ReLU; the shortcut is a 1x1 conv (no bias) + BN only where the shape changes; global average
