@@ -82,45 +82,36 @@ def test_stage_end_to_end(tmp_path):
         assert (out / 'plots' / f'{name}.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
-def test_stage_refuses_a_checkpoint_for_other_data(tmp_path, capsys):
+def run_untrained(tmp_path, *extra: str, in_chans: int = 1, status: int = 0) -> Path:
+    """The stage on an untrained ResNet-14 saved without its init settings (the prepared data has 1 channel);
+    checks the exit status and returns the output folder."""
     stage = load_stage()
     write_fake_prepared(tmp_path / 'prepared')
     checkpoint = tmp_path / 'model.pt'
-    save_model(create_model('cifar_resnet14', num_classes=10, in_chans=3, seed=0), checkpoint,
-               arch='cifar_resnet14', num_classes=10, in_chans=3)
+    save_model(create_model('cifar_resnet14', num_classes=10, in_chans=in_chans, seed=0), checkpoint,
+               arch='cifar_resnet14', num_classes=10, in_chans=in_chans)
     (tmp_path / 'params.yaml').write_text(PARAMS)
-    assert stage.main(['--checkpoint', str(checkpoint), '--data', str(tmp_path / 'prepared'),
-                       '--out', str(tmp_path / 'analyze'), '--params', str(tmp_path / 'params.yaml'),
-                       '--device', 'cpu', '--no-progress']) == 1
+    out = tmp_path / 'analyze'
+    assert stage.main(['--checkpoint', str(checkpoint), '--data', str(tmp_path / 'prepared'), '--out', str(out),
+                       '--params', str(tmp_path / 'params.yaml'), '--device', 'cpu', '--no-progress',
+                       *extra]) == status
+    return out
+
+
+def test_stage_refuses_a_checkpoint_for_other_data(tmp_path, capsys):
+    run_untrained(tmp_path, in_chans=3, status=1)
     assert 'in_chans' in capsys.readouterr().err
 
 
 def test_stage_without_init_settings_omits_gamma_init(tmp_path, capsys):
-    stage = load_stage()
-    write_fake_prepared(tmp_path / 'prepared')
-    checkpoint = tmp_path / 'model.pt'
-    save_model(create_model('cifar_resnet14', num_classes=10, in_chans=1, seed=0), checkpoint,
-               arch='cifar_resnet14', num_classes=10, in_chans=1)
-    (tmp_path / 'params.yaml').write_text(PARAMS)
-    out = tmp_path / 'analyze'
-    assert stage.main(['--checkpoint', str(checkpoint), '--data', str(tmp_path / 'prepared'), '--out', str(out),
-                       '--params', str(tmp_path / 'params.yaml'), '--device', 'cpu', '--no-progress']) == 0
+    out = run_untrained(tmp_path)
     assert 'gamma_init' not in json.loads((out / 'metrics.json').read_text())
     assert 'initialised' in capsys.readouterr().err
     assert (out / 'plots').is_dir()
 
 
 def test_no_plots_writes_metrics_and_tables_only(tmp_path):
-    stage = load_stage()
-    write_fake_prepared(tmp_path / 'prepared')
-    checkpoint = tmp_path / 'model.pt'
-    save_model(create_model('cifar_resnet14', num_classes=10, in_chans=1, seed=0), checkpoint,
-               arch='cifar_resnet14', num_classes=10, in_chans=1)
-    (tmp_path / 'params.yaml').write_text(PARAMS)
-    out = tmp_path / 'analyze'
-    assert stage.main(['--checkpoint', str(checkpoint), '--data', str(tmp_path / 'prepared'), '--out', str(out),
-                       '--params', str(tmp_path / 'params.yaml'), '--device', 'cpu', '--no-progress',
-                       '--no-plots']) == 0
+    out = run_untrained(tmp_path, '--no-plots')
     assert (out / 'metrics.json').is_file() and (out / 'tables' / 'bn_values.csv').is_file()
     assert not (out / 'plots').exists()
 

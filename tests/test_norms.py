@@ -7,10 +7,10 @@ tensors moving; random_k with the matching k trains exactly as many weights.
 import pytest
 import timm
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 import bnonly
+from tiny_data import sgd_steps
 from bnonly.models import CifarResNet
 
 pytestmark = pytest.mark.usefixtures('single_thread')  # tiny tensors: see conftest.py
@@ -20,18 +20,6 @@ NORM_LAYERS = ('groupnorm', 'layernorm')
 
 def tiny_model(norm_layer: str) -> CifarResNet:
     return CifarResNet(depth=8, norm_layer=norm_layer, seed=0)
-
-
-def sgd_steps(model: nn.Module, params, steps: int = 3) -> None:
-    generator = torch.Generator().manual_seed(0)
-    optimizer = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=1e-4)
-    model.train()
-    for _ in range(steps):
-        x = torch.randn(8, 3, 8, 8, generator=generator)
-        y = torch.randint(0, 10, (8,), generator=generator)
-        optimizer.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        optimizer.step()
 
 
 def norm_tensors(model: nn.Module, attributes=('weight', 'bias')) -> set[str]:
@@ -66,7 +54,7 @@ def test_only_the_chosen_norm_tensors_move(norm_layer, name, attributes):
     named = dict(model.named_parameters())
     assert {id(p) for p in trainable} == {id(named[n]) for n in trained}
     before = {n: p.detach().clone() for n, p in named.items()}
-    sgd_steps(model, trainable)
+    sgd_steps(model, trainable, input_shape=(3, 8, 8), steps=3, batch=8)
     for param_name, param in model.named_parameters():
         assert param.requires_grad == (param_name in trained), param_name
         if param_name in trained:
@@ -90,7 +78,7 @@ def test_random_k_with_the_matching_k_trains_the_same_count(norm_layer, name, k)
 def test_random_k_and_output_only_work_on_other_norms(norm_layer):
     model = tiny_model(norm_layer)
     norms = {n: p.detach().clone() for n, p in model.named_parameters() if n in norm_tensors(model)}
-    sgd_steps(model, bnonly.set_trainable(model, 'random_k_output', k=2))
+    sgd_steps(model, bnonly.set_trainable(model, 'random_k_output', k=2), input_shape=(3, 8, 8), steps=3, batch=8)
     for param_name, value in norms.items():
         assert torch.equal(dict(model.named_parameters())[param_name], value), param_name
 

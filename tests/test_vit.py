@@ -4,10 +4,10 @@ and census (bnonly.models.vit).
 import pytest
 import timm
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 import bnonly
+from tiny_data import sgd_steps
 import bnonly.models.vit  # noqa: F401  registers vit_fmnist_tiny with timm
 from bnonly.models.vit import VIT_ARCHITECTURES, VIT_FMNIST_TINY
 from bnonly.trainable import EQUAL_COUNT_BASELINE, random_k_layers
@@ -19,18 +19,6 @@ def vit(**kwargs) -> nn.Module:
     # The keywords bnonly.create_model passes for every architecture.
     return timm.create_model('vit_fmnist_tiny', **dict(dict(num_classes=10, in_chans=1, batchnorm_init='uniform',
                                                             weight_init='kaiming_normal', seed=0), **kwargs))
-
-
-def sgd_steps(model: nn.Module, params, steps: int = 2) -> None:
-    generator = torch.Generator().manual_seed(0)
-    optimizer = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=1e-4)
-    model.train()
-    for _ in range(steps):
-        x = torch.randn(4, 1, 28, 28, generator=generator)
-        y = torch.randint(0, 10, (4,), generator=generator)
-        optimizer.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        optimizer.step()
 
 
 def layernorm_tensors(model: nn.Module) -> set[str]:
@@ -98,7 +86,7 @@ def test_norm_only_trains_every_layernorm_and_nothing_else():
     named = dict(model.named_parameters())
     assert {id(p) for p in trainable} == {id(named[n]) for n in trained}
     before = {n: p.detach().clone() for n, p in named.items()}
-    sgd_steps(model, trainable)
+    sgd_steps(model, trainable, input_shape=(1, 28, 28), steps=2, batch=4)
     for param_name, param in model.named_parameters():
         assert torch.equal(param, before[param_name]) != (param_name in trained), param_name
 
@@ -123,7 +111,7 @@ def test_random_k_chooses_k_entries_per_output_channel_of_the_residual_writers()
     assert layers[0] is model.patch_embed.proj and len(layers) == 2 * 4 + 1
     assert all(layer.weight.shape[0] == 64 for layer in layers)
     weights = {id(layer): layer.weight.detach().clone() for layer in layers}
-    sgd_steps(model, bnonly.set_trainable(model, 'random_k', k=2))
+    sgd_steps(model, bnonly.set_trainable(model, 'random_k', k=2), input_shape=(1, 28, 28), steps=2, batch=4)
     for layer in layers:
         moved = (layer.weight != weights[id(layer)]).reshape(64, -1).sum(dim=1)
         assert moved.tolist() == [2] * 64

@@ -42,3 +42,17 @@ def tiny_spec(**overrides):
             section = 'train'
         (params[section] if section else params)[leaf] = value
     return RunSpec.from_params(params)
+
+
+def sgd_steps(model: torch.nn.Module, params, *, input_shape: tuple[int, ...], steps: int = 3,
+              batch: int = 8) -> None:
+    """A few SGD steps (the paper's momentum and weight decay) on random inputs of ``input_shape``."""
+    generator = torch.Generator().manual_seed(0)
+    optimizer = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=1e-4)
+    model.train()
+    for _ in range(steps):
+        x = torch.randn(batch, *input_shape, generator=generator)
+        y = torch.randint(0, 10, (batch,), generator=generator)
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
