@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from bnonly.analysis.evaluation import Batch, count_correct, evaluation_mode, fraction, model_device, progress
+from bnonly.analysis.evaluation import Batch, top1
 
 SITES = ('stem', 'block', 'residual')
 GRANULARITIES = ('channel', 'channel_position')
@@ -133,20 +133,18 @@ def relu_zero_pass(model: nn.Module, batches: Iterable[Batch], *, show_progress:
 
     modules = dict(model.named_modules())
     handles = [modules[name].register_forward_hook(make_hook(name)) for name in sites]
-    device = model_device(model)
-    correct = torch.zeros((), dtype=torch.int64, device=device)
-    seen = batches_seen = 0
+    batches_seen = 0
+
+    def count_batch():
+        nonlocal batches_seen
+        batches_seen += 1
+
     try:
-        with evaluation_mode(model):
-            for inputs, labels in progress(batches, 'relu zeros', show_progress):
-                inputs, labels = inputs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-                correct += count_correct(model(inputs), labels)
-                seen += labels.numel()
-                batches_seen += 1
+        test_accuracy, seen = top1(model, batches, description='relu zeros', show_progress=show_progress,
+                                   on_batch=count_batch)
     finally:
         for handle in handles:
             handle.remove()
-    test_accuracy = fraction(int(correct), seen)
     reused = {name: count for name, count in calls.items() if count != batches_seen}
     if reused:
         raise ValueError(f'ReLU modules not called exactly once per forward pass ({batches_seen} batches): '

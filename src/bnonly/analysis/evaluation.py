@@ -1,8 +1,10 @@
-"""Evaluation passes for the analysis: eval mode on running statistics, no autograd, a progress bar.
+"""Evaluation passes for the analysis: training's one evaluation function, inside a context that restores
+every module's own train/eval flag, with a progress bar.
 
-Every pass the analysis makes goes through ``evaluation_mode`` and ``count_correct`` so that all of them see
-the network as the paper evaluates it: BatchNorm normalises with its running statistics (eval mode), which a
-pass never updates, and nothing is recorded for autograd (``torch.inference_mode``).
+Every pass the analysis makes goes through ``passes`` so that all of them see the network as the paper
+evaluates it, and as training's test evaluation does (``bnonly.training.evaluate.evaluate``): BatchNorm
+normalises with its running statistics (eval mode), which a pass never updates, and nothing is recorded for
+autograd (``torch.inference_mode``).
 """
 import contextlib
 import itertools
@@ -49,28 +51,35 @@ def progress(batches: Iterable[Batch], description: str, enabled: bool = True) -
                 disable=None if enabled else True)  # None: no bar when stderr is not a terminal
 
 
-def count_correct(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Number of top-1 hits in a batch, as a tensor on the logits' device (no host sync per batch)."""
-    return (logits.argmax(dim=1) == labels).sum()
+def top1(model: nn.Module, batches: Iterable[Batch], *, description: str, show_progress: bool = True,
+         on_batch=None) -> tuple[float, int]:
+    """(top-1 accuracy, inputs seen) of one pass in eval mode: training's ``evaluate`` over the batches moved
+    to the model's device. ``on_batch`` is called once per batch (a hooked pass counts its forwards)."""
+    # Imported here: the training package imports the analysis package (its history reads γ), so a module-level
+    # import would be circular.
+    from bnonly.training.evaluate import evaluate
+    device = model_device(model)
+    seen = 0
+
+    def moved():
+        nonlocal seen
+        for inputs, labels in progress(batches, description, show_progress):
+            seen += labels.numel()
+            if on_batch is not None:
+                on_batch()
+            yield inputs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+
+    with evaluation_mode(model):
+        try:
+            result = evaluate(model, moved())
+        except ValueError as error:  # no batches
+            raise ValueError('the evaluation pass saw no batches; passes that run more than once need a '
+                             're-iterable (a list, or an object whose __iter__ starts a new pass), not a '
+                             'generator') from error
+    return result['accuracy'], seen
 
 
 def accuracy(model: nn.Module, batches: Iterable[Batch], *, description: str = 'eval',
              show_progress: bool = True) -> float:
     """Top-1 accuracy of ``model`` over one pass of ``batches``, in eval mode on running statistics."""
-    device = model_device(model)
-    correct = torch.zeros((), dtype=torch.int64, device=device)
-    seen = 0
-    with evaluation_mode(model):
-        for inputs, labels in progress(batches, description, show_progress):
-            inputs, labels = inputs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-            correct += count_correct(model(inputs), labels)
-            seen += labels.numel()
-    return fraction(int(correct), seen)
-
-
-def fraction(correct: int, seen: int) -> float:
-    """``correct / seen``; an empty pass is an error (a generator passed twice is the usual cause)."""
-    if seen == 0:
-        raise ValueError('the evaluation pass saw no batches; passes that run more than once need a '
-                         're-iterable (a list, or an object whose __iter__ starts a new pass), not a generator')
-    return correct / seen
+    return top1(model, batches, description=description, show_progress=show_progress)[0]
