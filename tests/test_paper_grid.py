@@ -1,5 +1,6 @@
 """The grid's definition: cell names as DVC names them, the recipe files, the params schema, profiles, cost."""
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -213,3 +214,25 @@ def test_paper_cifar10_profile_is_the_papers_grid():
     assert {t for _, t in runs(grid)} | {t for _, t in runs(grid['fixed_init'])} == {
         'all', 'all_but_bn', 'bn_only', 'output_only', 'bn_output', 'random_k', 'random_k_output'}
     assert len(grid['runs']) == 12 * 6  # every set on every network
+
+
+def test_overheads_come_from_the_wall_time_log(tmp_path):
+    """Known seconds in, known overheads out: evaluation speed, analysis cost per pass, time outside phases."""
+    def record(script, out, start, end, **phases):
+        return json.dumps({'argv': [script, '--out', out], 'process_start': start, 'script_start': start + 1,
+                           'end': end, 'phases': phases})
+    log = tmp_path / 'log.jsonl'
+    log.write_text('\n'.join([
+        record('stages/train.py', 'results/grid/cifar_resnet14-all-0/train', 0, 104, train_steps=100, test_eval=2),
+        record('stages/train.py', 'results/grid/cifar_resnet32-all-0/train', 0, 210, train_steps=200, test_eval=5),
+        record('stages/analyze.py', 'results/grid/cifar_resnet14-all-0/analyze', 0, 16, analysis_passes=12),
+        record('stages/claims.py', 'reports/claims.md', 0, 1)]) + '\n')
+    breakdown = tmp_path / 'breakdown.csv'
+    breakdown.write_text('kind,component,processes,seconds,share_of_wall\ndvc,dvc,0,8.0,0.02\n')
+    summary = tmp_path / 'summary.json'
+    summary.write_text(json.dumps({'profile': {'test_images': 10000}, 'grid': {'cifar_resnet14': {'all': {
+        'clamped': {'t0p05': {'delta': {}}, 't0p1': {'delta': {}}}}}}}))
+    overheads = cost.measured_overheads(log, breakdown, summary)
+    assert overheads.eval_resnet14 == pytest.approx(10000 / 2)             # ResNet-14 cells only
+    assert overheads.analysis_slowdown == pytest.approx(12 / (5 * 10000) * 5000)  # 1 + 2 x 2 passes
+    assert overheads.start == pytest.approx({'train': (2 + 5) / 2 + 8 / 4, 'analyze': 4 + 2, 'other': 1 + 2})

@@ -14,18 +14,19 @@ one, and the table marks it ``~``:
   through every conv, plus the scatter of the k chosen weights in every forward); output_only at 3.0x all (no
   backward pass through the network). The factors were read off earlier runs of the grid that measured
   every pair (reports/grid_summary.csv in the git history).
-- test evaluation: 6,900 images/s for ResNet-14 at batch 128, scaled the same way. Training evaluates the
-  whole test set after every epoch (or once, with ``train.eval_every_epoch: false``); an analysis makes 1
-  hooked pass + 2 passes per threshold (the clamp and its random control).
-- fixed cost per stage: 6 s for training (python + torch + timm import, data, DVC's bookkeeping), 16 s
-  for an analysis (it also writes 8 tables and draws 5 plots), 4 s for each of the other stages; analysis
-  passes run at 1/1.1 of the evaluation speed (the hooked pass). The last two were fitted to a ResNet-14 and
-  a ResNet-32 analysis timed when the grid was first built (24 s and 36 s with 4 thresholds).
-- CIFAR-10's 3x32x32 images cost 1.45x Fashion-MNIST's 1x28x28 (measured 1.3-1.6x). ImageNet is not
-  estimated (no CPU profile makes sense there).
+- everything else comes from the same run's wall-time log, benchmarks/results/time_breakdown.jsonl (and its
+  .csv), written by `make repro`: the test-evaluation speed of ResNet-14 (the grid's cells evaluate once),
+  the analysis passes' cost per image and pass relative to it, and per kind of stage the seconds spent
+  outside the timed phases (start-up, imports, writing) plus an equal share of DVC's own work. Other
+  networks' evaluation scales like training (conv work).
+- CIFAR-10's 3x32x32 images cost (32/28)^2 = 1.31x Fashion-MNIST's 1x28x28: the conv work scales with the
+  spatial area, and only the stem sees the extra input channels. ImageNet is not estimated (no CPU profile
+  makes sense there).
 """
 import argparse
 import functools
+import json
+import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,14 +35,15 @@ import pandas as pd
 
 from bnonly.paper.grid import analysed_cells, arch_info, train_cells
 
-SUMMARY = Path(__file__).resolve().parents[3] / 'reports' / 'grid_summary.csv'
+ROOT = Path(__file__).resolve().parents[3]
+SUMMARY = ROOT / 'reports' / 'grid_summary.csv'
+SUMMARY_JSON = ROOT / 'results' / 'grid_summary.json'
+TIMING_LOG = ROOT / 'benchmarks' / 'results' / 'time_breakdown.jsonl'
+BREAKDOWN = ROOT / 'benchmarks' / 'results' / 'time_breakdown.csv'
 RELATIVE = {'all_but_bn': ('all', 1.0), 'bn_output': ('bn_only', 1.0), 'random_k': ('all', 0.78),
             'random_k_output': ('all', 0.78), 'output_only': ('all', 3.0)}
-EVAL_RESNET14 = 6900
-TRAIN_START, ANALYZE_START, OTHER_START = 6.0, 16.0, 4.0
-ANALYSIS_SLOWDOWN = 1.1
 OTHER_STAGES = 12  # grid_recipe, grid_prepare, grid_aggregate, figure@1-8, claims
-IMAGE_COST = {'fashion_mnist': 1.0, 'cifar10': 1.45}
+IMAGE_COST = {'fashion_mnist': 1.0, 'cifar10': (32 / 28) ** 2}
 DATASET_SIZES = {'fashion_mnist': (60000, 10000), 'cifar10': (50000, 10000)}
 
 
@@ -61,6 +63,48 @@ def measured_speeds(summary: Path = SUMMARY) -> dict[tuple[str, str], float]:
     return {(row.arch, row.trainable): float(row.mean) for row in rows.itertuples()}
 
 
+@dataclass(frozen=True)
+class Overheads:
+    """What the last committed `make repro` measured besides training speed (module docstring)."""
+    eval_resnet14: float            # test images per second
+    analysis_slowdown: float        # an analysis pass over one image, in ResNet-14 evaluations of one image
+    start: dict[str, float]         # seconds per stage outside its timed phases, by kind: train, analyze, other
+
+
+def _cell_arch(argv: list[str]) -> str | None:
+    """The architecture of a grid cell's process, from its --out path (results/grid/<arch>-<set>-<seed>/...)."""
+    out = argv[argv.index('--out') + 1] if '--out' in argv else ''
+    parts = Path(out).parts
+    return parts[2].rsplit('-', 2)[0] if len(parts) > 2 and parts[1] == 'grid' else None
+
+
+@functools.cache
+def measured_overheads(log: Path = TIMING_LOG, breakdown: Path = BREAKDOWN,
+                       summary_json: Path = SUMMARY_JSON) -> Overheads:
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    summary = json.loads(summary_json.read_text())
+    test_images = summary['profile']['test_images']
+    thresholds = {key for trainables in summary['grid'].values() for metrics in trainables.values()
+                  for key in metrics.get('clamped', {})}
+    passes = 1 + 2 * len(thresholds)
+    def resnet14(script: str) -> list[dict]:
+        return [r for r in records if r['argv'][0] == script and _cell_arch(r['argv']) == 'cifar_resnet14']
+    evals = [r['phases']['test_eval'] for r in resnet14('stages/train.py') if r['phases'].get('test_eval')]
+    eval_speed = test_images / statistics.mean(evals)
+    analyses = [r['phases']['analysis_passes'] for r in resnet14('stages/analyze.py')]
+    slowdown = statistics.mean(analyses) / (passes * test_images) * eval_speed
+    table = pd.read_csv(breakdown)
+    dvc_share = float(table[table.kind == 'dvc'].seconds.sum()) / len(records)
+    def outside(script_names) -> float:
+        return statistics.median(r['end'] - r['process_start'] - sum(r['phases'].values())
+                                 for r in records if r['argv'][0] in script_names) + dvc_share
+    return Overheads(eval_speed, slowdown, {'train': outside({'stages/train.py'}),
+                                            'analyze': outside({'stages/analyze.py'}),
+                                            'other': outside({'stages/aggregate.py', 'stages/figures.py',
+                                                              'stages/claims.py', 'stages/grid_recipe.py',
+                                                              'stages/prepare.py'})})
+
+
 def train_speed(arch: str, trainable: str, measured: dict | None = None) -> tuple[float, bool]:
     """(images per second, measured?) for Fashion-MNIST-sized images."""
     measured = measured_speeds() if measured is None else measured
@@ -75,7 +119,7 @@ def train_speed(arch: str, trainable: str, measured: dict | None = None) -> tupl
 
 
 def eval_speed(arch: str) -> float:
-    return EVAL_RESNET14 / relative_cost(arch)
+    return measured_overheads().eval_resnet14 / relative_cost(arch)
 
 
 @dataclass(frozen=True)
@@ -105,6 +149,7 @@ def estimate(grid: dict) -> Estimate:
     image_cost = IMAGE_COST[dataset]
     epochs = train['epochs']
     evaluations = epochs if train.get('eval_every_epoch', True) else 1
+    overheads = measured_overheads()
     rows = []
     for cell in train_cells(grid):
         speed, measured = train_speed(cell.arch, cell.trainable)
@@ -114,16 +159,16 @@ def estimate(grid: dict) -> Estimate:
                       seconds=evaluations * test_size * image_cost / eval_speed(cell.arch), measured=cell.arch ==
                       'cifar_resnet14'),
                  dict(stage=cell.train_stage, arch=cell.arch, trainable=cell.trainable, part='start-up',
-                      seconds=TRAIN_START, measured=False)]
+                      seconds=overheads.start['train'], measured=True)]
     passes = analysis_passes(grid)
     for cell in analysed_cells(grid):
         rows += [dict(stage=cell.analyze_stage, arch=cell.arch, trainable=cell.trainable, part='analysis',
-                      seconds=passes * test_size * image_cost * ANALYSIS_SLOWDOWN / eval_speed(cell.arch),
+                      seconds=passes * test_size * image_cost * overheads.analysis_slowdown / eval_speed(cell.arch),
                       measured=cell.arch == 'cifar_resnet14'),
                  dict(stage=cell.analyze_stage, arch=cell.arch, trainable=cell.trainable, part='start-up',
-                      seconds=ANALYZE_START, measured=False)]
+                      seconds=overheads.start['analyze'], measured=True)]
     rows.append(dict(stage='other stages', arch='', trainable='', part='start-up',
-                     seconds=OTHER_STAGES * OTHER_START, measured=False))
+                     seconds=OTHER_STAGES * overheads.start['other'], measured=True))
     return Estimate(pd.DataFrame(rows), images)
 
 
