@@ -2,7 +2,7 @@
 
 Reads a checkpoint and the prepared test set (only the test split is loaded); writes ``metrics.json`` (schema:
 ``bnonly.analysis.metrics``), ``tables/*.csv`` (``bnonly.analysis.tables``) and ``plots/*.png``
-(``bnonly.analysis.figures``) under --out. The device is chosen as training chooses it (``bnonly.devices``:
+(``bnonly.analysis.plots``) under --out. The device is chosen as training chooses it (``bnonly.devices``:
 a GPU of its own when there is one, else the CPU, where malloc keeps freed memory as in training).
 """
 import argparse
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / 'metrics.json').write_text(json.dumps(metrics, indent=2) + '\n')
     write_tables(analysis, args.out / 'tables')
     if not args.no_plots:
-        from bnonly.analysis.figures import write_figures  # matplotlib only when drawing
+        from bnonly.analysis.plots import write_figures  # matplotlib only when drawing
         write_figures(analysis, args.out / 'plots')
     dead = metrics['dead_relu']
     dead_text = (f"dead ReLU {dead['granularity']}s: {dead['fraction']:.1%} of {dead['units']}"

@@ -15,7 +15,7 @@ from bnonly.analysis.batchnorm import affine_layers, batchnorm_layers, collect_a
 from bnonly.analysis.clamping import clamp_gammas, random_control_generator, zero_random_gammas
 from bnonly.analysis.dead_relu import NOT_APPLICABLE, dead_relus, relu_sites, relu_zero_pass
 from bnonly.analysis.evaluation import accuracy
-from bnonly.analysis.figures import FIGURES, dead_relu_figure, histogram_figure
+from bnonly.analysis.plots import FIGURES, dead_relu_figure, histogram_figure
 from bnonly.analysis.metrics import analysis_metrics
 from bnonly.analysis.tables import TABLES, write_tables
 from bnonly.census import census, norm_layers
@@ -150,7 +150,7 @@ def test_vit_figures_say_normalisation_and_not_applicable(analysed, tmp_path):
     assert 'normalisation' in title and 'LayerNorm' in title and 'BatchNorm' not in title
     texts = [text.get_text() for text in dead_relu_figure(analysis).axes[0].texts]
     assert any('not applicable' in text and NOT_APPLICABLE in text for text in texts)
-    from bnonly.analysis.figures import write_figures
+    from bnonly.analysis.plots import write_figures
     paths = write_figures(analysis, tmp_path)
     assert [path.stem for path in paths] == list(FIGURES)
     assert all(path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' for path in paths)

@@ -1,4 +1,4 @@
-"""The per-run analysis figures (results/analyze/plots), drawn from an ``Analysis`` with matplotlib's Agg.
+"""The per-run analysis plots (results/analyze/plots), drawn from an ``Analysis`` with matplotlib's Agg.
 
 Each figure draws on its own ``Figure`` with an explicit Agg canvas (no pyplot): no global figure state, no
 display needed, and the same PNG on every machine. The cross-run versions of the paper's figures (BN-only vs
