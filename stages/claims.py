@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from bnonly import timing
-from bnonly.paper.claims import Results, all_claims, to_frame, to_markdown
+from bnonly.paper.claims import Results, all_claims
+from bnonly.paper.claims_table import to_frame, to_markdown
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bnonly.paper import claims
+from bnonly.paper import claims, claims_table
 from bnonly.paper.aggregate import summarize
 from bnonly.paper.claims import Results
 from bnonly.paper.statistics import seeds_needed
@@ -72,7 +72,7 @@ def test_reversed_effect_does_not_hold():
     found = row('7', accuracy('cifar_resnet14', 'bn_only', [0.50, 0.51, 0.49]),
                 accuracy('cifar_resnet14', 'output_only', [0.80, 0.80, 0.79]))
     assert found.verdict == FAILS and found.p_opposite_holm <= 0.05
-    assert 'contradicting test' in claims.p_text(found)
+    assert 'contradicting test' in claims_table.p_text(found)
 
 
 def test_noisy_small_effect_is_not_resolvable_and_says_how_many_seeds():
@@ -81,8 +81,8 @@ def test_noisy_small_effect_is_not_resolvable_and_says_how_many_seeds():
     assert found.verdict == UNRESOLVED
     differences = np.subtract(bn, rk)
     assert found.seeds_needed == seeds_needed(differences.mean() / differences.std(ddof=1)) > 3
-    assert f'≈ {found.seeds_needed_holm} seeds needed' in claims.verdict_text(found)
-    assert f'{found.seeds_needed} for a lone test' in claims.verdict_text(found)
+    assert f'≈ {found.seeds_needed_holm} seeds needed' in claims_table.verdict_text(found)
+    assert f'{found.seeds_needed} for a lone test' in claims_table.verdict_text(found)
     # the same count at Holm's first-step level over the table's tests (here this row's two) asks for more
     assert found.family_size == 2 and found.seeds_needed_holm == seeds_needed(
         differences.mean() / differences.std(ddof=1), 0.05 / 2) > found.seeds_needed
@@ -136,7 +136,7 @@ def test_gamma_beta_power_at_the_papers_effect():
     assert found.verdict == UNRESOLVED and 'all − all_but_bn' in found.ours
     sd = np.std(np.subtract([0.910, 0.905, 0.912], [0.902, 0.909, 0.904]), ddof=1)
     assert found.seeds_needed == seeds_needed(0.005 / sd)
-    assert 'the paper\'s +0.5 points' in claims.verdict_text(found)
+    assert 'the paper\'s +0.5 points' in claims_table.verdict_text(found)
 
 
 def gamma_cells(arch, trained, at_init, all_trained, threshold='t0p1'):
@@ -209,13 +209,13 @@ def test_paper_numbers_on_cifar10():
 def test_markdown_and_csv(tmp_path):
     table = claims.all_claims(results(accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.79]),
                                       accuracy('cifar_resnet14', 'random_k', [0.50, 0.52, 0.49])))
-    text = claims.to_markdown(table, PROFILE)
+    text = claims_table.to_markdown(table, PROFILE)
     assert text.count('\n| ') == len(table) + 1  # header + one line per claim
     assert 'Grid: Fashion-MNIST, 1,000 SGD steps per cell, 3 seeds, 30 trained and 15 analysed cells' in text
     header = '| # | Claim (paper) | Paper | Ours (estimate [95% CI] per network) | Test | n | p (Holm) | q (BH) | Verdict |'
     assert header in text
     assert 'Holm' in text and 'TOST' in text and '±1 point' in text
-    frame = claims.to_frame(table)
+    frame = claims_table.to_frame(table)
     assert len(frame) == 19 and {'estimate', 'ci_low', 'ci_high', 'n', 'p_raw', 'p_holm', 'verdict',
                                  'seeds_needed'} <= set(frame.columns)
     random_k = frame.set_index('number').loc['6']
