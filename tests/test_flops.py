@@ -45,4 +45,4 @@ def test_command_reports_the_default_grid(capsys, monkeypatch):
     monkeypatch.chdir(PROJECT)
     assert main([]) == 0
     out = capsys.readouterr().out
-    assert 'training steps: ' in out and '| cifar_resnet14 | bn_only | 3 |' in out  # 3 seeds in grid.yaml
+    assert 'training steps: ' in out and '| cifar_resnet14 | bn_only | 4 |' in out  # 4 seeds in grid.yaml

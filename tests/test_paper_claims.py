@@ -69,10 +69,23 @@ def test_clear_effect_holds_in_every_network():
 
 
 def test_reversed_effect_does_not_hold():
-    found = row('7', accuracy('cifar_resnet14', 'bn_only', [0.50, 0.51, 0.49]),
-                accuracy('cifar_resnet14', 'output_only', [0.80, 0.80, 0.79]))
+    # width (row 10) is a secondary claim; with no primary claim measured the gate is open
+    found = row('10', accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.79]),
+                accuracy('cifar_wide_resnet14_2', 'bn_only', [0.60, 0.62, 0.61]))
+    assert found.family == 'secondary'
     assert found.verdict == FAILS and found.p_opposite_holm <= 0.05
     assert 'contradicting test' in claims_table.p_text(found)
+
+
+def test_a_reversed_primary_claim_is_left_open_by_the_gatekeeping():
+    cells = results(accuracy('cifar_resnet14', 'bn_only', [0.50, 0.51, 0.49]),
+                    accuracy('cifar_resnet14', 'output_only', [0.80, 0.80, 0.79]))
+    found = next(r for r in claims.all_claims(cells) if r.number == '7')
+    # its contradicting test is in the secondary family, which opens only if every primary claim holds
+    assert found.family == 'primary' and found.verdict == UNRESOLVED and found.p_opposite_holm > 0.05
+    # one Holm family over the same tests would call it reversed
+    single = next(r for r in claims.decide([r for r in claims.all_claims(cells)]) if r.number == '7')
+    assert single.family == '' and single.verdict == FAILS
 
 
 def test_noisy_small_effect_is_not_resolvable_and_says_how_many_seeds():
@@ -83,9 +96,9 @@ def test_noisy_small_effect_is_not_resolvable_and_says_how_many_seeds():
     assert found.seeds_needed == seeds_needed(differences.mean() / differences.std(ddof=1)) > 3
     assert f'≈ {found.seeds_needed_holm} seeds needed' in claims_table.verdict_text(found)
     assert f'{found.seeds_needed} for a lone test' in claims_table.verdict_text(found)
-    # the same count at Holm's first-step level over the table's tests (here this row's two) asks for more
-    assert found.family_size == 2 and found.seeds_needed_holm == seeds_needed(
-        differences.mean() / differences.std(ddof=1), 0.05 / 2) > found.seeds_needed
+    # Holm's first-step level over the row's family: the primary family here holds this row's test alone
+    assert found.family == 'primary' and found.family_size == 1
+    assert found.seeds_needed_holm == seeds_needed(differences.mean() / differences.std(ddof=1), 0.05 / 1)
 
 
 def test_one_network_unresolved_keeps_the_every_network_claim_unresolved():
@@ -212,11 +225,13 @@ def test_markdown_and_csv(tmp_path):
     text = claims_table.to_markdown(table, PROFILE)
     assert text.count('\n| ') == len(table) + 1  # header + one line per claim
     assert 'Grid: Fashion-MNIST, 1,000 SGD steps per cell, 3 seeds, 30 trained and 15 analysed cells' in text
-    header = '| # | Claim (paper) | Paper | Ours (estimate [95% CI] per network) | Test | n | p (Holm) | q (BH) | Verdict |'
+    header = ('| # | Claim (paper) | Paper | Ours (estimate [95% CI] per network) | Test | n | Family | p (adjusted) | '
+              'q (BH) | Verdict |')
     assert header in text
-    assert 'Holm' in text and 'TOST' in text and '±1 point' in text
+    assert '| 6 | BatchNorm-only training is far above' in text and '| primary |' in text
+    assert 'serial gatekeeping' in text and 'Holm' in text and 'TOST' in text and '±1 point' in text
     frame = claims_table.to_frame(table)
-    assert len(frame) == 19 and {'estimate', 'ci_low', 'ci_high', 'n', 'p_raw', 'p_holm', 'verdict',
+    assert len(frame) == 19 and {'estimate', 'ci_low', 'ci_high', 'n', 'family', 'p_raw', 'p_holm', 'verdict',
                                  'seeds_needed'} <= set(frame.columns)
     random_k = frame.set_index('number').loc['6']
     assert random_k.verdict == HOLDS and random_k.ci_low < random_k.estimate < random_k.ci_high
