@@ -1,0 +1,158 @@
+"""Pre-specified claims of the extensions grid (X1-X12), decided by the paper table's machinery.
+
+Each claim names two runs of extensions/grid.yaml and one test, fixed here before any cell was trained:
+
+- Cells are compared **paired by seed** (same data order and training subset; within one network and init,
+  the same initial weights): the per-seed differences a - b on the seeds both runs have.
+- "Above" claims are **one-sided paired t tests** (bnonly.paper.statistics.one_sided_t) in the stated
+  direction. X3 (γ only against β only) is posed one-sided too, "γ only above β only", because statistics
+  has no two-sided test and needs none: the contradicting one-sided test (β only above γ only) is in the
+  Holm family as well, so a significant difference either way is a verdict ("holds" or "does not hold").
+  The direction is the one the paper's account predicts: BN-only works by switching features off through
+  small γ, which γ only can do and β only (γ frozen at its random init) cannot.
+- "Barely changes" claims (X10-X12: BN-only under another init) are **TOST equivalence tests** with the
+  paper table's margin, ±1 point (bnonly.paper.claims.EQUIVALENCE_MARGIN). Nothing predicts a direction for
+  them (the paper trains BN-only from γ ~ U[0, 1) and Kaiming-normal weights only), so the claim fixed in
+  advance is robustness; a one-sided claim would need a direction that no account gives.
+- **Holm** across this table's tests and their contradicting tests, verdicts and seed counts as in the paper's
+  table (bnonly.paper.verdicts.decide); rows whose runs the tables lack are **not measured**.
+
+X4-X7 compare a normalisation-only set with random_k at k = 2, its equal trainable count
+(bnonly.trainable.EQUAL_COUNT_BASELINE; each row prints both counts as trained). γ only and β only have no
+random baseline here: theirs is k = 1, which the grid does not train.
+"""
+from typing import NamedTuple
+
+import pandas as pd
+
+from bnonly.extensions import runs
+from bnonly.paper.claims import DATASET_LABELS, EQUIVALENCE_MARGIN, points
+from bnonly.paper.claims_table import _escape, p_text, q_text, to_frame, verdict_text
+from bnonly.paper.statistics import ALPHA, Outcome, equivalence, one_sided_t, paired_differences
+from bnonly.paper.verdicts import VERDICTS, Finding, Row, decide, not_measured
+
+ABOVE, EQUIVALENT = 'above', 'equivalent'
+
+
+class Claim(NamedTuple):
+    number: str
+    claim: str
+    prior: str          # why it is asked, and what we expected before any data
+    label: str          # the network, as the row prints it
+    a: str              # run
+    b: str              # run
+    test: str           # ABOVE: a - b > 0, one-sided; EQUIVALENT: a - b within ±EQUIVALENCE_MARGIN (TOST)
+    note: str = ''      # said after the test's name in the row
+
+
+_MARGIN = f'±{100 * EQUIVALENCE_MARGIN:g} point'
+CLAIMS = (
+    Claim('X1', 'Training β as well as γ is above training γ alone (BatchNorm only − γ only).',
+          'β adds a per-channel shift to γ\'s scale', 'ResNet-14', runs.BN_ONLY, runs.GAMMA_ONLY, ABOVE),
+    Claim('X2', 'Training γ as well as β is above training β alone (BatchNorm only − β only).',
+          'γ can switch a feature off; β alone keeps γ at its random init', 'ResNet-14', runs.BN_ONLY,
+          runs.BETA_ONLY, ABOVE),
+    Claim('X3', 'γ only is above β only (γ does more of the work).',
+          'the paper\'s account: features are switched off by small γ', 'ResNet-14', runs.GAMMA_ONLY,
+          runs.BETA_ONLY, ABOVE, note='posed one-sided (statistics has no two-sided test); its contradicting test, '
+                                      'β only above γ only, is in the Holm family too, so either direction decides'),
+    Claim('X4', 'BatchNorm only is above as many random weights (random_k, k = 2).',
+          'the paper\'s claim, on the extensions grid', 'ResNet-14', runs.BN_ONLY, runs.RANDOM_K, ABOVE),
+    Claim('X5', 'GroupNorm only is above as many random weights (random_k, k = 2).',
+          'whether the effect needs batch statistics', 'ResNet-14 (GroupNorm)', *runs.NORMS['GroupNorm'], ABOVE),
+    Claim('X6', 'LayerNorm only is above as many random weights (random_k, k = 2).',
+          'whether the effect needs per-channel statistics', 'ResNet-14 (LayerNorm)', *runs.NORMS['LayerNorm'],
+          ABOVE),
+    Claim('X7', 'In a ViT, LayerNorm only is above as many random weights (random_k, k = 2).',
+          'whether the effect carries over to a transformer', 'ViT', runs.VIT_NORM_ONLY, runs.VIT_RANDOM_K, ABOVE),
+    Claim('X8', 'In a ViT, LayerNorm only is above training only the output layer.',
+          'the paper\'s title comparison, on a transformer', 'ViT', runs.VIT_NORM_ONLY, runs.VIT_OUTPUT_ONLY, ABOVE),
+    Claim('X9', 'In a ViT, training all parameters is above LayerNorm only.',
+          'the ceiling: frozen random features cost accuracy', 'ViT', runs.VIT_ALL, runs.VIT_NORM_ONLY, ABOVE),
+    Claim('X10', f'BatchNorm only with γ = 1 at init barely changes accuracy against γ ~ U[0, 1) ({_MARGIN}).',
+          'no direction predicted: robustness to the γ init', 'ResNet-14', f'{runs.BN_ONLY}-fixed', runs.BN_ONLY,
+          EQUIVALENT),
+    Claim('X11', f'BatchNorm only with orthogonal frozen weights barely changes accuracy against Kaiming normal '
+          f'({_MARGIN}).', 'no direction predicted: robustness to the random features\' distribution',
+          'ResNet-14', f'{runs.BN_ONLY}-orthogonal', runs.BN_ONLY, EQUIVALENT),
+    Claim('X12', f'BatchNorm only with binary (±σ) frozen weights barely changes accuracy against Kaiming normal '
+          f'({_MARGIN}).', 'no direction predicted: robustness to the random features\' distribution',
+          'ResNet-14', f'{runs.BN_ONLY}-binary', runs.BN_ONLY, EQUIVALENT),
+)
+
+
+def _count(cells: pd.DataFrame, run: str) -> str:
+    values = runs.per_seed(cells, run, 'trainable_params')
+    return '?' if values.empty else f'{values.iloc[0]:,.0f}'
+
+
+def _counts_note(cells: pd.DataFrame, claim: Claim) -> str:
+    a, b = _count(cells, claim.a), _count(cells, claim.b)
+    return f'trainable parameters {a} vs {b}' + (' (equal)' if a == b != '?' else '')
+
+
+def _test(claim: Claim, differences) -> Outcome:
+    if claim.test == ABOVE:
+        return one_sided_t(differences)
+    return equivalence(differences, low=-EQUIVALENCE_MARGIN, high=EQUIVALENCE_MARGIN, margins=_MARGIN)
+
+
+def claim_row(cells: pd.DataFrame, claim: Claim, dataset: str) -> Row:
+    differences = paired_differences(runs.per_seed(cells, claim.a, 'test_accuracy'),
+                                     runs.per_seed(cells, claim.b, 'test_accuracy'))
+    if differences.empty:
+        return not_measured(claim.number, claim.claim, claim.prior,
+                            f'needs the runs {claim.a} and {claim.b} with a seed in common (extensions/grid.yaml)')
+    outcome = _test(claim, differences.to_numpy())
+    what = 'difference' if claim.test == ABOVE else f'difference, equivalence margin {_MARGIN}'
+    ours = (f'{claim.a} − {claim.b} test accuracy on {dataset} ({what}): {claim.label}: {points(outcome)}; '
+            f'{_counts_note(cells, claim)}')
+    test = outcome.name + (f'; {claim.note}' if claim.note else '')
+    return Row(claim.number, claim.claim, claim.prior, ours=ours, test=test,
+               findings=[Finding(claim.label, outcome, points(outcome))])
+
+
+def all_claims(cells: pd.DataFrame, profile: dict) -> list[Row]:
+    """Every row of the table, Holm-corrected together and decided."""
+    dataset = DATASET_LABELS.get(profile.get('dataset'), str(profile.get('dataset')))
+    return decide([claim_row(cells, claim, dataset) for claim in CLAIMS])
+
+
+def to_markdown(rows: list[Row], profile: dict) -> str:
+    """The table for people; the cells are rendered by bnonly.paper.claims_table, as the paper's table is."""
+    dataset = DATASET_LABELS.get(profile.get('dataset'), str(profile.get('dataset')))
+    tally = ', '.join(f'{sum(r.verdict == v for r in rows)} {v}' for v in VERDICTS if any(r.verdict == v for r in rows))
+    family = max((r.family_size for r in rows), default=0)
+    steps = profile.get('steps')
+    steps = f'{steps:,}' if isinstance(steps, int) else str(steps)  # a mixed grid: the list of values
+    lines = [
+        '# Beyond the paper: the extensions grid\'s claims against our measurements',
+        '',
+        f'Grid: {dataset}, {steps} SGD steps per cell, {profile.get("seeds")} seeds, '
+        f'{profile.get("cells_trained")} trained and {profile.get("cells_analysed")} analysed cells '
+        f'(extensions/grid.yaml). Verdicts: {tally}.',
+        '',
+        f'Each row is one test fixed before the data (bnonly.extensions.claims, whose docstring gives the rules), '
+        f'computed from the per-seed cells (extensions/results/grid_cells.csv) by the paper table\'s machinery: '
+        f'cells paired by seed, the estimate the mean per-seed difference in test accuracy with its 95% t '
+        f'interval; "above" claims are one-sided paired t tests, "barely changes" claims TOST equivalence tests '
+        f'with a margin of {_MARGIN}. p-values are Holm-adjusted across this table ({family} tests: each row\'s '
+        f'and its contradicting tests), at α = {ALPHA:g}; verdicts, seed counts and the exploratory q (BH) column '
+        f'as in reports/claims.md.',
+        '',
+        '| # | Claim | Why asked | Ours (estimate [95% CI]) | Test | n | p (Holm) | q (BH) | Verdict |',
+        '|---|---|---|---|---|---|---|---|---|',
+    ]
+    for row in rows:
+        cells = [row.number, row.claim, row.paper, row.ours, row.test, row.n_text, p_text(row), q_text(row),
+                 verdict_text(row)]
+        lines.append('| ' + ' | '.join(_escape(c) for c in cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def write(rows: list[Row], profile: dict, markdown_path, csv_path) -> None:
+    """reports/claims.md and reports/claims.csv (the CSV in the paper table's columns: claims_table.to_frame)."""
+    for path in (markdown_path, csv_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    markdown_path.write_text(to_markdown(rows, profile))
+    to_frame(rows).to_csv(csv_path, index=False)

@@ -1,0 +1,79 @@
+"""The runs of extensions/grid.yaml that the figures and claims read, and one run's numbers in the tables.
+
+A run is ``ARCH-TRAINABLE[-VARIANT]`` exactly as grid.yaml spells it; the aggregated tables carry it in their
+``run`` column. Selecting on that one column, rather than on arch, trainable and each model setting, keeps
+two cells that differ only in a variant (norm_only-groupnorm, norm_only-layernorm) apart whatever the other
+columns hold for a network that has no BatchNorm.
+"""
+from typing import NamedTuple
+
+import pandas as pd
+
+RESNET, VIT = 'cifar_resnet14', 'vit_fmnist_tiny'
+
+# E1, X1-X4: γ, β or both on the BatchNorm ResNet-14, and the random baseline with both's count (k = 2).
+BN_ONLY = f'{RESNET}-bn_only'
+GAMMA_ONLY = f'{RESNET}-gamma_only'
+BETA_ONLY = f'{RESNET}-beta_only'
+RANDOM_K = f'{RESNET}-random_k'
+
+# E2, X4-X6: per normalisation, (norm-only run, its equal-count random_k run). On BatchNorm norm_only is
+# bn_only, and the grid trains it once under that name.
+NORMS = {'BatchNorm': (BN_ONLY, RANDOM_K),
+         'GroupNorm': (f'{RESNET}-norm_only-groupnorm', f'{RESNET}-random_k-groupnorm'),
+         'LayerNorm': (f'{RESNET}-norm_only-layernorm', f'{RESNET}-random_k-layernorm')}
+
+# E3, X7-X9: the ViT, whose normalisations are LayerNorms.
+VIT_NORM_ONLY, VIT_RANDOM_K = f'{VIT}-norm_only', f'{VIT}-random_k'
+VIT_OUTPUT_ONLY, VIT_ALL = f'{VIT}-output_only', f'{VIT}-all'
+
+# E4, X10-X12: BN-only under other inits; bn_only (γ ~ U[0, 1), Kaiming-normal weights) is the reference of
+# both groups. (label, run), reference first.
+GAMMA_INITS = (('γ ~ U[0, 1)', BN_ONLY), ('γ = 1', f'{BN_ONLY}-fixed'),
+               ('γ ~ U[−1, 1)', f'{BN_ONLY}-positivenegative'))
+WEIGHT_INITS = (('Kaiming normal', BN_ONLY), ('orthogonal', f'{BN_ONLY}-orthogonal'),
+                ('binary ±σ', f'{BN_ONLY}-binary'))
+
+ALL_RUNS = tuple(dict.fromkeys(
+    [BN_ONLY, GAMMA_ONLY, BETA_ONLY, RANDOM_K, *(run for pair in NORMS.values() for run in pair),
+     VIT_NORM_ONLY, VIT_RANDOM_K, VIT_OUTPUT_ONLY, VIT_ALL, *(run for _, run in GAMMA_INITS + WEIGHT_INITS)]))
+
+
+class Stat(NamedTuple):
+    """A mean over seeds with the half-width of its 95% t interval (NaN when n < 2)."""
+    mean: float
+    ci95: float
+    n: int
+
+
+def _of_run(table: pd.DataFrame, run: str) -> pd.DataFrame:
+    """The rows of one run; of its paper-initialised ('grid') group when a table holds it in more than one."""
+    rows = table[table['run'] == run]
+    if 'group' in rows and rows['group'].nunique() > 1:
+        rows = rows[rows['group'] == 'grid']
+    return rows
+
+
+def per_seed(cells: pd.DataFrame, run: str, metric: str, source: str = 'train') -> pd.Series:
+    """A run's metric per seed (results/grid_cells.csv), indexed by seed; empty when the run is absent."""
+    rows = _of_run(cells, run)
+    rows = rows[(rows['source'] == source) & (rows['metric'] == metric)]
+    return rows.groupby('seed')['value'].first().astype(float)
+
+
+def summary_stat(summary: pd.DataFrame, run: str, metric: str, source: str = 'train') -> Stat | None:
+    """A run's mean and 95% half-width over seeds (reports/grid_summary.csv); None when absent."""
+    rows = _of_run(summary, run)
+    rows = rows[(rows['source'] == source) & (rows['metric'] == metric)]
+    if rows.empty:
+        return None
+    row = rows.iloc[0]
+    return Stat(float(row['mean']), float(row['ci95']), int(row['n']))
+
+
+def random_k_of(summary: pd.DataFrame, run: str) -> int | None:
+    """The k a random_k run trained with, from the summary's ``random_k`` column when it has one."""
+    rows = _of_run(summary, run)
+    if 'random_k' not in rows or rows['random_k'].dropna().empty:
+        return None
+    return int(rows['random_k'].dropna().iloc[0])
