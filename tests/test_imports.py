@@ -10,7 +10,8 @@ import pytest
 
 from dvc_repo import PROJECT
 
-REPORT_STAGES = ['aggregate', 'figures', 'claims', 'grid_recipe']
+# extension_*: the extensions pipeline's figures and claims (extensions/dvc.yaml)
+REPORT_STAGES = ['aggregate', 'figures', 'claims', 'grid_recipe', 'extension_figures', 'extension_claims']
 HEAVY = ('torch', 'timm')
 
 

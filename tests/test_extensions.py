@@ -1,0 +1,167 @@
+"""The extensions pipeline on synthetic aggregated tables: each claim's verdict for a built-in effect (holds,
+does not hold, not resolvable, not measured), the four figures written, and extensions/grid.yaml read by the
+grid's own loader with every run the figures and claims name in it."""
+import json
+import runpy
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from bnonly.config import load_params, parse_run
+from bnonly.extensions import claims, figures, runs
+from bnonly.paper.aggregate import KEYS, summarize
+from bnonly.paper.grid import analysed_cells, train_cells
+from bnonly.paper.verdicts import FAILS, HOLDS, NOT_MEASURED, UNRESOLVED
+
+PROJECT = Path(__file__).resolve().parents[1]
+SEEDS = (0, 1, 2)
+SEED_OFFSET = (0.01, -0.02, 0.005)      # shared by every run of a seed: what pairing by seed removes
+JITTER = (0.0, 0.001, -0.001)           # each run's own seed-to-seed noise: small, so clear effects are clear
+PROFILE = {'dataset': 'fashion_mnist', 'epochs': 4, 'train_images': 32000, 'steps': 1000, 'seeds': 3,
+           'cells_trained': 48, 'cells_analysed': 12}
+NORM_COUNT = 1_120                      # ResNet-14's γ and β, and random_k's at k = 2
+
+# Built-in effects, one verdict each (X6's LayerNorm runs are left out: not measured).
+ACCURACY = {
+    runs.BN_ONLY: 0.80, runs.GAMMA_ONLY: 0.70, runs.BETA_ONLY: 0.60, runs.RANDOM_K: 0.40,      # X1-X4 hold
+    runs.NORMS['GroupNorm'][0]: 0.40, runs.NORMS['GroupNorm'][1]: 0.60,                         # X5 reversed
+    runs.VIT_NORM_ONLY: 0.75, runs.VIT_RANDOM_K: 0.50, runs.VIT_OUTPUT_ONLY: 0.65, runs.VIT_ALL: 0.88,  # X7-X9
+}
+# Per-seed offsets from bn_only (X10-X12): well inside ±1 point, 5 points below, noisy around 0.
+FROM_BN_ONLY = {f'{runs.BN_ONLY}-fixed': (0.0005, -0.0004, 0.0001),
+                f'{runs.BN_ONLY}-orthogonal': (-0.05, -0.051, -0.049),
+                f'{runs.BN_ONLY}-binary': (0.03, -0.04, 0.005)}
+EXPECTED = {'X1': HOLDS, 'X2': HOLDS, 'X3': HOLDS, 'X4': HOLDS, 'X5': FAILS, 'X6': NOT_MEASURED, 'X7': HOLDS,
+            'X8': HOLDS, 'X9': HOLDS, 'X10': HOLDS, 'X11': FAILS, 'X12': UNRESOLVED}
+
+
+def cell_rows(run: str, metric: str, values, *, source='train') -> list[dict]:
+    """One run's metric per seed, in results/grid_cells.csv's columns (bnonly.paper.aggregate.KEYS)."""
+    arch, trainable, variants = parse_run(run)
+    settings = {'batchnorm_init': 'uniform', 'norm_layer': 'batchnorm', 'weight_init': 'kaiming_normal',
+                'random_k': 2, **variants}
+    return [{**{key: settings.get(key) for key in KEYS}, 'group': 'grid', 'arch': arch, 'trainable': trainable,
+             'seed': seed, 'run': run, 'source': source, 'metric': metric, 'value': value}
+            for seed, value in zip(SEEDS, values)]
+
+
+def accuracies(base: float, scale: float) -> list[float]:
+    """Per seed: the base, the seed's shared offset and this run's own jitter (``scale`` x JITTER)."""
+    return [base + offset + scale * jitter for offset, jitter in zip(SEED_OFFSET, JITTER)]
+
+
+@pytest.fixture(scope='module')
+def cells() -> pd.DataFrame:
+    rows = []
+    # A different jitter scale per run, so that every paired difference has some spread (a t test needs it).
+    table = {run: accuracies(base, 1 + index) for index, (run, base) in enumerate(ACCURACY.items())}
+    bn_only = table[runs.BN_ONLY]
+    table |= {run: [a + d for a, d in zip(bn_only, deltas)] for run, deltas in FROM_BN_ONLY.items()}
+    for run, values in table.items():
+        rows += cell_rows(run, 'test_accuracy', values)
+        half = parse_run(run)[1] in ('gamma_only', 'beta_only')
+        count = NORM_COUNT // 2 if half else 650 if 'output_only' in run else NORM_COUNT
+        rows += cell_rows(run, 'trainable_params', [count] * len(SEEDS))
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope='module')
+def history() -> pd.DataFrame:
+    """The share of |γ| < 0.1 after each of 4 epochs; the last epoch's is 0.1 x (4 + run index)."""
+    rows = []
+    for index, (_, run) in enumerate(runs.GAMMA_INITS + runs.WEIGHT_INITS[1:]):
+        for seed in SEEDS:
+            rows += [dict(group='grid', run=run, seed=seed, epoch=epoch, test_accuracy=None,
+                          gamma_frac_abs_below_t0p1=0.1 * (epoch + index) + 0.001 * seed) for epoch in range(1, 5)]
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------- claims
+def test_each_claim_gets_the_verdict_its_built_in_effect_asks_for(cells):
+    table = {row.number: row for row in claims.all_claims(cells, PROFILE)}
+    assert {number: row.verdict for number, row in table.items()} == EXPECTED
+    assert 'cifar_resnet14-norm_only-layernorm' in table['X6'].reason
+    assert 'trainable parameters 1,120 vs 1,120 (equal)' in table['X4'].ours
+    assert 'trainable parameters 1,120 vs 560' in table['X1'].ours
+    assert table['X5'].p_opposite_holm <= 0.05
+    assert 'TOST' in table['X10'].test and '±1 point' in table['X10'].test
+    assert 'one-sided (> 0), df=2' in table['X3'].test and 'contradicting test' in table['X3'].test
+    assert table['X12'].seeds_needed is None or table['X12'].seeds_needed > 3
+
+
+def test_claims_pair_by_seed(cells):
+    # A seed offset 100 times the effect, shared by both runs of a seed: paired, X1 still holds.
+    swing = {0: 0.0, 1: 0.5, 2: -0.4}
+    shifted = cells.assign(value=cells.value + cells.seed.map(swing).where(cells.metric == 'test_accuracy', 0))
+    row = claims.all_claims(shifted, PROFILE)[0]
+    assert row.number == 'X1' and row.verdict == HOLDS
+
+
+def test_the_claims_stage_writes_markdown_and_csv(cells, tmp_path):
+    cells.to_csv(tmp_path / 'cells.csv', index=False)
+    (tmp_path / 'summary.json').write_text(json.dumps({'profile': PROFILE}))
+    main = runpy.run_path(str(PROJECT / 'stages' / 'extension_claims.py'), run_name='test')['main']
+    assert main(['--cells', str(tmp_path / 'cells.csv'), '--summary-json', str(tmp_path / 'summary.json'),
+                 '--out', str(tmp_path / 'claims.md'), '--csv', str(tmp_path / 'claims.csv')]) == 0
+    text = (tmp_path / 'claims.md').read_text()
+    assert text.count('\n| X') == len(claims.CLAIMS) and '1,000 SGD steps per cell, 3 seeds' in text
+    table = pd.read_csv(tmp_path / 'claims.csv')
+    assert dict(zip(table.number, table.verdict)) == EXPECTED
+
+
+# -------------------------------------------------------------------------------------------- figures
+@pytest.mark.parametrize('name', sorted(figures.FIGURES))
+def test_each_figure_is_written(name, cells, history, tmp_path):
+    paths = figures.draw(name, summarize(cells), history, PROFILE, {'dpi': 40}, tmp_path / name)
+    assert [p.suffix for p in paths] == ['.png', '.pdf'] and all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_a_figure_without_its_runs_still_draws(tmp_path):
+    empty = pd.DataFrame(columns=['group', 'run', 'source', 'metric', 'mean', 'ci95', 'n'])
+    assert figures.draw('E3', empty, None, PROFILE, {'dpi': 40}, tmp_path / 'E3')[0].stat().st_size > 0
+
+
+def test_the_share_of_small_gamma_is_the_last_epochs_mean_and_interval(history):
+    stat = figures.final_small_gamma(history, runs.BN_ONLY)
+    assert stat.n == 3 and stat.mean == pytest.approx(0.4 + 0.001)
+    assert stat.ci95 == pytest.approx(4.303 * 0.001 / 3 ** 0.5, rel=1e-3)   # t(0.975, 2) x sd / sqrt(n)
+    assert figures.final_small_gamma(history, f'{runs.BN_ONLY}-binary').mean == pytest.approx(0.8 + 0.001)
+
+
+def test_the_figures_stage_reads_the_aggregated_files(cells, history, tmp_path):
+    summarize(cells).to_csv(tmp_path / 'summary.csv', index=False)
+    history.to_csv(tmp_path / 'history.csv', index=False)
+    (tmp_path / 'summary.json').write_text(json.dumps({'profile': PROFILE}))
+    (tmp_path / 'grid.yaml').write_text('figures: {dpi: 50}\n')
+    main = runpy.run_path(str(PROJECT / 'stages' / 'extension_figures.py'), run_name='test')['main']
+    assert main(['--figure', 'E2', '--summary', str(tmp_path / 'summary.csv'), '--summary-json',
+                 str(tmp_path / 'summary.json'), '--history', str(tmp_path / 'history.csv'), '--params',
+                 str(tmp_path / 'grid.yaml'), '--out', str(tmp_path / 'E2')]) == 0
+    assert (tmp_path / 'E2.png').stat().st_size > 1000
+
+
+# ----------------------------------------------------------------------------------------------- grid
+@pytest.fixture(scope='module')
+def grid() -> dict:
+    return load_params(PROJECT / 'extensions' / 'grid.yaml')['grid']   # names and variant tokens checked
+
+
+def test_the_extensions_grid_parses_and_names_every_run_it_is_read_for(grid):
+    cells = train_cells(grid)
+    assert len(cells) == 16 * 3 and len(analysed_cells(grid)) == 4 * 3
+    assert [cell.run for cell in cells[::3]] == list(grid['runs'])          # each run reads back as written
+    assert set(runs.ALL_RUNS) == set(grid['runs'])
+    assert {run for claim in claims.CLAIMS for run in (claim.a, claim.b)} <= set(grid['runs'])
+    variants = {cell.run: dict(cell.variants) for cell in cells}
+    assert variants['cifar_resnet14-norm_only-groupnorm'] == {'norm_layer': 'groupnorm'}
+    assert variants['cifar_resnet14-bn_only-fixed'] == {'batchnorm_init': 'fixed'}
+    assert variants['cifar_resnet14-bn_only-binary'] == {'weight_init': 'binary'}
+    assert grid['model']['random_k'] == 2 and not grid.get('fixed_init')
+
+
+def test_the_extensions_grid_trains_with_the_paper_grids_recipe(grid):
+    paper = yaml.safe_load((PROJECT / 'grid.yaml').read_text())['grid']
+    for section in ('dataset', 'data', 'model', 'train', 'analyze'):
+        assert grid[section] == paper[section], section
