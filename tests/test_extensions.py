@@ -108,7 +108,7 @@ def test_the_claims_stage_writes_markdown_and_csv(cells, tmp_path):
     text = (tmp_path / 'claims.md').read_text()
     assert text.count('\n| X') == len(claims.CLAIMS) and '1,000 SGD steps per cell, 3 seeds' in text
     table = pd.read_csv(tmp_path / 'claims.csv')
-    assert dict(zip(table.number, table.verdict)) == EXPECTED
+    assert dict(zip(table.number, table.verdict)) == EXPECTED and 'why_asked' in table
 
 
 # -------------------------------------------------------------------------------------------- figures

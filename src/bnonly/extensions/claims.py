@@ -151,8 +151,9 @@ def to_markdown(rows: list[Row], profile: dict) -> str:
 
 
 def write(rows: list[Row], profile: dict, markdown_path, csv_path) -> None:
-    """reports/claims.md and reports/claims.csv (the CSV in the paper table's columns: claims_table.to_frame)."""
+    """reports/claims.md and reports/claims.csv: the CSV in the paper table's columns (claims_table.to_frame),
+    its ``paper`` column named for what it holds here."""
     for path in (markdown_path, csv_path):
         path.parent.mkdir(parents=True, exist_ok=True)
     markdown_path.write_text(to_markdown(rows, profile))
-    to_frame(rows).to_csv(csv_path, index=False)
+    to_frame(rows).rename(columns={'paper': 'why_asked'}).to_csv(csv_path, index=False)
