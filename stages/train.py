@@ -12,27 +12,19 @@ from pathlib import Path
 import torch
 
 from bnonly import timing
-from bnonly.config import ConfigError, load_params
+from bnonly.config import ConfigError, load_params, parse_run
 from bnonly.data import DataError
 from bnonly.training import RunSpec, TrainingDiverged, train_run
 
 
-def split_run(run: str) -> tuple[str, str]:
-    """``ARCH-TRAINABLE`` -> (arch, trainable). No architecture or trainable-set name contains a '-', so a
-    run names both only when it has exactly one."""
-    arch, separator, trainable = run.partition('-')
-    if not separator or '-' in trainable or not arch or not trainable:
-        raise ConfigError(f'--run {run!r}: expected ARCH-TRAINABLE with exactly one "-" '
-                          f'(e.g. cifar_wide_resnet14_2-bn_only)')
-    return arch, trainable
-
-
 def run_overrides(args: argparse.Namespace) -> list[str]:
-    """The params overrides: --run's arch and trainable first, so that an explicit --set still wins."""
+    """The params overrides: --run's arch, trainable set and variants first, so that an explicit --set still
+    wins."""
     if args.run is None:
         return list(args.overrides)
-    arch, trainable = split_run(args.run)
-    return [f'arch={arch}', f'trainable={trainable}', *args.overrides]
+    arch, trainable, variants = parse_run(args.run)
+    return [f'arch={arch}', f'trainable={trainable}', *(f'model.{key}={value}' for key, value in variants.items()),
+            *args.overrides]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -42,9 +34,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--params', type=Path, default=Path('params.yaml'))
     parser.add_argument('--set', dest='overrides', action='append', default=[], metavar='KEY=VALUE',
                         help='override a params value (e.g. --set arch=cifar_resnet32); repeatable')
-    parser.add_argument('--run', default=None, metavar='ARCH-TRAINABLE',
-                        help='set arch and trainable at once, e.g. cifar_wide_resnet14_2-bn_only (the paper '
-                             'grid names its cells so)')
+    parser.add_argument('--run', default=None, metavar='ARCH-TRAINABLE[-VARIANT]...',
+                        help='set arch, trainable and model variants at once, e.g. cifar_wide_resnet14_2-bn_only '
+                             'or cifar_resnet14-bn_only-groupnorm (the paper grid names its cells so)')
     parser.add_argument('--scratch', type=Path, default=None,
                         help='where resume state lives (default: $BNONLY_SCRATCH or .scratch/)')
     return parser.parse_args(argv)

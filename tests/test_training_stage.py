@@ -1,4 +1,5 @@
-"""stages/train.py's command line: --run ARCH-TRAINABLE (how the paper grid's DVC matrix names a cell)."""
+"""stages/train.py's command line: --run ARCH-TRAINABLE[-VARIANT]... (how the paper grid's DVC matrix names a
+cell)."""
 import importlib.util
 from pathlib import Path
 
@@ -33,11 +34,29 @@ def test_without_run_only_the_sets_apply():
     assert stage.run_overrides(args) == ['seed=1']
 
 
-@pytest.mark.parametrize('run', ['cifar_resnet14', 'cifar_resnet14-bn_only-x', '-bn_only', 'cifar_resnet14-', ''])
-def test_run_needs_exactly_one_dash(run):
+def test_run_variants_set_model_keys_before_the_sets(tmp_path):
     stage = load_stage()
-    with pytest.raises(ConfigError, match='exactly one'):
-        stage.split_run(run)
+    model = 'model: {batchnorm_init: uniform, weight_init: kaiming_normal, random_k: 2}\n'
+    (tmp_path / 'params.yaml').write_text('arch: cifar_resnet14\ntrainable: all\nseed: 0\n' + model)
+    args = stage.parse_args(['--data', 'd', '--out', 'o', '--run', 'cifar_resnet14-random_k-k1-groupnorm-fixed',
+                             '--set', 'model.batchnorm_init=oneone'])
+    overrides = stage.run_overrides(args)
+    assert overrides == ['arch=cifar_resnet14', 'trainable=random_k', 'model.random_k=1', 'model.norm_layer=groupnorm',
+                         'model.batchnorm_init=fixed', 'model.batchnorm_init=oneone']
+    model = load_params(tmp_path / 'params.yaml', overrides)['model']
+    assert model == {'batchnorm_init': 'oneone', 'weight_init': 'kaiming_normal', 'random_k': 1,  # --set wins
+                     'norm_layer': 'groupnorm'}
+
+
+@pytest.mark.parametrize('run, message', [
+    ('cifar_resnet14', 'is not a run'), ('-bn_only', 'is not a run'), ('cifar_resnet14-', 'is not a run'),
+    ('', 'is not a run'), ('cifar_resnet14-bn_only-x', "'x' is not a variant; valid: model.norm_layer"),
+    ('cifar_resnet14-bn_only-uniform-fixed', "'uniform' and 'fixed' both set model.batchnorm_init")])
+def test_bad_runs_are_config_errors(run, message):
+    stage = load_stage()
+    args = stage.parse_args(['--data', 'd', '--out', 'o', f'--run={run}'])  # '=': a run may start with '-'
+    with pytest.raises(ConfigError, match=message):
+        stage.run_overrides(args)
 
 
 def test_bad_run_is_a_clean_error(tmp_path, capsys):
@@ -45,4 +64,4 @@ def test_bad_run_is_a_clean_error(tmp_path, capsys):
     (tmp_path / 'params.yaml').write_text('arch: cifar_resnet14\n')
     assert stage.main(['--data', str(tmp_path), '--out', str(tmp_path / 'o'), '--params',
                        str(tmp_path / 'params.yaml'), '--run', 'cifar_resnet14_bn_only']) == 1
-    assert 'exactly one' in capsys.readouterr().err
+    assert 'is not a run' in capsys.readouterr().err
