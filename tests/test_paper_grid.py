@@ -87,11 +87,67 @@ def test_analysed_sets_must_be_trained(params):
         analysed_cells(grid)
 
 
-@pytest.mark.parametrize('run', ['cifar_resnet14', 'cifar_resnet14-bn_only-0', '-bn_only', 'cifar_resnet14-'])
+@pytest.mark.parametrize('run', ['cifar_resnet14', '-bn_only', 'cifar_resnet14-', 'cifar_resnet14-bn_only-', ''])
 def test_a_run_is_one_arch_and_one_set(run):
-    with pytest.raises(GridError, match='expected <arch>-<trainable>'):
+    with pytest.raises(GridError, match=r'expected ARCH-TRAINABLE\[-VARIANT\]'):
         split_run(run)
     assert split_run('cifar_wide_resnet14_2-random_k_output') == ('cifar_wide_resnet14_2', 'random_k_output')
+
+
+@pytest.mark.parametrize('run, variants', [
+    ('cifar_resnet14-norm_only-groupnorm', {'norm_layer': 'groupnorm'}),
+    ('cifar_resnet14-bn_only-fixed', {'batchnorm_init': 'fixed'}),
+    ('cifar_resnet14-bn_only-orthogonal', {'weight_init': 'orthogonal'}),
+    ('cifar_resnet14-random_k-k1-layernorm', {'random_k': 1, 'norm_layer': 'layernorm'}),
+    ('cifar_resnet14-all-positivenegative-k12-binary-batchnorm',
+     {'batchnorm_init': 'positivenegative', 'random_k': 12, 'weight_init': 'binary', 'norm_layer': 'batchnorm'}),
+])
+def test_a_run_may_carry_variants(run, variants):
+    cell = Cell.from_run('grid', run, 2)
+    assert (cell.arch, cell.trainable, dict(cell.variants)) == ('cifar_resnet14', run.split('-')[1], variants)
+    assert list(cell.variants) == list(variants)  # the run's order
+    assert cell.run == run and cell.name == f'{run}-2'  # verbatim: DVC's matrix names the cell so
+    assert cell.train_dir == Path(f'results/grid/{run}-2/train')
+    assert split_run(run) == ('cifar_resnet14', run.split('-')[1])
+    assert cell.batchnorm_init == variants.get('batchnorm_init', 'uniform')
+    assert (cell.norm_layer, cell.weight_init, cell.random_k) == \
+        tuple(variants.get(key) for key in ('norm_layer', 'weight_init', 'random_k'))
+
+
+def test_variant_vocabularies_are_the_librarys():
+    """Each token comes from the allowed values where the library defines them; they do not overlap."""
+    from bnonly.config import RUN_VARIANT_KEYS, _variant_tokens
+    from bnonly.initialization import BATCHNORM_INITS, WEIGHT_INITS
+    from bnonly.models.cifar_resnet import NORM_LAYERS
+    expected = {'norm_layer': set(NORM_LAYERS), 'batchnorm_init': set(BATCHNORM_INITS),
+                'weight_init': set(WEIGHT_INITS)}
+    assert {key: {t for t, k in _variant_tokens().items() if k == key} for key in expected} == expected
+    assert sum(map(len, expected.values())) == len(_variant_tokens())  # disjoint
+    assert RUN_VARIANT_KEYS == ('norm_layer', 'batchnorm_init', 'weight_init', 'random_k')
+
+
+@pytest.mark.parametrize('run, message', [
+    ('cifar_resnet14-bn_only-0', r"'0' is not a variant; valid: model.norm_layer: batchnorm, groupnorm, layernorm; "
+                                 r"model.batchnorm_init: uniform, fixed, .*model.random_k: k<N>"),
+    ('cifar_resnet14-bn_only-k0', "'k0' is not a variant"),
+    ('cifar_resnet14-bn_only-k01', "'k01' is not a variant"),  # one spelling per value: names stay verbatim
+    ('cifar_resnet14-bn_only-GroupNorm', "'GroupNorm' is not a variant"),
+    ('cifar_resnet14-bn_only-groupnorm-layernorm', "'groupnorm' and 'layernorm' both set model.norm_layer"),
+    ('cifar_resnet14-random_k-k1-k2', "'k1' and 'k2' both set model.random_k"),
+    ('cifar_resnet14-bn_only-fixed-fixed', "'fixed' and 'fixed' both set model.batchnorm_init"),
+])
+def test_bad_variants_name_the_token(run, message):
+    with pytest.raises(GridError, match=message):
+        split_run(run)
+
+
+def test_fixed_init_runs_cannot_set_their_init(params):
+    grid = copy.deepcopy(params['grid'])
+    grid['fixed_init'] = {'runs': ['cifar_resnet14-all-groupnorm']}
+    assert [cell.norm_layer for cell in train_cells(grid)[-len(grid['seeds']):]] == ['groupnorm'] * len(grid['seeds'])
+    grid['fixed_init'] = {'runs': ['cifar_resnet14-all-oneone']}
+    with pytest.raises(GridError, match='cifar_resnet14-all-oneone set a BatchNorm init'):
+        train_cells(grid)
 
 
 def test_recipe_holds_only_the_grid_section(params, tmp_path):
@@ -112,6 +168,21 @@ def test_recipe_holds_only_the_grid_section(params, tmp_path):
     assert spec.batchnorm_init == 'uniform'
 
 
+def test_recipe_passes_the_grids_norm_layer(params, tmp_path):
+    """grid.model.norm_layer (default batchnorm) reaches every cell's recipe; a run's variant still wins."""
+    grid = copy.deepcopy(params['grid'])
+    grid['model']['norm_layer'] = 'groupnorm'
+    path = tmp_path / 'grid.yaml'
+    path.write_text(yaml.safe_dump(dict(params, grid=grid)))
+    train = recipe(load_params(path)['grid'])['train']
+    assert train['model']['norm_layer'] == 'groupnorm'
+    path.write_text(yaml.safe_dump(train))
+    assert RunSpec.from_params(load_params(path, ['arch=cifar_resnet14', 'trainable=bn_only', 'seed=0'])).norm_layer \
+        == 'groupnorm'
+    assert RunSpec.from_params(load_params(path, ['arch=cifar_resnet14', 'trainable=bn_only', 'seed=0',
+                                                  'model.norm_layer=layernorm'])).norm_layer == 'layernorm'
+
+
 @pytest.mark.parametrize('arch', [a for a in ARCHITECTURES if a not in VIT_ARCHITECTURES])
 def test_every_paper_architecture_has_a_family(arch):
     info = arch_info(arch)
@@ -125,8 +196,14 @@ def test_arch_info_examples():
     assert arch_info('cifar_resnet14').in_width_family and not arch_info('cifar_resnet32').in_width_family
     with pytest.raises(GridError):
         arch_info('vgg16')
-    with pytest.raises(GridError, match='vit_fmnist_tiny'):  # not (yet) a grid network: no depth/width family
-        arch_info('vit_fmnist_tiny')
+
+
+def test_the_vit_is_a_grid_network_outside_the_depth_and_width_families():
+    from bnonly.models.vit import VIT_FMNIST_TINY
+    assert VIT_ARCHITECTURES == ('vit_fmnist_tiny',)
+    info = arch_info('vit_fmnist_tiny')
+    assert (info.family, info.depth, info.width, info.label) == ('vit', VIT_FMNIST_TINY['depth'], 1, 'ViT-tiny')
+    assert not info.in_depth_family and not info.in_width_family
 
 
 @pytest.mark.parametrize('key, value, message', [
@@ -134,6 +211,8 @@ def test_arch_info_examples():
     ('runs', ['cifar_resnet15-all'], "grid.runs\\[0\\] \\(arch\\): 'cifar_resnet15' is not valid"),
     ('runs', ['cifar_resnet14-bn'], "grid.runs\\[0\\] \\(trainable\\): 'bn' is not valid"),
     ('runs', ['cifar_resnet14'], "grid.runs\\[0\\]: 'cifar_resnet14' is not a run"),
+    ('runs', ['cifar_resnet14-bn_only-groupnorm-bn'], "grid.runs\\[0\\]: run .*'bn' is not a variant"),
+    ('runs', ['cifar_resnet15-bn_only-groupnorm'], "grid.runs\\[0\\] \\(arch\\): 'cifar_resnet15' is not valid"),
     ('runs', [], 'grid.runs: expected a non-empty list'),
     ('colour', 'red', "unknown params key 'grid.colour'"),
 ])
@@ -183,6 +262,25 @@ def test_cost_model_uses_measured_speeds_and_scales_the_rest(tmp_path):
         cost.train_speed('cifar_resnet14', 'gamma_only', {})
     with pytest.raises(ValueError):
         cost.relative_cost('resnet50')
+    with pytest.raises(ValueError, match='no measurement'):
+        cost.relative_cost('vit_fmnist_tiny')
+
+
+def test_cost_of_variant_runs_and_the_vit(params, tmp_path):
+    """A variant run costs its paper run's time, marked estimated; the ViT is listed as not estimated."""
+    grid = copy.deepcopy(params['grid'])
+    grid['runs'] = ['cifar_resnet14-bn_only', 'cifar_resnet14-bn_only-groupnorm', 'vit_fmnist_tiny-norm_only']
+    grid['analyze_runs'] = ['cifar_resnet14-bn_only-groupnorm', 'vit_fmnist_tiny-norm_only']
+    grid['fixed_init'] = None
+    cells = cost.estimate(grid).cells.set_index(['run', 'part'])
+    paper, variant = cells.loc[('cifar_resnet14-bn_only', 'training')], cells.loc[('cifar_resnet14-bn_only-groupnorm',
+                                                                                    'training')]
+    assert variant.seconds.sum() == pytest.approx(paper.seconds.sum()) and not variant.measured.any()
+    assert set(cells.loc['vit_fmnist_tiny-norm_only'].index) == {'not estimated'}
+    text = cost.report(grid)
+    assert '| ResNet-14 | bn_only-groupnorm |' in text and '| ViT-tiny | norm_only |' in text
+    assert 'no measurement' in text and 'Not estimated, and not in the total: vit_fmnist_tiny-norm_only' in text
+    assert "~ variant runs (cifar_resnet14-bn_only-groupnorm): estimated at their paper run's speed" in text
 
 
 def test_cost_model_reads_the_committed_summary():

@@ -19,6 +19,9 @@ one, and the table marks it ``~``:
   the analysis passes' cost per image and pass relative to it, and per kind of stage the seconds spent
   outside the timed phases (start-up, imports, writing) plus an equal share of DVC's own work. Other
   networks' evaluation scales like training (conv work).
+- a run with variants (bnonly.paper.grid: another normalisation or init) is estimated at its paper run's
+  speed, marked ``~``: the variants change little of the work, but they were not measured. A network no
+  measured one scales to (the ViT) is listed as not estimated and left out of the total.
 - CIFAR-10's 3x32x32 images cost (32/28)^2 = 1.31x Fashion-MNIST's 1x28x28: the conv work scales with the
   spatial area, and only the stem sees the extra input channels. ImageNet is not estimated (no CPU profile
   makes sense there).
@@ -26,6 +29,7 @@ one, and the table marks it ``~``:
 import argparse
 import functools
 import json
+import math
 import statistics
 import sys
 from dataclasses import dataclass
@@ -52,14 +56,19 @@ def relative_cost(arch: str) -> float:
     info = arch_info(arch)
     if info.family == 'imagenet':
         raise ValueError(f'{arch}: ImageNet networks are not estimated on the CPU')
+    if info.family not in ('deep', 'wide'):
+        raise ValueError(f'{arch}: no measurement (conv work relates only the CIFAR ResNets to each other)')
     return (info.depth - 2) / 12 * info.width ** 2
 
 
 @functools.cache
 def measured_speeds(summary: Path = SUMMARY) -> dict[tuple[str, str], float]:
-    """(arch, trainable) -> mean training images per second of the paper-initialised cells in ``summary``."""
+    """(arch, trainable) -> mean training images per second of the paper-initialised cells in ``summary``: its
+    paper runs only (a summary written before runs had variants has no run column, and only those)."""
     table = pd.read_csv(summary)
     rows = table[(table.group == 'grid') & (table.source == 'train') & (table.metric == 'images_per_second')]
+    if 'run' in rows:
+        rows = rows[rows.run == rows.arch + '-' + rows.trainable]
     return {(row.arch, row.trainable): float(row.mean) for row in rows.itertuples()}
 
 
@@ -72,10 +81,13 @@ class Overheads:
 
 
 def _cell_arch(argv: list[str]) -> str | None:
-    """The architecture of a grid cell's process, from its --out path (results/grid/<arch>-<set>-<seed>/...)."""
+    """The architecture of a paper-run grid cell's process, from its --out path
+    (results/grid/<arch>-<set>-<seed>/...); None for other processes and for runs with variants, whose speed
+    is not the paper network's."""
     out = argv[argv.index('--out') + 1] if '--out' in argv else ''
     parts = Path(out).parts
-    return parts[2].rsplit('-', 2)[0] if len(parts) > 2 and parts[1] == 'grid' else None
+    name = parts[2].split('-') if len(parts) > 2 and parts[1] == 'grid' else []
+    return name[0] if len(name) == 3 else None
 
 
 @functools.cache
@@ -129,6 +141,7 @@ class Estimate:
 
     @property
     def seconds(self) -> float:
+        """The estimated cells' total (a cell without an estimate has NaN seconds and is left out)."""
         return float(self.cells.seconds.sum())
 
     def by_part(self) -> pd.Series:
@@ -152,22 +165,29 @@ def estimate(grid: dict) -> Estimate:
     overheads = measured_overheads()
     rows = []
     for cell in train_cells(grid):
-        speed, measured = train_speed(cell.arch, cell.trainable)
-        rows += [dict(stage=cell.train_stage, arch=cell.arch, trainable=cell.trainable, part='training',
-                      seconds=images * epochs * image_cost / speed, measured=measured),
-                 dict(stage=cell.train_stage, arch=cell.arch, trainable=cell.trainable, part='test evaluation',
-                      seconds=evaluations * test_size * image_cost / eval_speed(cell.arch), measured=cell.arch ==
-                      'cifar_resnet14'),
-                 dict(stage=cell.train_stage, arch=cell.arch, trainable=cell.trainable, part='start-up',
-                      seconds=overheads.start['train'], measured=True)]
+        row = dict(stage=cell.train_stage, run=cell.run, arch=cell.arch, trainable=cell.trainable, note='')
+        try:
+            speed, measured = train_speed(cell.arch, cell.trainable)
+            evaluation = eval_speed(cell.arch)
+        except ValueError as error:  # listed, left out of the total (report)
+            rows.append(dict(row, part='not estimated', seconds=math.nan, measured=False, note=str(error)))
+            continue
+        rows += [dict(row, part='training', seconds=images * epochs * image_cost / speed,
+                      measured=measured and not cell.variants),
+                 dict(row, part='test evaluation', seconds=evaluations * test_size * image_cost / evaluation,
+                      measured=cell.arch == 'cifar_resnet14' and not cell.variants),
+                 dict(row, part='start-up', seconds=overheads.start['train'], measured=True)]
     passes = analysis_passes(grid)
     for cell in analysed_cells(grid):
-        rows += [dict(stage=cell.analyze_stage, arch=cell.arch, trainable=cell.trainable, part='analysis',
-                      seconds=passes * test_size * image_cost * overheads.analysis_slowdown / eval_speed(cell.arch),
-                      measured=cell.arch == 'cifar_resnet14'),
-                 dict(stage=cell.analyze_stage, arch=cell.arch, trainable=cell.trainable, part='start-up',
-                      seconds=overheads.start['analyze'], measured=True)]
-    rows.append(dict(stage='other stages', arch='', trainable='', part='start-up',
+        row = dict(stage=cell.analyze_stage, run=cell.run, arch=cell.arch, trainable=cell.trainable, note='')
+        try:
+            evaluation = eval_speed(cell.arch)
+        except ValueError:
+            continue  # its trained cells say why
+        rows += [dict(row, part='analysis', measured=cell.arch == 'cifar_resnet14' and not cell.variants,
+                      seconds=passes * test_size * image_cost * overheads.analysis_slowdown / evaluation),
+                 dict(row, part='start-up', seconds=overheads.start['analyze'], measured=True)]
+    rows.append(dict(stage='other stages', run='', arch='', trainable='', note='', part='start-up',
                      seconds=OTHER_STAGES * overheads.start['other'], measured=True))
     return Estimate(pd.DataFrame(rows), images)
 
@@ -175,21 +195,37 @@ def estimate(grid: dict) -> Estimate:
 def report(grid: dict) -> str:
     result = estimate(grid)
     cells = result.cells
-    trained = cells[cells.part == 'training']
-    trained = trained.assign(trainable=[t if stage.startswith('grid_train@') else f'{t} (γ = 1 at init)'
-                                        for t, stage in zip(trained.trainable, trained.stage)])
+    trained = cells[cells.part.isin(['training', 'not estimated'])]
+    # The run after its network's name (the set and any variants), and which BatchNorm init its group uses.
+    trained = trained.assign(trainable=[run[len(arch) + 1:] + ('' if stage.startswith('grid_train@') else
+                                                               ' (γ = 1 at init)')
+                                        for run, arch, stage in zip(trained.run, trained.arch, trained.stage)])
     table = (trained.groupby(['arch', 'trainable'], sort=False)
-             .agg(cells=('stage', 'count'), seconds=('seconds', 'sum'), measured=('measured', 'all')).reset_index())
+             .agg(cells=('stage', 'count'), seconds=('seconds', 'sum'), measured=('measured', 'all'),
+                  run=('run', 'first'), note=('note', 'first')).reset_index())
     lines = [f'{grid["dataset"]}: {len(trained)} trained cells ({result.train_images:,} images x '
              f'{grid["train"]["epochs"]} epochs each), {int((cells.part == "analysis").sum())} analysed '
              f'({analysis_passes(grid)} test passes each)', '',
              '| network | trainable | cells | img/s | training |', '|---|---|---:|---:|---:|']
     for row in table.itertuples():
-        speed, measured = train_speed(row.arch, row.trainable.split(' ')[0])
+        if row.note:
+            lines.append(f'| {arch_info(row.arch).label} | {row.trainable} | {row.cells} | no measurement | — |')
+            continue
+        speed, measured = train_speed(row.arch, row.trainable.split(' ')[0].split('-')[0])
         lines.append(f'| {arch_info(row.arch).label} | {row.trainable} | {row.cells} | '
-                     f'{"" if measured else "~"}{speed:,.0f} | {duration(row.seconds)} |')
+                     f'{"" if measured and row.measured else "~"}{speed:,.0f} | {duration(row.seconds)} |')
+    variants = sorted({run for run, arch, trainable in zip(cells.run, cells.arch, cells.trainable)
+                       if run and run != f'{arch}-{trainable}'})
+    if variants:
+        lines += ['', f'~ variant runs ({", ".join(variants)}): estimated at their paper run\'s speed '
+                      f'(<arch>-<trainable>); their own was not measured.']
+    missing = table[table.note != '']
+    if not missing.empty:
+        lines += ['', f'Not estimated, and not in the total: {", ".join(missing.run.unique())} '
+                      f'({"; ".join(missing.note.unique())}).']
     lines += ['', '| part | time |', '|---|---:|']
-    lines += [f'| {part} | {duration(seconds)} |' for part, seconds in result.by_part().items()]
+    lines += [f'| {part} | {duration(seconds)} |' for part, seconds in result.by_part().items()
+              if part != 'not estimated']
     lines.append(f'| **total (idle 2-core CPU)** | **{duration(result.seconds)}** |')
     return '\n'.join(lines)
 

@@ -1,9 +1,11 @@
 """The grid of the paper's figures: its cells, their names and folders, and the recipe every cell reads.
 
 The ``grid`` section of grid.yaml declares two sets of cells, each expanded by a DVC ``matrix`` stage in
-dvc.yaml (same order, same names). A *run* is ``<arch>-<trainable>``; a cell is a run and a seed. Listing
-runs, not a product of architectures and trainable sets, lets a grid train each network only with the sets
-its claims need (the default CPU grid cannot afford every set on every network).
+dvc.yaml (same order, same names). A *run* is ``<arch>-<trainable>``, optionally followed by variant tokens
+that change one model setting each (``<arch>-<trainable>-groupnorm``, ``...-fixed``, ``...-orthogonal``,
+``...-k1``: bnonly.config.parse_run); a cell is a run and a seed. Listing runs, not a product of architectures
+and trainable sets, lets a grid train each network only with the sets its claims need (the default CPU grid
+cannot afford every set on every network).
 
 - ``grid``: runs x seeds, BatchNorm initialised as in the paper (γ ~ U[0, 1), β = 0), trained by
   ``grid_train@<arch>-<trainable>-<seed>`` into ``results/grid/<cell>/train``; the runs in ``analyze_runs``
@@ -12,15 +14,19 @@ its claims need (the default CPU grid cannot afford every set on every network).
   ``grid_train_fixed@<cell>`` into ``results/grid_fixed/<cell>/train``.
 
 Every cell reads its recipe (data set, model, training and analysis settings) from ``results/grid_recipe``,
-written from the grid section alone by the ``grid_recipe`` stage, and only its run, seed (and the BatchNorm
-init) from its command line. The single experiment's params.yaml never reaches it.
+written from the grid section alone by the ``grid_recipe`` stage, and only its run (with its variants), seed
+(and the BatchNorm init) from its command line. The single experiment's params.yaml never reaches it.
 The recipe files are the cells' dependencies in place of params (DVC cannot put a list, such as the LR
 milestones, into a stage command, and one params dependency per cell costs a params.yaml parse per cell).
 """
 import itertools
 import re
-from dataclasses import dataclass
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from bnonly.config import RUN_VARIANT_KEYS, ConfigError, parse_run, variant_token
 
 GRID_DIR = Path('results/grid')
 FIXED_DIR = Path('results/grid_fixed')
@@ -36,23 +42,55 @@ class GridError(ValueError):
 @dataclass(frozen=True)
 class Cell:
     """One trained cell. ``group`` names the grid.yaml list the cell comes from, 'grid' or 'fixed_init'
-    (``GROUPS``), and so, one for one, its BatchNorm init (``batchnorm_init``: uniform or fixed), its results
-    folder and its DVC stage. It is one fact under two names: the ``group`` column of the aggregated tables
-    (bnonly.paper.aggregate), which the claims and figures select on, keeps this name; ``batchnorm_init``
-    says what it means for training."""
+    (``GROUPS``), and so its results folder, its DVC stage and its default BatchNorm init (uniform or fixed).
+    ``variants`` are the model settings its run sets (model key -> value, in the run's order; empty for the
+    paper's runs). The ``group`` column of the aggregated tables (bnonly.paper.aggregate), which the claims
+    and figures select on, keeps the group's name; ``batchnorm_init`` says what the cell trained with."""
     group: str          # 'grid' or 'fixed_init'
     arch: str
     trainable: str
     seed: int
+    # Left out of the hash (a mapping has none); equal cells still hash alike.
+    variants: Mapping = field(default_factory=dict, hash=False)
+
+    def __post_init__(self):
+        unknown = set(self.variants) - set(RUN_VARIANT_KEYS)
+        if unknown:
+            raise GridError(f'{sorted(unknown)} are not run variants; valid: {", ".join(RUN_VARIANT_KEYS)}')
+        object.__setattr__(self, 'variants', types.MappingProxyType(dict(self.variants)))  # frozen, like the cell
+
+    @classmethod
+    def from_run(cls, group: str, run: str, seed: int) -> 'Cell':
+        arch, trainable, variants = _parse(run)
+        return cls(group, arch, trainable, seed, variants)
+
+    @property
+    def run(self) -> str:
+        """The run as grid.yaml writes it: parse_run reads each token one way, so this is the string parsed."""
+        return '-'.join([self.arch, self.trainable, *(variant_token(k, v) for k, v in self.variants.items())])
 
     @property
     def name(self) -> str:
-        """DVC's name for a matrix item of scalars: the values joined by '-'."""
-        return f'{self.arch}-{self.trainable}-{self.seed}'
+        """DVC's name for a matrix item of scalars: the values (run, seed) joined by '-'."""
+        return f'{self.run}-{self.seed}'
 
     @property
     def batchnorm_init(self) -> str:
-        return _INIT[self.group]
+        return self.variants.get('batchnorm_init', _INIT[self.group])
+
+    # The other settings default to the recipe's (grid.model), which a cell does not know: None. The aggregated
+    # tables read what the cell actually trained with from its config.yaml.
+    @property
+    def norm_layer(self) -> str | None:
+        return self.variants.get('norm_layer')
+
+    @property
+    def weight_init(self) -> str | None:
+        return self.variants.get('weight_init')
+
+    @property
+    def random_k(self) -> int | None:
+        return self.variants.get('random_k')
 
     @property
     def folder(self) -> Path:
@@ -75,17 +113,27 @@ class Cell:
         return f'grid_analyze@{self.name}'
 
 
+def _parse(run: str) -> tuple[str, str, dict]:
+    try:
+        return parse_run(run)
+    except ConfigError as error:
+        raise GridError(str(error)) from None
+
+
 def split_run(run: str) -> tuple[str, str]:
-    """``'<arch>-<trainable>'`` -> (arch, trainable). Neither name contains '-', so DVC's matrix joins the run
-    and the seed into the cell name ``<arch>-<trainable>-<seed>``."""
-    parts = run.split('-')
-    if len(parts) != 2 or not all(parts):
-        raise GridError(f'{run!r} is not a run: expected <arch>-<trainable>, e.g. cifar_resnet14-bn_only')
-    return parts[0], parts[1]
+    """A run's (arch, trainable), whatever its variants (bnonly.config.parse_run)."""
+    return _parse(run)[:2]
 
 
 def _cells(group: str, runs, seeds) -> list[Cell]:
-    return [Cell(group, *split_run(run), seed) for run, seed in itertools.product(runs, seeds)]
+    cells = [Cell.from_run(group, run, seed) for run, seed in itertools.product(runs, seeds)]
+    if group == 'fixed_init':
+        # Their stage sets model.batchnorm_init=fixed after --run, so a run's own init would be overridden.
+        named = sorted({cell.run for cell in cells if 'batchnorm_init' in cell.variants})
+        if named:
+            raise GridError(f'grid.fixed_init.runs: {", ".join(named)} set a BatchNorm init; these cells are '
+                            f'trained with fixed (γ = 1, β = 0): list the run in grid.runs instead')
+    return cells
 
 
 def train_cells(grid: dict) -> list[Cell]:
@@ -116,9 +164,9 @@ def recipe(grid: dict) -> dict[str, dict]:
 @dataclass(frozen=True)
 class ArchInfo:
     arch: str
-    family: str         # 'deep' (CIFAR ResNet-D), 'wide' (WRN-14-W) or 'imagenet' (ResNet-D)
-    depth: int
-    width: int          # width multiplier (1 for every deep and ImageNet network)
+    family: str         # 'deep' (CIFAR ResNet-D), 'wide' (WRN-14-W), 'imagenet' (ResNet-D) or 'vit'
+    depth: int          # a ViT's: its number of transformer blocks
+    width: int          # width multiplier (1 for every deep, ImageNet and ViT network)
     label: str
 
     @property
@@ -128,14 +176,20 @@ class ArchInfo:
 
     @property
     def in_depth_family(self) -> bool:
-        return self.family in ('deep', 'imagenet')
+        return self.family in ('deep', 'imagenet')  # not 'vit': its depth counts blocks, not layers
 
 
 _PATTERNS = ((re.compile(r'cifar_resnet(\d+)'), 'deep'), (re.compile(r'cifar_wide_resnet14_(\d+)'), 'wide'),
              (re.compile(r'resnet(\d+)'), 'imagenet'))
+# The ViTs (bnonly.models.vit, which imports timm: this module must not): name -> (blocks, label). A test
+# checks the block count against the model's configuration.
+_VITS = {'vit_fmnist_tiny': (4, 'ViT-tiny')}
 
 
 def arch_info(arch: str) -> ArchInfo:
+    if arch in _VITS:
+        blocks, label = _VITS[arch]
+        return ArchInfo(arch, 'vit', blocks, 1, label)
     for pattern, family in _PATTERNS:
         match = pattern.fullmatch(arch)
         if match:
@@ -143,4 +197,4 @@ def arch_info(arch: str) -> ArchInfo:
             if family == 'wide':
                 return ArchInfo(arch, family, 14, number, f'WRN-14-{number}')
             return ArchInfo(arch, family, number, 1, f'ResNet-{number}')
-    raise GridError(f'{arch!r} is not one of the paper\'s architecture names')
+    raise GridError(f'{arch!r} is not one of the grid\'s architecture names (the paper\'s and {", ".join(_VITS)})')
