@@ -36,7 +36,8 @@ def grid_root(tmp_path):
 
 def test_tidy_rows_one_per_cell_and_metric(grid_root):
     cells, bn_values, history, profile = aggregate.collect(GRID, grid_root)
-    assert list(cells.columns) == ['group', 'arch', 'trainable', 'batchnorm_init', 'seed', 'source', 'metric', 'value']
+    assert list(cells.columns) == ['group', 'arch', 'trainable', 'batchnorm_init', 'seed', 'source', 'metric', 'value',
+                                   'run', 'norm_layer', 'weight_init', 'random_k']  # the older columns first
     assert not cells.duplicated(['group', 'arch', 'trainable', 'seed', 'source', 'metric']).any()
     trained = cells[cells.source == 'train'][['group', 'arch', 'trainable', 'seed']].drop_duplicates()
     assert len(trained) == (2 * 2 + 1 * 2) * 3
@@ -46,7 +47,7 @@ def test_tidy_rows_one_per_cell_and_metric(grid_root):
         set(cells[cells.source == 'analysis'].metric)
     assert 'dead_relu.granularity' not in set(cells.metric)  # strings are not values
     assert set(cells[cells.group == 'fixed_init'].batchnorm_init) == {'fixed'}
-    assert set(bn_values.columns) == {'arch', 'trainable', 'seed', 'layer', 'channel', 'gamma', 'beta'}
+    assert set(bn_values.columns) == {'arch', 'trainable', 'seed', 'layer', 'channel', 'gamma', 'beta', 'run'}
     assert set(bn_values.trainable) == {'bn_only'} and bn_values.seed.nunique() == 3
     assert profile['cells_trained'] == 18 and profile['cells_analysed'] == 6 and profile['seeds'] == 3
     assert profile['dataset'] == 'fashion_mnist'
@@ -143,3 +144,71 @@ def test_write_analysis_fixture_matches_the_analysis_schema(tmp_path):
     metrics = json.loads((tmp_path / cell.analyze_dir / 'metrics.json').read_text())
     assert set(metrics['clamped']) == {threshold_key(0.01), threshold_key(0.25)}
     assert not math.isnan(metrics['dead_relu']['fraction'])
+
+
+# A variant run beside its paper run: its cells, settings and summary must stay apart from the paper run's.
+VARIANT = 'cifar_resnet14-bn_only-groupnorm-orthogonal'
+VARIANT_GRID = {'runs': ['cifar_resnet14-bn_only', VARIANT, 'cifar_resnet14-random_k-k1'], 'seeds': [0, 1],
+                'analyze_runs': ['cifar_resnet14-bn_only', VARIANT], 'fixed_init': {'runs': ['cifar_resnet14-all']},
+                'analyze': {'thresholds': [0.1]}}
+
+
+def record_settings(root, cell: Cell, **settings) -> None:
+    """What the train stage records in config.yaml's run section (synthetic cells leave these out)."""
+    path = root / cell.train_dir / 'config.yaml'
+    config = yaml.safe_load(path.read_text())
+    config['run'].update(settings)
+    path.write_text(yaml.safe_dump(config))
+
+
+@pytest.fixture
+def variant_root(tmp_path):
+    from bnonly.paper.grid import train_cells
+    from bnonly.paper.synthetic import write_grid
+    write_grid(VARIANT_GRID, tmp_path)
+    for cell in train_cells(VARIANT_GRID):
+        record_settings(tmp_path, cell, **{'weight_init': 'kaiming_normal', 'random_k': 2, **cell.variants})
+    for seed in (0, 1):
+        set_accuracy(tmp_path, Cell.from_run('grid', VARIANT, seed), 0.3)
+    return tmp_path
+
+
+def test_variant_cells_carry_their_run_and_settings(variant_root, tmp_path):
+    out = tmp_path / 'out'
+    summary = aggregate.write(VARIANT_GRID, variant_root, cells_csv=out / 'cells.csv', summary_csv=out / 'summary.csv',
+                              bn_values_csv=out / 'bn.csv', history_csv=out / 'history.csv',
+                              summary_json_path=out / 'summary.json')
+    cells = pd.read_csv(out / 'cells.csv')
+    settings = cells[['run', 'norm_layer', 'weight_init', 'random_k']].drop_duplicates().set_index('run')
+    assert settings.to_dict('index') == {  # norm_layer: batchnorm where config.yaml leaves out the default
+        'cifar_resnet14-bn_only': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=2),
+        VARIANT: dict(norm_layer='groupnorm', weight_init='orthogonal', random_k=2),
+        'cifar_resnet14-random_k-k1': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=1),
+        'cifar_resnet14-all': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=2)}
+    accuracy = summary[(summary.source == 'train') & (summary.metric == 'test_accuracy')].set_index('run')['mean']
+    assert accuracy[VARIANT] == pytest.approx(0.3) and accuracy['cifar_resnet14-bn_only'] > 0.5
+    assert not summary.duplicated(aggregate.SUMMARY_KEYS).any()
+    assert list(summary.columns[-4:]) == ['run', 'norm_layer', 'weight_init', 'random_k']
+    assert set(pd.read_csv(out / 'history.csv').run) == set(settings.index)
+    assert set(pd.read_csv(out / 'bn.csv').run) == {'cifar_resnet14-bn_only', VARIANT}
+    document = json.loads((out / 'summary.json').read_text())
+    assert document['grid'][VARIANT]['test_accuracy']['mean'] == pytest.approx(0.3)  # not under arch.trainable
+    assert document['grid']['cifar_resnet14']['bn_only']['test_accuracy']['mean'] > 0.5
+    assert set(document['grid']['cifar_resnet14']) == {'bn_only'}
+
+
+def test_a_variant_the_cell_did_not_train_with_is_refused(variant_root):
+    record_settings(variant_root, Cell.from_run('grid', VARIANT, 1), norm_layer='layernorm')
+    with pytest.raises(GridError, match="'norm_layer': 'layernorm'.*not the cell"):
+        aggregate.collect(VARIANT_GRID, variant_root)
+
+
+def test_a_cells_table_from_before_run_columns_still_summarises():
+    """Readers that build the older columns themselves (the claims' tests, an older grid_cells.csv)."""
+    old = pd.DataFrame([dict(group='grid', arch='cifar_resnet14', trainable='bn_only', batchnorm_init='uniform',
+                             seed=seed, source='train', metric=metric, value=value)
+                        for seed in (0, 1) for metric, value in (('test_accuracy', 0.5 + seed / 10),
+                                                                 ('batchnorm_params', 1120))])
+    summary = aggregate.summarize(old)
+    row = summary[summary.metric == 'test_accuracy'].iloc[0]
+    assert (row['run'], row['mean'], row['n'], row['batchnorm_params']) == ('cifar_resnet14-bn_only', 0.55, 2, 1120)

@@ -6,19 +6,24 @@ analysed cells ``analyze/metrics.json`` and ``analyze/tables/bn_values.csv`` (st
 Outputs (fixed paths, written by stages/aggregate.py):
 
 - ``cells`` (results/grid_cells.csv), one row per cell and metric:
-  group, arch, trainable, batchnorm_init, seed, source ('train' or 'analysis'), metric, value.
+  group, arch, trainable, batchnorm_init, seed, run, norm_layer, weight_init, random_k, source ('train' or
+  'analysis'), metric, value. ``run`` is the cell's run as grid.yaml writes it (bnonly.paper.grid: with its
+  variant tokens, if any); batchnorm_init, norm_layer, weight_init and random_k are what the cell trained
+  with, from its config.yaml (random_k is recorded for every set, used only by the random_k sets).
   Analysis metrics are flattened with dots (``gamma.frac_abs_below.t0p01``, ``clamped.t0p05.delta``,
   ``dead_relu.fraction``; schema in bnonly.analysis.metrics); accuracies and fractions in [0, 1].
-- ``summary`` (reports/grid_summary.csv), one row per (group, arch, trainable, source, metric): mean, std
+- ``summary`` (reports/grid_summary.csv), one row per (group, arch, trainable, batchnorm_init, source, metric,
+  run, norm_layer, weight_init, random_k): mean, std
   (sample standard deviation over seeds, empty when n = 1), n, ci95 (the half-width of the 95% confidence
   interval of the mean, Student's t with n - 1 degrees of freedom; what the figures' error bars show), plus the architecture's family, depth,
-  width, label and BatchNorm parameter count.
+  width, label and BatchNorm parameter count; the run and its settings last.
 - ``bn_values`` (results/grid_bn_values.csv): every trained γ and β of every analysed cell
-  (arch, trainable, seed, layer, channel, gamma, beta), for Figures 4 and 5 to bin as they like.
+  (arch, trainable, seed, layer, channel, gamma, beta, run), for Figures 4 and 5 to bin as they like.
 - ``history`` (results/grid_history.csv): every trained cell's ``train/history.csv``, one row per epoch, with
   the cell's keys in front (the share of small γ after each epoch: Figure 8).
 - ``summary_json`` (results/grid_summary.json, a DVC metrics file): the headline numbers as
-  ``<group>.<arch>.<trainable>.<metric>.{mean,std,n}``, plus ``profile`` (what the cells ran on).
+  ``<group>.<arch>.<trainable>.<metric>.{mean,std,n}`` for the paper's runs, ``<group>.<run>.<metric>...``
+  for runs with variants (a run string holds no dot), plus ``profile`` (what the cells ran on).
 """
 import json
 import math
@@ -28,10 +33,15 @@ import pandas as pd
 import yaml
 from scipy import stats
 
+from bnonly.config import ModelSettings, default
 from bnonly.paper.grid import Cell, GridError, analysed_cells, arch_info, train_cells
 
-KEYS = ['group', 'arch', 'trainable', 'batchnorm_init', 'seed']
-SUMMARY_KEYS = ['group', 'arch', 'trainable', 'batchnorm_init', 'source', 'metric']
+# A cell's keys. The run and its settings were added later: every table has them last, after the columns it
+# had before, so that readers of those see them unchanged.
+SETTINGS = ['norm_layer', 'weight_init', 'random_k']
+RUN_KEYS = ['run', *SETTINGS]
+KEYS = ['group', 'arch', 'trainable', 'batchnorm_init', 'seed', *RUN_KEYS]
+SUMMARY_KEYS = ['group', 'arch', 'trainable', 'batchnorm_init', 'source', 'metric', *RUN_KEYS]
 # The summary JSON keeps the numbers the figures and claims use, so `dvc metrics diff` stays readable.
 JSON_METRICS = {('train', 'test_accuracy'), ('train', 'test_top5_accuracy'), ('analysis', 'dead_relu.fraction')}
 JSON_PREFIXES = (('analysis', 'gamma.frac_abs_below.'), ('analysis', 'clamped.'))
@@ -54,14 +64,27 @@ def flatten(metrics: dict, prefix: str = '') -> dict[str, float]:
     return flat
 
 
+def trained_settings(config: dict) -> dict:
+    """batchnorm_init and SETTINGS as a cell's config.yaml records them. RunSpec leaves norm_layer out while it
+    is the default (batchnorm); a key missing otherwise (an older file) is None."""
+    run = config['run']
+    values = {key: run.get(key) for key in ['batchnorm_init', *SETTINGS]}
+    if values['norm_layer'] is None:
+        values['norm_layer'] = default(ModelSettings, 'norm_layer')
+    return values
+
+
 def _check_config(cell: Cell, root: Path) -> dict:
+    """The cell's config.yaml, once it is known to describe this cell: its run, seed and every setting its run
+    names (a folder left from another grid.yaml is refused rather than counted)."""
     path = root / cell.train_dir / 'config.yaml'
     if not path.is_file():
         raise GridError(f'{path} is missing: run `dvc repro {cell.train_stage}`')
     config = yaml.safe_load(path.read_text())
-    run = config['run']
-    found = (run['arch'], run['trainable'], run['seed'], run['batchnorm_init'])
-    wanted = (cell.arch, cell.trainable, cell.seed, cell.batchnorm_init)
+    recorded = {**config['run'], **trained_settings(config)}
+    wanted = dict(arch=cell.arch, trainable=cell.trainable, seed=cell.seed, batchnorm_init=cell.batchnorm_init,
+                  **cell.variants)
+    found = {key: recorded.get(key) for key in wanted}
     if found != wanted:
         raise GridError(f'{path} describes {found}, not the cell {wanted}: rerun `dvc repro {cell.train_stage}`')
     return config
@@ -71,35 +94,48 @@ def collect(grid: dict, root: str | Path = '.') -> tuple[pd.DataFrame, pd.DataFr
     """(cells, bn_values, history, profile) for the cells the grid section declares; other folders are
     ignored."""
     root = Path(root)
-    rows, configs, histories = [], [], []
+    rows, configs, histories, settings = [], [], [], {}  # settings: by cell folder, what each trained with
     for cell in train_cells(grid):
         configs.append(_check_config(cell, root))
+        trained = settings[cell.folder] = trained_settings(configs[-1])
         metrics = _read_json(root / cell.train_dir / 'metrics.json', cell, cell.train_stage)
-        rows += [_row(cell, 'train', metric, value) for metric, value in flatten(metrics).items()]
+        rows += [_row(cell, trained, 'train', metric, value) for metric, value in flatten(metrics).items()]
         history_path = root / cell.train_dir / 'history.csv'
         if history_path.is_file():
-            keys = {key: value for key, value in _row(cell, '', '', math.nan).items() if key in KEYS}
+            keys = {key: value for key, value in _row(cell, trained, '', '', math.nan).items() if key in KEYS}
             histories.append(pd.read_csv(history_path).assign(**keys))
     frames = []
     for cell in analysed_cells(grid):
         metrics = _read_json(root / cell.analyze_dir / 'metrics.json', cell, cell.analyze_stage)
-        rows += [_row(cell, 'analysis', metric, value) for metric, value in flatten(metrics).items()]
+        trained = settings[cell.folder]
+        rows += [_row(cell, trained, 'analysis', metric, value) for metric, value in flatten(metrics).items()]
         values_path = root / cell.analyze_dir / 'tables' / 'bn_values.csv'
         if not values_path.is_file():
             raise GridError(f'{values_path} is missing: run `dvc repro {cell.analyze_stage}`')
         values = pd.read_csv(values_path)
-        frames.append(values.assign(arch=cell.arch, trainable=cell.trainable, seed=cell.seed))
-    cells = pd.DataFrame(rows, columns=KEYS + ['source', 'metric', 'value'])
-    columns = ['arch', 'trainable', 'seed', 'layer', 'channel', 'gamma', 'beta']
+        frames.append(values.assign(arch=cell.arch, trainable=cell.trainable, seed=cell.seed, run=cell.run))
+    cells = _typed(pd.DataFrame(rows, columns=_last(KEYS + ['source', 'metric', 'value'])))
+    columns = ['arch', 'trainable', 'seed', 'layer', 'channel', 'gamma', 'beta', 'run']
     bn_values = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
     history = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame(columns=KEYS + ['epoch'])
-    history = history[KEYS + [c for c in history.columns if c not in KEYS]]
+    history = _typed(history[_last(KEYS + [c for c in history.columns if c not in KEYS])])
     return cells, bn_values, history, profile(configs, cells, grid)
 
 
-def _row(cell: Cell, source: str, metric: str, value: float) -> dict:
+def _last(columns: list[str]) -> list[str]:
+    """``columns`` with RUN_KEYS moved to the end."""
+    return [c for c in columns if c not in RUN_KEYS] + RUN_KEYS
+
+
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    # An integer column that may be empty (an older config.yaml): written as 2, not 2.0.
+    return table.astype({'random_k': 'Int64'})
+
+
+def _row(cell: Cell, settings: dict, source: str, metric: str, value: float) -> dict:
     return dict(group=cell.group, arch=cell.arch, trainable=cell.trainable, batchnorm_init=cell.batchnorm_init,
-                seed=cell.seed, source=source, metric=metric, value=value)
+                seed=cell.seed, run=cell.run, **{key: settings[key] for key in SETTINGS}, source=source,
+                metric=metric, value=value)
 
 
 def _single(values: set):
@@ -137,17 +173,21 @@ def ci95(std, n):
 
 
 def summarize(cells: pd.DataFrame) -> pd.DataFrame:
-    """Mean, sample std (NaN when n = 1) and n over seeds, per (group, arch, trainable, source, metric)."""
-    grouped = cells.groupby(SUMMARY_KEYS, sort=False)['value']
+    """Mean, sample std (NaN when n = 1) and n over seeds, per (group, arch, trainable, source, metric) and
+    run (SUMMARY_KEYS)."""
+    if 'run' not in cells:  # a cells table from before runs had variants: the paper's runs, settings unrecorded
+        cells = cells.assign(run=cells.arch + '-' + cells.trainable, **{key: None for key in SETTINGS})
+    grouped = cells.groupby(SUMMARY_KEYS, sort=False, dropna=False)['value']  # a setting may be unrecorded
     summary = grouped.agg(mean='mean', std=lambda v: v.std(ddof=1) if len(v) > 1 else math.nan,
                           n='count').reset_index()
     summary['ci95'] = ci95(summary['std'], summary['n'])
-    bn = cells[(cells.source == 'train') & (cells.metric == 'batchnorm_params')].groupby('arch')['value'].first()
+    # Per run: a norm_layer variant may count its normalisation's parameters differently from the paper's net.
+    bn = cells[(cells.source == 'train') & (cells.metric == 'batchnorm_params')].groupby('run')['value'].first()
     info = pd.DataFrame([vars(arch_info(arch)) for arch in summary['arch'].unique()])
     summary = summary.merge(info, on='arch', how='left')
-    summary['batchnorm_params'] = summary['arch'].map(bn).astype('Int64')
+    summary['batchnorm_params'] = summary['run'].map(bn).astype('Int64')
     return summary[['group', 'arch', 'label', 'family', 'depth', 'width', 'batchnorm_params', 'trainable',
-                    'batchnorm_init', 'source', 'metric', 'mean', 'std', 'n', 'ci95']]
+                    'batchnorm_init', 'source', 'metric', 'mean', 'std', 'n', 'ci95', 'run', *SETTINGS]]
 
 
 def _keep_in_json(source: str, metric: str) -> bool:
@@ -163,12 +203,17 @@ def _number(value):
 
 
 def summary_json(summary: pd.DataFrame, profile_: dict) -> dict:
-    """Nested ``group -> arch -> trainable -> metric path -> {mean, std, n}`` (DVC joins keys with dots)."""
+    """Nested ``group -> arch -> trainable -> metric path -> {mean, std, n}`` (DVC joins keys with dots); a run
+    with variants is ``group -> run -> ...``, so that it never lands on its paper run's numbers."""
     result = {'profile': profile_}
     for row in summary.itertuples(index=False):
         if not _keep_in_json(row.source, row.metric):
             continue
-        node = result.setdefault(row.group, {}).setdefault(row.arch, {}).setdefault(row.trainable, {})
+        node = result.setdefault(row.group, {})
+        if row.run == f'{row.arch}-{row.trainable}':
+            node = node.setdefault(row.arch, {}).setdefault(row.trainable, {})
+        else:
+            node = node.setdefault(row.run, {})
         for part in row.metric.split('.'):
             node = node.setdefault(part, {})
         node.update(mean=_number(float(row.mean)), std=_number(float(row.std)), n=int(row.n))
