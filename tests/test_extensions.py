@@ -11,6 +11,7 @@ import yaml
 
 from bnonly.config import load_params, parse_run
 from bnonly.extensions import claims, figures, runs
+from bnonly.paper import aggregate
 from bnonly.paper.aggregate import KEYS, summarize
 from bnonly.paper.grid import analysed_cells, train_cells
 from bnonly.paper.verdicts import FAILS, HOLDS, NOT_MEASURED, UNRESOLVED
@@ -165,3 +166,44 @@ def test_the_extensions_grid_trains_with_the_paper_grids_recipe(grid):
     paper = yaml.safe_load((PROJECT / 'grid.yaml').read_text())['grid']
     for section in ('dataset', 'data', 'model', 'train', 'analyze'):
         assert grid[section] == paper[section], section
+
+
+def write_cells(grid: dict, root: Path) -> None:
+    """Stand-in files for every cell of ``grid``, as the train and analyze stages write them (made-up numbers),
+    each config.yaml recording the settings its run's variants name."""
+    for index, cell in enumerate(train_cells(grid)):
+        folder = root / cell.train_dir
+        folder.mkdir(parents=True)
+        accuracy = 0.5 + 0.01 * (index % 7) + 0.001 * cell.seed
+        (folder / 'metrics.json').write_text(json.dumps({'test_accuracy': accuracy, 'trainable_params': NORM_COUNT,
+                                                         'batchnorm_params': NORM_COUNT, 'train_seconds': 1.0}))
+        run = {'arch': cell.arch, 'trainable': cell.trainable, 'seed': cell.seed, 'epochs': 4, 'examples': 32000,
+               'batch_size': 128, 'batchnorm_init': cell.batchnorm_init, 'weight_init': 'kaiming_normal',
+               'random_k': 2, **cell.variants}
+        (folder / 'config.yaml').write_text(yaml.safe_dump({'run': run, 'data': {'dataset': 'fashion_mnist',
+                                                                                 'test_size': 10000}}))
+        pd.DataFrame({'epoch': [1, 2], 'gamma_frac_abs_below_t0p1': [0.2, 0.3 + 0.01 * cell.seed]}).to_csv(
+            folder / 'history.csv', index=False)
+    for cell in analysed_cells(grid):
+        folder = root / cell.analyze_dir
+        (folder / 'tables').mkdir(parents=True)
+        (folder / 'metrics.json').write_text(json.dumps({'gamma': {'frac_abs_below': {'t0p1': 0.3}}}))
+        pd.DataFrame({'layer': 'norm', 'channel': [0, 1], 'gamma': [0.05, 0.5], 'beta': [0.0, 0.1]}).to_csv(
+            folder / 'tables' / 'bn_values.csv', index=False)
+
+
+def test_the_grids_cells_aggregate_into_the_tables_the_figures_and_claims_read(grid, tmp_path):
+    """The whole extensions grid through the grid_aggregate stage's code: every claim measured, every bar drawn
+    (variant runs included: the γ inits, the weight inits, the normalisations)."""
+    write_cells(grid, tmp_path)
+    out = tmp_path / 'tables'
+    summary = aggregate.write(grid, tmp_path, cells_csv=out / 'cells.csv', summary_csv=out / 'summary.csv',
+                              bn_values_csv=out / 'bn_values.csv', history_csv=out / 'history.csv',
+                              summary_json_path=out / 'summary.json')
+    table = claims.all_claims(pd.read_csv(out / 'cells.csv'), PROFILE)
+    assert [row.number for row in table if row.verdict == NOT_MEASURED] == []
+    summary, history = pd.read_csv(out / 'summary.csv'), pd.read_csv(out / 'history.csv')
+    assert all(runs.summary_stat(summary, run, 'test_accuracy').n == 3 for run in runs.ALL_RUNS)
+    assert runs.random_k_of(summary, runs.VIT_RANDOM_K) == 2
+    stat = figures.final_small_gamma(history, f'{runs.BN_ONLY}-fixed')
+    assert stat.n == 3 and stat.mean == pytest.approx(0.31)
