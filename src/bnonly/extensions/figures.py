@@ -25,11 +25,11 @@ from bnonly.extensions import runs
 from bnonly.extensions.runs import Stat, summary_stat
 from bnonly.paper import plotting
 from bnonly.paper.aggregate import ci95
-from bnonly.paper.figures import DEFAULTS, caption_text
+from bnonly.paper.figures import DEFAULTS, HISTORY_GAMMA, caption_text
 
 ACCURACY = 'test accuracy (%)\nmean over seeds, bars: 95% t-interval'
 SMALL_GAMMA = 0.1   # E4: the claims' primary |γ| threshold (bnonly.paper.claims.PRIMARY_THRESHOLD)
-SMALL_GAMMA_COLUMN = 'gamma_frac_abs_below_t0p1'  # its column in the training history
+SMALL_GAMMA_COLUMN = HISTORY_GAMMA + 't0p1'        # its column in the training history (Figure 8's)
 
 
 class Bar(NamedTuple):
