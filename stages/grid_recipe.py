@@ -11,7 +11,7 @@ import yaml
 
 from bnonly import timing
 from bnonly.config import ConfigError, GridSettings, load_params, require, required_keys
-from bnonly.paper.grid import RECIPE_DIR, GridError, analysed_cells, recipe
+from bnonly.paper.grid import RECIPE_DIR, GridError, analysed_cells, recipe, train_cells
 
 HEADER = '# Written by the grid_recipe stage from the grid section of grid.yaml: edit that, not this.\n'
 
@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = load_params(args.params, check_names=False)  # the names: checked by the cells' stages
         require(params, *(f'grid.{key}' for key in required_keys(GridSettings)))
+        train_cells(params['grid'])  # fails early on a bad run: a variant token, a norm_layer it cannot take
         analysed_cells(params['grid'])  # fails early if an analysed trainable set is never trained
         files = recipe(params['grid'])
     except (ConfigError, GridError) as error:

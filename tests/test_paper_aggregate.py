@@ -148,7 +148,8 @@ def test_write_analysis_fixture_matches_the_analysis_schema(tmp_path):
 
 # A variant run beside its paper run: its cells, settings and summary must stay apart from the paper run's.
 VARIANT = 'cifar_resnet14-bn_only-groupnorm-orthogonal'
-VARIANT_GRID = {'runs': ['cifar_resnet14-bn_only', VARIANT, 'cifar_resnet14-random_k-k1'], 'seeds': [0, 1],
+VARIANT_GRID = {'runs': ['cifar_resnet14-bn_only', VARIANT, 'cifar_resnet14-random_k-k1', 'vit_fmnist_tiny-all'],
+                'seeds': [0, 1],
                 'analyze_runs': ['cifar_resnet14-bn_only', VARIANT], 'fixed_init': {'runs': ['cifar_resnet14-all']},
                 'analyze': {'thresholds': [0.1]}}
 
@@ -184,6 +185,7 @@ def test_variant_cells_carry_their_run_and_settings(variant_root, tmp_path):
         'cifar_resnet14-bn_only': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=2),
         VARIANT: dict(norm_layer='groupnorm', weight_init='orthogonal', random_k=2),
         'cifar_resnet14-random_k-k1': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=1),
+        'vit_fmnist_tiny-all': dict(norm_layer='layernorm', weight_init='kaiming_normal', random_k=2),  # its own
         'cifar_resnet14-all': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=2)}
     accuracy = summary[(summary.source == 'train') & (summary.metric == 'test_accuracy')].set_index('run')['mean']
     assert accuracy[VARIANT] == pytest.approx(0.3) and accuracy['cifar_resnet14-bn_only'] > 0.5
@@ -195,6 +197,8 @@ def test_variant_cells_carry_their_run_and_settings(variant_root, tmp_path):
     assert document['grid'][VARIANT]['test_accuracy']['mean'] == pytest.approx(0.3)  # not under arch.trainable
     assert document['grid']['cifar_resnet14']['bn_only']['test_accuracy']['mean'] > 0.5
     assert set(document['grid']['cifar_resnet14']) == {'bn_only'}
+    vit = summary[summary.arch == 'vit_fmnist_tiny'].iloc[0]
+    assert (vit['family'], vit['label'], vit['depth']) == ('vit', 'ViT-tiny', 4)
 
 
 def test_a_variant_the_cell_did_not_train_with_is_refused(variant_root):

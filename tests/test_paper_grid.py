@@ -141,6 +141,21 @@ def test_bad_variants_name_the_token(run, message):
         split_run(run)
 
 
+def test_norm_layer_applies_to_the_cifar_resnets_only(params):
+    """timm's own networks would take a norm_layer too and build something else: refused, as a variant or in
+    the recipe."""
+    grid = copy.deepcopy(params['grid'])
+    grid.update(runs=['cifar_wide_resnet14_2-bn_only-layernorm', 'vit_fmnist_tiny-norm_only'], fixed_init=None)
+    assert [cell.norm_layer for cell in train_cells(grid)[::len(grid['seeds'])]] == ['layernorm', None]
+    grid['runs'].append('vit_fmnist_tiny-norm_only-groupnorm')
+    with pytest.raises(GridError, match='vit_fmnist_tiny-norm_only-groupnorm: model.norm_layer=groupnorm'):
+        train_cells(grid)
+    grid.update(runs=['cifar_resnet14-bn_only', 'resnet18-bn_only'], model=dict(grid['model'], norm_layer='groupnorm'))
+    with pytest.raises(GridError, match='resnet18-bn_only: model.norm_layer=groupnorm'):
+        train_cells(grid)
+    assert (arch_info('vit_fmnist_tiny').builtin_norm, arch_info('cifar_resnet14').builtin_norm) == ('layernorm', None)
+
+
 def test_fixed_init_runs_cannot_set_their_init(params):
     grid = copy.deepcopy(params['grid'])
     grid['fixed_init'] = {'runs': ['cifar_resnet14-all-groupnorm']}
@@ -334,3 +349,20 @@ def test_overheads_come_from_the_wall_time_log(tmp_path):
     assert overheads.eval_resnet14 == pytest.approx(10000 / 2)             # ResNet-14 cells only
     assert overheads.analysis_slowdown == pytest.approx(12 / (5 * 10000) * 5000)  # 1 + 2 x 2 passes
     assert overheads.start == pytest.approx({'train': (2 + 5) / 2 + 8 / 4, 'analyze': 4 + 2, 'other': 1 + 2})
+
+
+def test_grid_recipe_stage_refuses_a_bad_run_before_writing(params, tmp_path, capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('grid_recipe', PROJECT / 'stages' / 'grid_recipe.py')
+    stage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stage)
+    bad = copy.deepcopy(params)
+    bad['grid']['fixed_init'] = {'runs': ['cifar_resnet14-all-fixed']}
+    path = tmp_path / 'grid.yaml'
+    path.write_text(yaml.safe_dump(bad))
+    assert stage.main(['--params', str(path), '--out', str(tmp_path / 'recipe')]) == 1
+    assert 'cifar_resnet14-all-fixed set a BatchNorm init' in capsys.readouterr().err
+    assert not (tmp_path / 'recipe').exists()
+    bad['grid']['fixed_init'] = {'runs': ['cifar_resnet14-all-groupnorm']}
+    path.write_text(yaml.safe_dump(bad))
+    assert stage.main(['--params', str(path), '--out', str(tmp_path / 'recipe')]) == 0

@@ -9,7 +9,8 @@ Outputs (fixed paths, written by stages/aggregate.py):
   group, arch, trainable, batchnorm_init, seed, run, norm_layer, weight_init, random_k, source ('train' or
   'analysis'), metric, value. ``run`` is the cell's run as grid.yaml writes it (bnonly.paper.grid: with its
   variant tokens, if any); batchnorm_init, norm_layer, weight_init and random_k are what the cell trained
-  with, from its config.yaml (random_k is recorded for every set, used only by the random_k sets).
+  with, from its config.yaml (random_k is recorded for every set, used only by the random_k sets; a ViT's
+  norm_layer is layernorm, the normalisation it is built with).
   Analysis metrics are flattened with dots (``gamma.frac_abs_below.t0p01``, ``clamped.t0p05.delta``,
   ``dead_relu.fraction``; schema in bnonly.analysis.metrics); accuracies and fractions in [0, 1].
 - ``summary`` (reports/grid_summary.csv), one row per (group, arch, trainable, batchnorm_init, source, metric,
@@ -66,11 +67,12 @@ def flatten(metrics: dict, prefix: str = '') -> dict[str, float]:
 
 def trained_settings(config: dict) -> dict:
     """batchnorm_init and SETTINGS as a cell's config.yaml records them. RunSpec leaves norm_layer out while it
-    is the default (batchnorm); a key missing otherwise (an older file) is None."""
+    is the default (batchnorm), and a network with its own normalisation (the ViT's LayerNorms) reports that;
+    a key missing otherwise (an older file) is None."""
     run = config['run']
     values = {key: run.get(key) for key in ['batchnorm_init', *SETTINGS]}
-    if values['norm_layer'] is None:
-        values['norm_layer'] = default(ModelSettings, 'norm_layer')
+    values['norm_layer'] = (arch_info(run['arch']).builtin_norm or values['norm_layer']
+                            or default(ModelSettings, 'norm_layer'))
     return values
 
 

@@ -139,7 +139,15 @@ def _cells(group: str, runs, seeds) -> list[Cell]:
 def train_cells(grid: dict) -> list[Cell]:
     """Every trained cell, in the order dvc.yaml's matrices expand them (grid first, then fixed_init)."""
     fixed = grid.get('fixed_init') or {}
-    return _cells('grid', grid['runs'], grid['seeds']) + _cells('fixed_init', fixed.get('runs', []), grid['seeds'])
+    cells = _cells('grid', grid['runs'], grid['seeds']) + _cells('fixed_init', fixed.get('runs', []), grid['seeds'])
+    recipe_norm = (grid.get('model') or {}).get('norm_layer', 'batchnorm')
+    for cell in cells:
+        # timm would take another norm_layer for its own networks' layers and build something else entirely.
+        norm = cell.norm_layer or recipe_norm
+        if norm != 'batchnorm' and arch_info(cell.arch).builtin_norm is not None:
+            raise GridError(f'{cell.run}: model.norm_layer={norm} swaps the CIFAR ResNets\' BatchNorms only; '
+                            f'{cell.arch} is built with its own normalisation')
+    return cells
 
 
 def analysed_cells(grid: dict) -> list[Cell]:
@@ -177,6 +185,12 @@ class ArchInfo:
     @property
     def in_depth_family(self) -> bool:
         return self.family in ('deep', 'imagenet')  # not 'vit': its depth counts blocks, not layers
+
+    @property
+    def builtin_norm(self) -> str | None:
+        """The normalisation the network is built with whatever model.norm_layer says (the ViT's LayerNorms);
+        None for the CIFAR ResNets, whose model.norm_layer chooses it."""
+        return {'imagenet': 'batchnorm', 'vit': 'layernorm'}.get(self.family)
 
 
 _PATTERNS = ((re.compile(r'cifar_resnet(\d+)'), 'deep'), (re.compile(r'cifar_wide_resnet14_(\d+)'), 'wide'),
