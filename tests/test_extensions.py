@@ -93,7 +93,7 @@ def test_each_claim_gets_the_verdict_its_built_in_effect_asks_for(cells):
 
 
 def test_claims_pair_by_seed(cells):
-    # A seed offset 100 times the effect, shared by both runs of a seed: paired, X1 still holds.
+    # Seed offsets up to five times the effect, shared by both runs of a seed: paired, X1 still holds.
     swing = {0: 0.0, 1: 0.5, 2: -0.4}
     shifted = cells.assign(value=cells.value + cells.seed.map(swing).where(cells.metric == 'test_accuracy', 0))
     row = claims.all_claims(shifted, PROFILE)[0]
