@@ -43,7 +43,8 @@ HEADLINE = ('train_steps', 'analysis_passes')
 KINDS = {'prepare': 'prepare', 'census': 'census', 'grid_recipe': 'grid_recipe', 'train': 'train cells',
          'analyses': 'analyses', 'report': 'report stages', 'other': 'other processes'}
 KIND_OF_SCRIPT = {'prepare': 'prepare', 'census': 'census', 'grid_recipe': 'grid_recipe', 'train': 'train',
-                  'analyze': 'analyses', 'aggregate': 'report', 'figures': 'report', 'claims': 'report'}
+                  'analyze': 'analyses', 'aggregate': 'report', 'figures': 'report', 'claims': 'report',
+                  'extension_figures': 'report', 'extension_claims': 'report'}
 
 
 def option(argv: list[str], name: str) -> str | None:
@@ -73,8 +74,10 @@ def stage_of(argv: list[str]) -> tuple[str, str]:
         return kind, 'grid_prepare' if 'grid' in out.name else 'prepare'
     if script == 'aggregate':
         return kind, 'grid_aggregate'
-    if script == 'figures':
+    if script in ('figures', 'extension_figures'):
         return kind, f'figure@{option(argv, "--figure")}'
+    if script == 'extension_claims':
+        return kind, 'claims'
     return kind, script
 
 

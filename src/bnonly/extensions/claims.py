@@ -27,7 +27,7 @@ import pandas as pd
 
 from bnonly.extensions import runs
 from bnonly.paper.claims import DATASET_LABELS, EQUIVALENCE_MARGIN, points
-from bnonly.paper.claims_table import _escape, p_text, q_text, to_frame, verdict_text
+from bnonly.paper.claims_table import escape, p_text, q_text, to_frame, verdict_text
 from bnonly.paper.statistics import ALPHA, Outcome, equivalence, one_sided_t, paired_differences
 from bnonly.paper.verdicts import VERDICTS, Finding, Row, decide, not_measured
 
@@ -147,7 +147,7 @@ def to_markdown(rows: list[Row], profile: dict) -> str:
     for row in rows:
         cells = [row.number, row.claim, row.paper, row.ours, row.test, row.n_text, p_text(row), q_text(row),
                  verdict_text(row)]
-        lines.append('| ' + ' | '.join(_escape(c) for c in cells) + ' |')
+        lines.append('| ' + ' | '.join(escape(c) for c in cells) + ' |')
     return '\n'.join(lines) + '\n'
 
 

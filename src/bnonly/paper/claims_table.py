@@ -12,7 +12,7 @@ from bnonly.paper.statistics import ALPHA, CONFIDENCE, POWER
 from bnonly.paper.verdicts import FAILS, NOT_MEASURED, UNRESOLVED, VERDICTS, Row
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     return str(text).replace('|', '\\|').replace('\n', ' ')
 
 
@@ -110,7 +110,7 @@ def to_markdown(rows: list[Row], profile: dict) -> str:
     for row in rows:
         cells = [row.number, row.claim, row.paper, row.ours, row.test, row.n_text, family_text(row), p_text(row),
                  q_text(row), verdict_text(row)]
-        lines.append('| ' + ' | '.join(_escape(c) for c in cells) + ' |')
+        lines.append('| ' + ' | '.join(escape(c) for c in cells) + ' |')
     return '\n'.join(lines) + '\n'
 
 
