@@ -148,8 +148,8 @@ def test_write_analysis_fixture_matches_the_analysis_schema(tmp_path):
 
 # A variant run beside its paper run: its cells, settings and summary must stay apart from the paper run's.
 VARIANT = 'cifar_resnet14-bn_only-groupnorm-orthogonal'
-VARIANT_GRID = {'runs': ['cifar_resnet14-bn_only', VARIANT, 'cifar_resnet14-random_k-k1', 'vit_fmnist_tiny-all'],
-                'seeds': [0, 1],
+VARIANT_GRID = {'runs': ['cifar_resnet14-bn_only', VARIANT, 'cifar_resnet14-random_k-k1', 'vit_fmnist_tiny-all',
+                         'cifar_resnet14-bn_only-fixed'], 'seeds': [0, 1],
                 'analyze_runs': ['cifar_resnet14-bn_only', VARIANT], 'fixed_init': {'runs': ['cifar_resnet14-all']},
                 'analyze': {'thresholds': [0.1]}}
 
@@ -186,10 +186,13 @@ def test_variant_cells_carry_their_run_and_settings(variant_root, tmp_path):
         VARIANT: dict(norm_layer='groupnorm', weight_init='orthogonal', random_k=2),
         'cifar_resnet14-random_k-k1': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=1),
         'vit_fmnist_tiny-all': dict(norm_layer='layernorm', weight_init='kaiming_normal', random_k=2),  # its own
+        'cifar_resnet14-bn_only-fixed': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=2),
         'cifar_resnet14-all': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=2)}
     accuracy = summary[(summary.source == 'train') & (summary.metric == 'test_accuracy')].set_index('run')['mean']
     assert accuracy[VARIANT] == pytest.approx(0.3) and accuracy['cifar_resnet14-bn_only'] > 0.5
     assert not summary.duplicated(aggregate.SUMMARY_KEYS).any()
+    inits = summary[summary.group == 'grid'].drop_duplicates('run').set_index('run')['batchnorm_init']
+    assert (inits['cifar_resnet14-bn_only-fixed'], inits['cifar_resnet14-bn_only']) == ('fixed', 'uniform')
     assert list(summary.columns[-4:]) == ['run', 'norm_layer', 'weight_init', 'random_k']
     assert set(pd.read_csv(out / 'history.csv').run) == set(settings.index)
     assert set(pd.read_csv(out / 'bn.csv').run) == {'cifar_resnet14-bn_only', VARIANT}

@@ -84,8 +84,8 @@ def _check_config(cell: Cell, root: Path) -> dict:
         raise GridError(f'{path} is missing: run `dvc repro {cell.train_stage}`')
     config = yaml.safe_load(path.read_text())
     recorded = {**config['run'], **trained_settings(config)}
-    wanted = dict(arch=cell.arch, trainable=cell.trainable, seed=cell.seed, batchnorm_init=cell.batchnorm_init,
-                  **cell.variants)
+    wanted = {'arch': cell.arch, 'trainable': cell.trainable, 'seed': cell.seed,
+              'batchnorm_init': cell.batchnorm_init, **cell.variants}  # a batchnorm_init variant is the same value
     found = {key: recorded.get(key) for key in wanted}
     if found != wanted:
         raise GridError(f'{path} describes {found}, not the cell {wanted}: rerun `dvc repro {cell.train_stage}`')
