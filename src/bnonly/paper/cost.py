@@ -214,8 +214,9 @@ def report(grid: dict) -> str:
         speed, measured = train_speed(row.arch, row.trainable.split(' ')[0].split('-')[0])
         lines.append(f'| {arch_info(row.arch).label} | {row.trainable} | {row.cells} | '
                      f'{"" if measured and row.measured else "~"}{speed:,.0f} | {duration(row.seconds)} |')
-    variants = sorted({run for run, arch, trainable in zip(cells.run, cells.arch, cells.trainable)
-                       if run and run != f'{arch}-{trainable}'})
+    estimated = cells[cells.part == 'training']
+    variants = sorted({run for run, arch, trainable in zip(estimated.run, estimated.arch, estimated.trainable)
+                       if run != f'{arch}-{trainable}'})
     if variants:
         lines += ['', f'~ variant runs ({", ".join(variants)}): estimated at their paper run\'s speed '
                       f'(<arch>-<trainable>); their own was not measured.']
