@@ -13,7 +13,7 @@ import yaml
 from bnonly.config import ConfigError, load_params
 from bnonly.models import ARCHITECTURES, VIT_ARCHITECTURES
 from bnonly.paper import cost
-from bnonly.paper.grid import Cell, GridError, analysed_cells, arch_info, recipe, split_run, train_cells
+from bnonly.paper.grid import Cell, GridError, analysed_cells, arch_info, paper_runs, recipe, split_run, train_cells
 from bnonly.training import RunSpec
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -366,3 +366,16 @@ def test_grid_recipe_stage_refuses_a_bad_run_before_writing(params, tmp_path, ca
     bad['grid']['fixed_init'] = {'runs': ['cifar_resnet14-all-groupnorm']}
     path.write_text(yaml.safe_dump(bad))
     assert stage.main(['--params', str(path), '--out', str(tmp_path / 'recipe')]) == 0
+
+
+def test_paper_runs_leave_out_variant_runs_of_the_same_arch_and_set():
+    frame = pd.DataFrame({'arch': ['cifar_resnet14'] * 3, 'trainable': ['bn_only'] * 3,
+                          'run': ['cifar_resnet14-bn_only', 'cifar_resnet14-bn_only-fixed', 'cifar_resnet14-bn_only-k1']})
+    assert paper_runs(frame)['run'].tolist() == ['cifar_resnet14-bn_only']
+    assert paper_runs(frame.drop(columns='run')).equals(frame.drop(columns='run'))  # older tables: all paper runs
+
+
+def test_networks_sort_by_family_then_depth_then_width():
+    archs = ['vit_fmnist_tiny', 'cifar_wide_resnet14_2', 'cifar_resnet32', 'cifar_resnet14', 'resnet18']
+    assert sorted(archs, key=lambda a: arch_info(a).sort_key) == [
+        'cifar_resnet14', 'cifar_resnet32', 'cifar_wide_resnet14_2', 'resnet18', 'vit_fmnist_tiny']

@@ -40,7 +40,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 import pandas as pd
 
-from bnonly.paper.grid import arch_info
+from bnonly.paper.grid import arch_info, paper_runs
 from bnonly.paper.statistics import Outcome, blocked_contrast, equivalence, one_sided_t, paired_differences
 from bnonly.paper.verdicts import Finding, Row, decide, not_measured
 
@@ -49,7 +49,6 @@ EQUIVALENCE_MARGIN = 0.01   # "barely changes accuracy": within ±1 point, fixed
 PRIMARY_THRESHOLD = 0.1     # |γ| < 0.1: the one threshold tested; the others are reported only
 GAMMA_BETA_EFFECT = 0.005   # the paper's smallest gain from γ and β with all trained (+0.5 points, CIFAR-10)
 BN_COUNT_TOLERANCE = 0.25   # depth vs width: networks paired when their BatchNorm counts are within 25%
-FAMILY_ORDER = {'deep': 0, 'wide': 1, 'imagenet': 2}
 DATASET_LABELS = {'fashion_mnist': 'Fashion-MNIST', 'cifar10': 'CIFAR-10', 'imagenet': 'ImageNet'}
 # The primary family of the gatekeeping procedure (module docstring): fixed before the default grid's seeds ran.
 PRIMARY_CLAIMS = ('6', '7', '9', '12', '13', '14', '17b', '18')
@@ -78,9 +77,9 @@ class Results:
     """Per-seed cell values (results/grid_cells.csv), their summary (reports/grid_summary.csv) and profile."""
 
     def __init__(self, summary: pd.DataFrame, profile: dict, cells: pd.DataFrame):
-        self.summary = summary
+        self.summary = paper_runs(summary)
         self.profile = profile
-        self.cells = cells
+        self.cells = paper_runs(cells)
         self.dataset = profile.get('dataset')
 
     @property
@@ -124,8 +123,7 @@ class Results:
 
 
 def _order(arch: str):
-    info = arch_info(arch)
-    return FAMILY_ORDER[info.family], info.depth, info.width
+    return arch_info(arch).sort_key
 
 
 def _in_family(arch: str, family: str) -> bool:

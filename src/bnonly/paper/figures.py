@@ -27,10 +27,9 @@ from matplotlib.ticker import MaxNLocator
 from bnonly.config import FiguresSettings
 from bnonly.paper import plotting
 from bnonly.paper.aggregate import ci95
-from bnonly.paper.grid import arch_info
+from bnonly.paper.grid import arch_info, paper_runs
 
 DATASET_LABELS = {'fashion_mnist': 'Fashion-MNIST', 'cifar10': 'CIFAR-10', 'imagenet': 'ImageNet'}
-FAMILY_ORDER = {'deep': 0, 'wide': 1, 'imagenet': 2}
 COMPARED = ('bn_only', 'all')  # Figures 4-7
 # What a grid file without a `figures` section, or without one of its keys, draws with.
 DEFAULTS = FiguresSettings()
@@ -47,10 +46,7 @@ def rows(summary: pd.DataFrame, group: str, source: str, metric: str) -> pd.Data
 
 
 def arch_order(archs) -> list[str]:
-    def key(arch):
-        info = arch_info(arch)
-        return FAMILY_ORDER[info.family], info.depth, info.width
-    return sorted(set(archs), key=key)
+    return sorted(set(archs), key=lambda arch: arch_info(arch).sort_key)
 
 
 def trainable_order(trainables) -> list[str]:
@@ -415,6 +411,7 @@ def draw(number: int, summary: pd.DataFrame, bn_values: pd.DataFrame | None, pro
         raise ValueError(f'no figure {number}; figures: {", ".join(map(str, FIGURES))}')
     if number in NEEDS_BN_VALUES and bn_values is None:
         raise ValueError(f'figure {number} needs the γ/β values (results/grid_bn_values.csv)')
+    summary, bn_values, history = (None if f is None else paper_runs(f) for f in (summary, bn_values, history))
     if number in NEEDS_HISTORY:
         if history is None:
             raise ValueError(f'figure {number} needs the training histories (results/grid_history.csv)')

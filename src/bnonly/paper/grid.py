@@ -34,6 +34,8 @@ RECIPE_DIR = Path('results/grid_recipe')
 GROUPS = ('grid', 'fixed_init')
 _INIT = {'grid': 'uniform', 'fixed_init': 'fixed'}
 
+FAMILY_ORDER = {'deep': 0, 'wide': 1, 'imagenet': 2, 'vit': 3}
+
 
 class GridError(ValueError):
     pass
@@ -158,6 +160,15 @@ def analysed_cells(grid: dict) -> list[Cell]:
     return _cells('grid', grid['analyze_runs'], grid['seeds'])
 
 
+def paper_runs(frame):
+    """The rows of runs without variant tokens. A variant run (e.g. ``cifar_resnet14-bn_only-fixed``) is another
+    experiment with the same arch and trainable set: the paper's figures and claims must not pool it with the
+    paper's run. Tables without a ``run`` column (written before runs had variants) are all paper runs."""
+    if 'run' not in frame.columns:
+        return frame
+    return frame[frame['run'] == frame['arch'] + '-' + frame['trainable']]
+
+
 def recipe(grid: dict) -> dict[str, dict]:
     """The params files the cells read: each a valid params.yaml holding only what its stage script uses."""
     return {
@@ -176,6 +187,11 @@ class ArchInfo:
     depth: int          # a ViT's: its number of transformer blocks
     width: int          # width multiplier (1 for every deep, ImageNet and ViT network)
     label: str
+
+    @property
+    def sort_key(self) -> tuple[int, int, int]:
+        """Tables and figures list networks by family (deep, wide, ImageNet, ViT), then depth, then width."""
+        return FAMILY_ORDER[self.family], self.depth, self.width
 
     @property
     def in_width_family(self) -> bool:
