@@ -124,3 +124,9 @@ def test_random_k_chooses_k_entries_per_output_channel_of_the_residual_writers()
 def test_batchnorm_sets_refuse_the_vit(name):
     with pytest.raises(ValueError, match='norm_only'):
         bnonly.set_trainable(vit(), name)
+
+
+@pytest.mark.parametrize('arch', ['vit_fmnist_tiny', 'resnet18'])
+def test_a_norm_layer_on_a_network_that_cannot_swap_its_norms_is_an_error(arch):
+    with pytest.raises(ValueError, match='only the CIFAR ResNets take a norm_layer'):
+        bnonly.create_model(arch, norm_layer="groupnorm", seed=0)

@@ -22,6 +22,11 @@ def create_model(name: str, *, num_classes: int | None = None, in_chans: int = 3
     ``num_classes`` defaults to the network's own data set: 1000 for the ImageNet ResNets, else 10.
     """
     import timm
+    if 'norm_layer' in kwargs and name not in CIFAR_DEEP + CIFAR_WIDE:
+        # timm's own networks take a norm_layer too, and would quietly build something other than the paper's
+        # network (or our ViT) with it: only the CIFAR ResNets swap their BatchNorms on request.
+        raise ValueError(f'norm_layer={kwargs["norm_layer"]!r}: only the CIFAR ResNets take a norm_layer, '
+                         f'not {name!r}')
     if num_classes is None:
         num_classes = 1000 if name in IMAGENET_RESNETS else 10
     if name in IMAGENET_RESNETS:

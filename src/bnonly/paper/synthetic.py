@@ -57,8 +57,8 @@ def write_cell(cell: Cell, root: Path, *, dataset: str = 'fashion_mnist', epochs
         metrics['test_top5_accuracy'] = min(0.99, acc + 0.2)
     (train_dir / 'metrics.json').write_text(json.dumps(metrics))
     config = {'run': {'dataset': dataset, 'arch': cell.arch, 'trainable': cell.trainable, 'seed': cell.seed,
-                      'batchnorm_init': cell.batchnorm_init, 'epochs': epochs, 'examples': examples,
-                      'batch_size': 128},
+                      'epochs': epochs, 'examples': examples, 'batch_size': 128,
+                      **cell.variants, 'batchnorm_init': cell.batchnorm_init},
               'data': {'dataset': dataset, 'num_classes': 1000 if dataset == 'imagenet' else 10,
                        'train_size': 60000, 'test_size': 10000}}
     (train_dir / 'config.yaml').write_text(yaml.safe_dump(config))
