@@ -105,21 +105,26 @@ def _empty(axes, *groups: list[Bar]) -> bool:
     return True
 
 
+def _accuracy_bars(bars: list[Bar], profile: dict, title: str, note: str) -> Figure:
+    """One panel of labelled test-accuracy bars (E1, E3), with its title and caption."""
+    figure, axes = plotting.new_figure(width=5.6, height=4.0)
+    if not _empty(axes, bars):
+        labelled_bars(axes[0, 0], bars)
+        _finish(axes[0, 0], ACCURACY)
+    figure.suptitle(title)
+    _caption(figure, profile, _n_values(bars), note)
+    return figure
+
+
 def figure_e1(summary: pd.DataFrame, history: pd.DataFrame, profile: dict) -> Figure:
     bars = [Bar(plotting.trainable_label(name), _accuracy(summary, run), plotting.TRAINABLE_COLOURS[name])
             for name, run in (('gamma_only', runs.GAMMA_ONLY), ('beta_only', runs.BETA_ONLY),
                               ('bn_only', runs.BN_ONLY))]
     bars.append(Bar(_random_k_label(summary, runs.RANDOM_K), _accuracy(summary, runs.RANDOM_K),
                     plotting.TRAINABLE_COLOURS['random_k']))
-    figure, axes = plotting.new_figure(width=5.6, height=4.0)
-    if not _empty(axes, bars):
-        labelled_bars(axes[0, 0], bars)
-        _finish(axes[0, 0], ACCURACY)
-    figure.suptitle('E1: γ only vs β only vs both (BatchNorm only), ResNet-14')
-    _caption(figure, profile, _n_values(bars), 'Random k per channel matches the count of γ and β together; γ only '
-                                               'and β only train half as many (their k = 1 baseline is not in the '
-                                               'grid)')
-    return figure
+    return _accuracy_bars(bars, profile, 'E1: γ only vs β only vs both (BatchNorm only), ResNet-14',
+                          'Random k per channel matches the count of γ and β together; γ only and β only train '
+                          'half as many (their k = 1 baseline is not in the grid)')
 
 
 def figure_e2(summary: pd.DataFrame, history: pd.DataFrame, profile: dict) -> Figure:
@@ -147,15 +152,9 @@ def figure_e3(summary: pd.DataFrame, history: pd.DataFrame, profile: dict) -> Fi
             Bar(plotting.trainable_label('output_only'), _accuracy(summary, runs.VIT_OUTPUT_ONLY),
                 plotting.TRAINABLE_COLOURS['output_only']),
             Bar(plotting.trainable_label('all'), _accuracy(summary, runs.VIT_ALL), plotting.TRAINABLE_COLOURS['all'])]
-    figure, axes = plotting.new_figure(width=5.6, height=4.0)
-    if not _empty(axes, bars):
-        labelled_bars(axes[0, 0], bars)
-        _finish(axes[0, 0], ACCURACY)
-    figure.suptitle('E3: a ViT (vit_fmnist_tiny): LayerNorm only and its baselines')
-    _caption(figure, profile, _n_values(bars), 'Random k per channel: k weights per output channel of the layers '
-                                               'that write to the residual stream, as many as the LayerNorms\' γ '
-                                               'and β')
-    return figure
+    return _accuracy_bars(bars, profile, 'E3: a ViT (vit_fmnist_tiny): LayerNorm only and its baselines',
+                          'Random k per channel: k weights per output channel of the layers that write to the '
+                          'residual stream, as many as the LayerNorms\' γ and β')
 
 
 def seed_stat(values: pd.Series) -> Stat | None:
