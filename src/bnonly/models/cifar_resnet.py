@@ -195,25 +195,94 @@ def _create(variant: str, pretrained: bool, depth: int, width: int, **kwargs) ->
                                 depth=depth, width=width, **kwargs)
 
 
-def _register_depth(depth: int):
-    def entrypoint(pretrained: bool = False, **kwargs) -> CifarResNet:
-        return _create(f'cifar_resnet{depth}', pretrained, depth, 16, **kwargs)
-    entrypoint.__name__ = entrypoint.__qualname__ = f'cifar_resnet{depth}'
-    entrypoint.__doc__ = f'CIFAR ResNet-{depth} (open_lth cifar_resnet_{depth}).'
-    entrypoint.__module__ = __name__
-    globals()[entrypoint.__name__] = register_model(entrypoint)
+# One explicit entrypoint per network, as timm registers its own: grep finds each name, and timm's
+# registry lists them with their docstrings.
+
+@register_model
+def cifar_resnet14(pretrained: bool = False, **kwargs) -> CifarResNet:
+    """CIFAR ResNet-14 (open_lth cifar_resnet_14)."""
+    return _create('cifar_resnet14', pretrained, depth=14, width=16, **kwargs)
 
 
-def _register_width(multiplier: int):
-    def entrypoint(pretrained: bool = False, **kwargs) -> CifarResNet:
-        return _create(f'cifar_wide_resnet14_{multiplier}', pretrained, 14, 16 * multiplier, **kwargs)
-    entrypoint.__name__ = entrypoint.__qualname__ = f'cifar_wide_resnet14_{multiplier}'
-    entrypoint.__doc__ = f'WRN-14-{multiplier} (open_lth cifar_resnet_14_{16 * multiplier}).'
-    entrypoint.__module__ = __name__
-    globals()[entrypoint.__name__] = register_model(entrypoint)
+@register_model
+def cifar_resnet20(pretrained: bool = False, **kwargs) -> CifarResNet:
+    """CIFAR ResNet-20 (open_lth cifar_resnet_20)."""
+    return _create('cifar_resnet20', pretrained, depth=20, width=16, **kwargs)
 
 
-for _depth in DEPTHS:
-    _register_depth(_depth)
-for _multiplier in WIDTH_MULTIPLIERS:
-    _register_width(_multiplier)
+@register_model
+def cifar_resnet32(pretrained: bool = False, **kwargs) -> CifarResNet:
+    """CIFAR ResNet-32 (open_lth cifar_resnet_32)."""
+    return _create('cifar_resnet32', pretrained, depth=32, width=16, **kwargs)
+
+
+@register_model
+def cifar_resnet44(pretrained: bool = False, **kwargs) -> CifarResNet:
+    """CIFAR ResNet-44 (open_lth cifar_resnet_44)."""
+    return _create('cifar_resnet44', pretrained, depth=44, width=16, **kwargs)
+
+
+@register_model
+def cifar_resnet56(pretrained: bool = False, **kwargs) -> CifarResNet:
+    """CIFAR ResNet-56 (open_lth cifar_resnet_56)."""
+    return _create('cifar_resnet56', pretrained, depth=56, width=16, **kwargs)
+
+
+@register_model
+def cifar_resnet110(pretrained: bool = False, **kwargs) -> CifarResNet:
+    """CIFAR ResNet-110 (open_lth cifar_resnet_110)."""
+    return _create('cifar_resnet110', pretrained, depth=110, width=16, **kwargs)
+
+
+@register_model
+def cifar_resnet218(pretrained: bool = False, **kwargs) -> CifarResNet:
+    """CIFAR ResNet-218 (open_lth cifar_resnet_218)."""
+    return _create('cifar_resnet218', pretrained, depth=218, width=16, **kwargs)
+
+
+@register_model
+def cifar_resnet434(pretrained: bool = False, **kwargs) -> CifarResNet:
+    """CIFAR ResNet-434 (open_lth cifar_resnet_434)."""
+    return _create('cifar_resnet434', pretrained, depth=434, width=16, **kwargs)
+
+
+@register_model
+def cifar_resnet866(pretrained: bool = False, **kwargs) -> CifarResNet:
+    """CIFAR ResNet-866 (open_lth cifar_resnet_866)."""
+    return _create('cifar_resnet866', pretrained, depth=866, width=16, **kwargs)
+
+
+@register_model
+def cifar_wide_resnet14_1(pretrained: bool = False, **kwargs) -> CifarResNet:
+    """WRN-14-1 (open_lth cifar_resnet_14_16)."""
+    return _create('cifar_wide_resnet14_1', pretrained, depth=14, width=16, **kwargs)
+
+
+@register_model
+def cifar_wide_resnet14_2(pretrained: bool = False, **kwargs) -> CifarResNet:
+    """WRN-14-2 (open_lth cifar_resnet_14_32)."""
+    return _create('cifar_wide_resnet14_2', pretrained, depth=14, width=32, **kwargs)
+
+
+@register_model
+def cifar_wide_resnet14_4(pretrained: bool = False, **kwargs) -> CifarResNet:
+    """WRN-14-4 (open_lth cifar_resnet_14_64)."""
+    return _create('cifar_wide_resnet14_4', pretrained, depth=14, width=64, **kwargs)
+
+
+@register_model
+def cifar_wide_resnet14_8(pretrained: bool = False, **kwargs) -> CifarResNet:
+    """WRN-14-8 (open_lth cifar_resnet_14_128)."""
+    return _create('cifar_wide_resnet14_8', pretrained, depth=14, width=128, **kwargs)
+
+
+@register_model
+def cifar_wide_resnet14_16(pretrained: bool = False, **kwargs) -> CifarResNet:
+    """WRN-14-16 (open_lth cifar_resnet_14_256)."""
+    return _create('cifar_wide_resnet14_16', pretrained, depth=14, width=256, **kwargs)
+
+
+@register_model
+def cifar_wide_resnet14_32(pretrained: bool = False, **kwargs) -> CifarResNet:
+    """WRN-14-32 (open_lth cifar_resnet_14_512)."""
+    return _create('cifar_wide_resnet14_32', pretrained, depth=14, width=512, **kwargs)
