@@ -1,22 +1,27 @@
 """Stage `census`: Table 1 (parameter counts of every network in the paper) as Markdown and CSV."""
 import argparse
+import sys
 from pathlib import Path
 
-from bnonly import timing
+from bnonly import atomic, timing
 from bnonly.table1 import table1, to_markdown
 
 
-def main() -> None:
+def main() -> int:
     timing.start_script()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--out', type=Path, default=Path('reports'))
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
     table = table1()
-    table.to_csv(args.out / 'table1.csv', index=False)
-    (args.out / 'table1.md').write_text('Table 1: parameters of each network, and the share of each group.\n\n'
-                                        + to_markdown(table))
+    try:
+        atomic.write_text(args.out / 'table1.csv', table.to_csv(index=False))
+        atomic.write_text(args.out / 'table1.md', 'Table 1: parameters of each network, and the share of each '
+                                                  'group.\n\n' + to_markdown(table))
+    except atomic.WriteError as error:
+        print(f'census: error: {error}', file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -4,13 +4,13 @@
     python stages/prepare.py --out data/prepared        # the same, outside DVC (from the repo root)
 
 Reads `dataset` and `data.root` (null: the data set's default, see bnonly.data.default_root). Exits 1 with a
-one-line message if the data are missing or fail a check; nothing is left at --out then.
+one-line message if the data are missing or fail a check, or the disk is full; nothing is left at --out then.
 """
 import argparse
 import sys
 from pathlib import Path
 
-from bnonly import timing
+from bnonly import atomic, timing
 from bnonly.config import ConfigError, DataSettings, load_params, require, section_values
 from bnonly.data import DataError, load_meta, prepare
 from bnonly.data.integrity import RECORDED
@@ -30,7 +30,7 @@ def main() -> int:
         checksums = RECORDED if data.verify_checksums else None
         with timing.phase('data'):
             prepare(params['dataset'], data.root, args.out, checksums=checksums)
-    except (ConfigError, DataError) as error:
+    except (ConfigError, DataError, atomic.WriteError) as error:
         message = str(error).replace('\n', ' ')
         print(f'prepare: error: {message}', file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""Checkpoints: the final model a training run hands on, and atomic writes for everything we save.
+"""Checkpoints: the final model a training run hands on, and ``atomic_save``, torch.save through bnonly.atomic.
 
 A model checkpoint is a plain dict of tensors, strings and numbers (no pickled classes), so it loads with
 ``torch.load(..., weights_only=True)`` and nothing read from disk can run code.
@@ -14,29 +14,25 @@ keywords that build it (``bnonly.config.model_keywords``), and ``load_model`` an
 back. A paper network records none, so its checkpoint is what it was before such settings existed, and a
 checkpoint without them is a paper network.
 """
+import io
 import os
-import tempfile
-from pathlib import Path
 
 import torch
 from torch import nn
 
+from bnonly import atomic
 from bnonly.config import model_keywords
 from bnonly.models import create_model
 
 
 def atomic_save(obj, path: str | os.PathLike) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename: a kill never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """``torch.save`` through ``bnonly.atomic``: a kill or a full disk never leaves half a file.
+
+    Serialised in memory first: torch.save's own file writer turns ENOSPC into a RuntimeError, and the size
+    is known before the disk is touched, so a full disk is reported as ``atomic.NoSpaceError`` with the size."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic.write_bytes(path, buffer.getbuffer())
 
 
 def save_model(model: nn.Module, path, *, arch: str, num_classes: int, in_chans: int, **info) -> None:

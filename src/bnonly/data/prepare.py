@@ -2,7 +2,8 @@
 
 The copy is built in a temporary folder beside ``out`` and renamed into place; on any error the temporary
 folder is removed and nothing is left at ``out`` (an older copy there is removed first, as DVC does before it
-runs a stage, so a failed run never leaves a stale data set behind).
+runs a stage, so a failed run never leaves a stale data set behind). Its files are written with
+``bnonly.atomic``, so a full disk is one ``atomic.NoSpaceError`` line.
 """
 import os
 import secrets
@@ -10,6 +11,7 @@ import shutil
 from pathlib import Path
 from types import ModuleType
 
+from bnonly import atomic
 from bnonly.data import imagenet, prepared
 from bnonly.data.datasets import default_root, module
 from bnonly.data.integrity import RECORDED, Checksums, resolve
@@ -36,6 +38,7 @@ def prepare(dataset: str, root: str | Path | None, out: Path, *, checksums: Chec
         else:
             _write_small(dataset, source, root, staging, resolve(dataset, checksums), download)
         staging.rename(out)
+        atomic.sync_folder(out.parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

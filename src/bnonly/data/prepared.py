@@ -4,11 +4,13 @@ Small-image sets: ``meta.json``, ``train.pt`` and ``test.pt``, each ``{'images':
 int64 [N]}`` (plain tensors, loaded with ``weights_only=True``). ImageNet: ``meta.json`` with the raw root,
 and ``train.tsv`` / ``test.tsv`` listing (path relative to the root, label) per image.
 """
+import io
 import json
 from pathlib import Path
 
 import torch
 
+from bnonly import atomic
 from bnonly.data.datasets import DATASETS
 from bnonly.data.errors import DataError
 
@@ -19,15 +21,17 @@ _RERUN = 'run `dvc repro prepare`'
 
 
 def write_meta(folder: Path, meta: dict) -> None:
-    (folder / 'meta.json').write_text(json.dumps(meta, indent=1) + '\n')
+    atomic.write_text(folder / 'meta.json', json.dumps(meta, indent=1) + '\n')
 
 
 def write_tensors(folder: Path, split: str, images: torch.Tensor, labels: torch.Tensor) -> None:
-    torch.save({'images': images.contiguous(), 'labels': labels.contiguous()}, folder / f'{split}.pt')
+    buffer = io.BytesIO()
+    torch.save({'images': images.contiguous(), 'labels': labels.contiguous()}, buffer)
+    atomic.write_bytes(folder / f'{split}.pt', buffer.getbuffer())
 
 
 def write_index(folder: Path, split: str, entries: list[tuple[str, int]]) -> None:
-    (folder / f'{split}.tsv').write_text(''.join(f'{path}\t{label}\n' for path, label in entries))
+    atomic.write_text(folder / f'{split}.tsv', ''.join(f'{path}\t{label}\n' for path, label in entries))
 
 
 def load_meta(prepared: Path) -> dict:
