@@ -1,4 +1,5 @@
 """params.yaml is read safely and every bad value fails before any work, naming the key and what is valid."""
+import copy
 import dataclasses
 import subprocess
 import sys
@@ -52,8 +53,74 @@ def test_bad_values_are_named(params_file, edit, message):
 
 def test_yaml_cannot_run_code(params_file):
     path = params_file(text='arch: !!python/object/apply:os.system ["echo owned"]\n')
-    with pytest.raises(yaml.YAMLError):
+    with pytest.raises(ConfigError, match='could not determine a constructor') as error:
         load_params(path)
+    assert str(error.value).startswith(f'{path}: not valid YAML: line 1, column 7: ')
+    assert isinstance(error.value.__cause__, yaml.YAMLError)
+
+
+def one_line_error(path, *args, **kwargs) -> str:
+    with pytest.raises(ConfigError) as error:
+        params = load_params(path, *args, **kwargs)
+        config.require(params, *(f'grid.{key}' for key in config.required_keys(config.GridSettings)))
+    message = str(error.value)
+    assert '\n' not in message and message.startswith(str(path)), message
+    return message
+
+
+# What a truncated or hand-broken file looks like to the reader: cut inside a value, cut at a line's end (valid
+# YAML, keys missing), a tab indent, a list instead of a mapping, bytes that are not text.
+BROKEN = {
+    'cut mid-value': (lambda text: text[:text.index('  seeds:') + 10], 'not valid YAML: line '),
+    'cut at a line end': (lambda text: text[:text.index('  seeds:')], "params key 'grid.seeds' is missing"),
+    'tab indent': (lambda text: text.replace('  seeds:', '\tseeds:'), "found character '\\t' that cannot start"),
+    'a list': (lambda text: '- grid\n- figures\n', 'params: expected a mapping'),
+}
+
+
+@pytest.mark.parametrize('check_names', [True, False])
+@pytest.mark.parametrize('name', list(BROKEN))
+def test_a_broken_grid_file_is_one_line_naming_it(tmp_path, name, check_names):
+    edit, message = BROKEN[name]
+    path = tmp_path / 'grid.yaml'
+    path.write_text(edit((PROJECT / 'grid.yaml').read_text()))
+    assert message in one_line_error(path, check_names=check_names)
+
+
+def test_a_params_file_that_is_not_text_is_named(tmp_path):
+    path = tmp_path / 'params.yaml'
+    path.write_bytes(b'\xff\xfe\x00 not text')
+    assert 'unreadable' in one_line_error(path)
+
+
+def test_a_run_token_typo_names_the_file_the_key_and_the_valid_sets(tmp_path):
+    path = tmp_path / 'grid.yaml'
+    grid = (PROJECT / 'grid.yaml').read_text()
+    path.write_text(grid.replace('cifar_resnet14-bn_only,', 'cifar_resnet14-bn_onyl,', 1))
+    assert one_line_error(path) == (f"{path}: grid.runs[1] (trainable): 'bn_onyl' is not valid; valid: "
+                                    f"{', '.join(config.choices(config.RunSettings, 'trainable'))}")
+    path.write_text(grid.replace('cifar_resnet14-bn_only,', 'cifar_resnet14-bn_only-groupnrom,', 1))
+    assert ("grid.runs[1]: run 'cifar_resnet14-bn_only-groupnrom': 'groupnrom' is not a variant; valid: "
+            "model.norm_layer: batchnorm, groupnorm, layernorm") in one_line_error(path)
+
+
+def test_an_override_that_breaks_a_value_is_named_with_the_file(params_file):
+    path = params_file()
+    with pytest.raises(ConfigError) as error:
+        load_params(path, ['arch=cifar_resnet14', 'trainable=bn_onyl'])
+    assert str(error.value).startswith(f"{path} with arch=cifar_resnet14 trainable=bn_onyl: trainable: 'bn_onyl' "
+                                       f"is not valid; valid: all, all_but_bn, bn_only")
+    with pytest.raises(ConfigError, match=r"override 'train.milestones=\[1,': not a YAML value"):
+        load_params(path, ['train.milestones=[1,'])
+
+
+def test_a_missing_key_names_the_file_it_belongs_in(params_file):
+    path = params_file(lambda p: p['train'].pop('lr'))
+    params = load_params(path)
+    with pytest.raises(ConfigError, match=f"^{path}: params key 'train.lr' is missing$"):
+        config.section_values(config.TrainSettings, params, 'train')
+    assert params == yaml.safe_load(path.read_text())  # still a plain dict to every reader
+    assert yaml.safe_load(yaml.safe_dump(copy.deepcopy(params))) == params
 
 
 def test_overrides_are_parsed_not_evaluated(params_file):

@@ -373,6 +373,28 @@ def check_settings(settings, prefix: str = '') -> None:
     _check_section(type(settings), params, prefix)
 
 
+class Params(dict):
+    """A params file's content as ``load_params`` returns it: a plain dict that remembers where it came from, so
+    that ``require`` can name the file a missing key belongs in."""
+    __slots__ = ('source',)
+
+    def __init__(self, content: dict, source: str):
+        super().__init__(content)
+        self.source = source
+
+
+# Written back as the mapping it is (a copy of what load_params read is still a Params).
+yaml.SafeDumper.add_representer(Params, yaml.SafeDumper.represent_dict)
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's report on one line: where (1-based line and column) and what."""
+    mark = getattr(error, 'problem_mark', None) or getattr(error, 'context_mark', None)
+    where = f'line {mark.line + 1}, column {mark.column + 1}: ' if mark is not None else ''
+    what = getattr(error, 'problem', None) or str(error)
+    return ' '.join(f'{where}{what}'.split())
+
+
 def load_params(path: str | Path = 'params.yaml', overrides: list[str] = (), *, check_names: bool = True) -> dict:
     """Read and validate a params file with a safe YAML loader.
 
@@ -384,34 +406,59 @@ def load_params(path: str | Path = 'params.yaml', overrides: list[str] = (), *, 
     one that exists: looking those up imports torch (3-5 s), which the stages that only read CSV, JSON and
     YAML files (grid_recipe, aggregate, figures) otherwise never need. The stages that use the names
     (prepare, train, analyze) check them.
+
+    Every error is one ``ConfigError`` line that starts with the file (and the overrides, when one of them may
+    be the cause): unreadable YAML (a truncated file, a bad indent, a tag that would build an object) names
+    the line and column; a bad value names the key and what is valid.
     """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f'{path}: params file not found')
-    with path.open() as handle:
-        params = yaml.safe_load(handle) or {}
-    for override in overrides:
-        key, sep, text = override.partition('=')
-        if not sep or not key:
-            raise ConfigError(f'override {override!r}: expected dotted.key=value')
-        *parents, leaf = key.split('.')
-        node = params
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f'override {override!r}: {part!r} is not a section')
-        node[leaf] = yaml.safe_load(text)
-    validate(params, check_names=check_names)
-    return params
+    try:
+        with path.open() as handle:
+            content = yaml.safe_load(handle)
+    except yaml.YAMLError as error:
+        raise ConfigError(f'{path}: not valid YAML: {_yaml_problem(error)}') from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f'{path}: unreadable ({error})') from error
+    params = {} if content is None else content
+    source = f'{path} with {" ".join(overrides)}' if overrides else str(path)
+    try:
+        for override in overrides:
+            _apply_override(params, override)
+        validate(params, check_names=check_names)
+    except ConfigError as error:
+        raise ConfigError(f'{source}: {error}') from None
+    return Params(params, str(path))
+
+
+def _apply_override(params, override: str) -> None:
+    key, sep, text = override.partition('=')
+    if not sep or not key:
+        raise ConfigError(f'override {override!r}: expected dotted.key=value')
+    if not isinstance(params, dict):
+        return  # validate names what the file holds instead of a mapping
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f'override {override!r}: not a YAML value: {_yaml_problem(error)}') from None
+    *parents, leaf = key.split('.')
+    node = params
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f'override {override!r}: {part!r} is not a section')
+    node[leaf] = value
 
 
 def require(params: dict, *keys: str) -> None:
-    """Fail clearly if a dotted key a stage needs is absent."""
+    """Fail clearly if a dotted key a stage needs is absent (naming the file, for what ``load_params`` read)."""
     for dotted in keys:
         node = params
         for part in dotted.split('.'):
             if not isinstance(node, dict) or part not in node:
-                raise ConfigError(f'params key {dotted!r} is missing')
+                where = f'{params.source}: ' if isinstance(params, Params) else ''
+                raise ConfigError(f'{where}params key {dotted!r} is missing')
             node = node[part]
 
 
