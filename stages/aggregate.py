@@ -1,15 +1,19 @@
 """Stage `grid_aggregate`: every grid cell's metrics into tidy CSVs and a summary over seeds (mean, std, n).
 
 Reads the cells the `grid` section of grid.yaml declares (folders of removed cells are ignored); writes the
-files described in bnonly.paper.aggregate. Exits 1 naming the stage to run if a cell's results are missing.
+files described in bnonly.paper.aggregate. A partial grid (cells whose stages failed, e.g. under `dvc repro
+--keep-going`) is aggregated over the cells that have results and says so: a warning line naming the missing
+stages, and results/grid_summary.json's profile.complete (false) and profile.cells_missing; the claims stage
+refuses it. Exits 1 if no cell has results, or a cell folder describes another cell.
 """
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from bnonly import timing
 from bnonly.config import ConfigError, load_params, require
-from bnonly.paper.aggregate import write
+from bnonly.paper.aggregate import partial_grid_message, write
 from bnonly.paper.grid import GridError
 
 
@@ -33,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, GridError) as error:
         print(f'aggregate: error: {error}', file=sys.stderr)
         return 1
+    partial = partial_grid_message(json.loads(args.summary_json.read_text())['profile'])
+    if partial:
+        print(f'aggregate: warning: {partial}; these tables cover the other cells ({args.summary_json}: '
+              f'profile.cells_missing); run `dvc repro` again once they succeed, or remove them from '
+              f'{args.params}', file=sys.stderr)
     groups = summary[['group', 'arch', 'trainable']].drop_duplicates().shape[0]
     print(f'aggregate: {groups} (arch, trainable) groups -> {args.summary}, {args.summary_json}')
     return 0

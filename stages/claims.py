@@ -32,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f'claims: error: {error}; run `dvc repro grid_aggregate`', file=sys.stderr)
         return 1
+    missing = profile.get('cells_missing')
+    if missing:  # every test pairs cells by seed and the Holm families count every claim: no verdict on a part
+        print(f'claims: error: the grid is partial, {args.summary_json} lists {len(missing)} stages without results '
+              f'(profile.cells_missing: {", ".join(missing)}); finish them or remove them from grid.yaml',
+              file=sys.stderr)
+        return 1
     rows = all_claims(Results(summary, profile, cells))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(to_markdown(rows, profile))

@@ -107,16 +107,44 @@ def test_orphan_cells_are_ignored(grid_root):
     assert 'cifar_resnet32' not in set(cells.arch) and 9 not in set(cells.seed)
 
 
-def test_missing_cell_names_the_stage(grid_root):
-    (grid_root / 'results/grid/cifar_resnet14-all-1/train/metrics.json').unlink()
-    with pytest.raises(GridError, match=r'dvc repro grid_train@cifar_resnet14-all-1'):
-        aggregate.collect(GRID, grid_root)
+def test_a_missing_cell_is_left_out_and_named(grid_root, tmp_path):
+    """A failed cell (here: its training left nothing) is named, with its analysis; the others are aggregated."""
+    for name in ('metrics.json', 'config.yaml'):
+        (grid_root / 'results/grid/cifar_resnet14-bn_only-1/train' / name).unlink()
+    out = tmp_path / 'out'
+    summary = aggregate.write(GRID, grid_root, cells_csv=out / 'cells.csv', summary_csv=out / 'summary.csv',
+                              bn_values_csv=out / 'bn.csv', history_csv=out / 'history.csv',
+                              summary_json_path=out / 'summary.json')
+    profile = json.loads((out / 'summary.json').read_text())['profile']
+    # The analysis files of seed 1 are still there, but describe a model that no longer exists.
+    assert profile['cells_missing'] == ['grid_train@cifar_resnet14-bn_only-1', 'grid_analyze@cifar_resnet14-bn_only-1']
+    assert profile['complete'] is False and profile['cells_trained'] == 17 and profile['cells_analysed'] == 5
+    assert aggregate.partial_grid_message(profile) == ('partial grid: 2 stages without results: '
+                                                       'grid_train@cifar_resnet14-bn_only-1, '
+                                                       'grid_analyze@cifar_resnet14-bn_only-1')
+    accuracy = summary[(summary.group == 'grid') & (summary.arch == 'cifar_resnet14') &
+                       (summary.trainable == 'bn_only') & (summary.metric == 'test_accuracy')].iloc[0]
+    assert (accuracy['n'], accuracy['mean']) == (2, pytest.approx((ACCURACY[0] + ACCURACY[2]) / 2))
+    assert 1 not in set(pd.read_csv(out / 'bn.csv').query('arch == "cifar_resnet14"').seed)
 
 
-def test_missing_analysis_names_the_stage(grid_root):
-    (grid_root / 'results/grid/cifar_wide_resnet14_2-bn_only-2/analyze/metrics.json').unlink()
-    with pytest.raises(GridError, match=r'dvc repro grid_analyze@cifar_wide_resnet14_2-bn_only-2'):
-        aggregate.collect(GRID, grid_root)
+def test_a_complete_grid_says_so(grid_root):
+    profile = aggregate.collect(GRID, grid_root)[3]
+    assert profile['complete'] is True and profile['cells_missing'] == []
+    assert aggregate.partial_grid_message(profile) is None
+
+
+def test_a_missing_analysis_alone_is_named(grid_root):
+    (grid_root / 'results/grid/cifar_wide_resnet14_2-bn_only-2/analyze/tables/bn_values.csv').unlink()
+    profile = aggregate.collect(GRID, grid_root)[3]
+    assert profile['cells_missing'] == ['grid_analyze@cifar_wide_resnet14_2-bn_only-2']
+
+
+def test_a_grid_without_any_results_is_an_error(tmp_path):
+    with pytest.raises(GridError, match="none of the grid's 24 stages has results yet"):
+        aggregate.write(GRID, tmp_path, cells_csv=tmp_path / 'c.csv', summary_csv=tmp_path / 's.csv',
+                        bn_values_csv=tmp_path / 'b.csv', history_csv=tmp_path / 'h.csv',
+                        summary_json_path=tmp_path / 's.json')
 
 
 def test_stale_cell_folder_is_refused(grid_root):

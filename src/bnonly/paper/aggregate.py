@@ -25,6 +25,12 @@ Outputs (fixed paths, written by stages/aggregate.py):
 - ``summary_json`` (results/grid_summary.json, a DVC metrics file): the headline numbers as
   ``<group>.<arch>.<trainable>.<metric>.{mean,std,n}`` for the paper's runs, ``<group>.<run>.<metric>...``
   for runs with variants (a run string holds no dot), plus ``profile`` (what the cells ran on).
+
+A partial grid (a cell whose stage failed, e.g. a diverged run under ``dvc repro --keep-going``) is aggregated
+over the cells that have results, never silently: ``profile.cells_missing`` lists the DVC stages whose results
+are absent (a trained cell's missing analysis included; an analysis whose cell has no training results
+counts as missing, whatever files it left) and ``profile.complete`` is false; the stage prints them; the
+claims stage refuses such a grid. A cell folder written for another cell is still an error.
 """
 import json
 import math
@@ -48,10 +54,9 @@ JSON_METRICS = {('train', 'test_accuracy'), ('train', 'test_top5_accuracy'), ('a
 JSON_PREFIXES = (('analysis', 'gamma.frac_abs_below.'), ('analysis', 'clamped.'))
 
 
-def _read_json(path: Path, cell: Cell, stage: str) -> dict:
-    if not path.is_file():
-        raise GridError(f'{path} is missing: run `dvc repro {stage}`')
-    return json.loads(path.read_text())
+def _read_json(path: Path) -> dict | None:
+    """The file's content, or None when it is absent (a missing cell: collect lists its stage)."""
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def flatten(metrics: dict, prefix: str = '') -> dict[str, float]:
@@ -76,12 +81,12 @@ def trained_settings(config: dict) -> dict:
     return values
 
 
-def _check_config(cell: Cell, root: Path) -> dict:
+def _check_config(cell: Cell, root: Path) -> dict | None:
     """The cell's config.yaml, once it is known to describe this cell: its run, seed and every setting its run
-    names (a folder left from another grid.yaml is refused rather than counted)."""
+    names (a folder left from another grid.yaml is refused rather than counted); None when it is absent."""
     path = root / cell.train_dir / 'config.yaml'
     if not path.is_file():
-        raise GridError(f'{path} is missing: run `dvc repro {cell.train_stage}`')
+        return None
     config = yaml.safe_load(path.read_text())
     recorded = {**config['run'], **trained_settings(config)}
     wanted = {'arch': cell.arch, 'trainable': cell.trainable, 'seed': cell.seed,
@@ -94,13 +99,18 @@ def _check_config(cell: Cell, root: Path) -> dict:
 
 def collect(grid: dict, root: str | Path = '.') -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
     """(cells, bn_values, history, profile) for the cells the grid section declares; other folders are
-    ignored."""
+    ignored. Cells without results are left out and named in ``profile['cells_missing']`` (module doc)."""
     root = Path(root)
     rows, configs, histories, settings = [], [], [], {}  # settings: by cell folder, what each trained with
+    missing = []  # the stages whose results are absent, in the order dvc.yaml declares them
     for cell in train_cells(grid):
-        configs.append(_check_config(cell, root))
-        trained = settings[cell.folder] = trained_settings(configs[-1])
-        metrics = _read_json(root / cell.train_dir / 'metrics.json', cell, cell.train_stage)
+        config = _check_config(cell, root)
+        metrics = _read_json(root / cell.train_dir / 'metrics.json')
+        if config is None or metrics is None:
+            missing.append(cell.train_stage)
+            continue
+        configs.append(config)
+        trained = settings[cell.folder] = trained_settings(config)
         rows += [_row(cell, trained, 'train', metric, value) for metric, value in flatten(metrics).items()]
         history_path = root / cell.train_dir / 'history.csv'
         if history_path.is_file():
@@ -108,12 +118,14 @@ def collect(grid: dict, root: str | Path = '.') -> tuple[pd.DataFrame, pd.DataFr
             histories.append(pd.read_csv(history_path).assign(**keys))
     frames = []
     for cell in analysed_cells(grid):
-        metrics = _read_json(root / cell.analyze_dir / 'metrics.json', cell, cell.analyze_stage)
+        metrics = _read_json(root / cell.analyze_dir / 'metrics.json')
+        values_path = root / cell.analyze_dir / 'tables' / 'bn_values.csv'
+        # An analysis left from before its cell last failed to train describes a model that is gone.
+        if cell.folder not in settings or metrics is None or not values_path.is_file():
+            missing.append(cell.analyze_stage)
+            continue
         trained = settings[cell.folder]
         rows += [_row(cell, trained, 'analysis', metric, value) for metric, value in flatten(metrics).items()]
-        values_path = root / cell.analyze_dir / 'tables' / 'bn_values.csv'
-        if not values_path.is_file():
-            raise GridError(f'{values_path} is missing: run `dvc repro {cell.analyze_stage}`')
         values = pd.read_csv(values_path)
         frames.append(values.assign(arch=cell.arch, trainable=cell.trainable, seed=cell.seed, run=cell.run))
     cells = _typed(pd.DataFrame(rows, columns=_last(KEYS + ['source', 'metric', 'value'])))
@@ -121,7 +133,7 @@ def collect(grid: dict, root: str | Path = '.') -> tuple[pd.DataFrame, pd.DataFr
     bn_values = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
     history = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame(columns=KEYS + ['epoch'])
     history = _typed(history[_last(KEYS + [c for c in history.columns if c not in KEYS])])
-    return cells, bn_values, history, profile(configs, cells, grid)
+    return cells, bn_values, history, profile(configs, cells, grid, missing)
 
 
 def _last(columns: list[str]) -> list[str]:
@@ -147,8 +159,9 @@ def _single(values: set):
     return sorted(values, key=str) if values else None
 
 
-def profile(configs: list[dict], cells: pd.DataFrame, grid: dict) -> dict:
-    """What the cells actually ran on, from their config.yaml files, and how long training took."""
+def profile(configs: list[dict], cells: pd.DataFrame, grid: dict, missing: list[str] = ()) -> dict:
+    """What the cells actually ran on, from their config.yaml files, how long training took, and which
+    stages' results were missing (``missing``)."""
     runs = [config['run'] for config in configs]
     data = [config.get('data', {}) for config in configs]
     images = [run['examples'] if run.get('examples') else d.get('train_size') for run, d in zip(runs, data)]
@@ -164,7 +177,18 @@ def profile(configs: list[dict], cells: pd.DataFrame, grid: dict) -> dict:
         'cells_trained': len(runs),
         'cells_analysed': int(cells[cells.source == 'analysis'][KEYS].drop_duplicates().shape[0]),
         'train_seconds_total': float(seconds.sum()),
+        'complete': not missing,
+        'cells_missing': list(missing),
     }
+
+
+def partial_grid_message(profile_: dict) -> str | None:
+    """One line naming the stages without results, for the stages that read a partial grid; None if complete."""
+    missing = profile_.get('cells_missing') or []
+    if not missing:
+        return None
+    return (f'partial grid: {len(missing)} stage{"s" if len(missing) > 1 else ""} without results: '
+            f'{", ".join(missing)}')
 
 
 def ci95(std, n):
@@ -224,7 +248,11 @@ def summary_json(summary: pd.DataFrame, profile_: dict) -> dict:
 
 def write(grid: dict, root: str | Path, *, cells_csv: Path, summary_csv: Path, bn_values_csv: Path,
           history_csv: Path, summary_json_path: Path) -> pd.DataFrame:
+    """Collect, summarise and write every table; returns the summary (the profile is in the summary JSON).
+    GridError when no cell has results (there is nothing to summarise)."""
     cells, bn_values, history, profile_ = collect(grid, root)
+    if cells.empty:
+        raise GridError(f'none of the grid\'s {len(profile_["cells_missing"])} stages has results yet: run `dvc repro`')
     summary = summarize(cells)
     for path in (cells_csv, summary_csv, bn_values_csv, history_csv, summary_json_path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
