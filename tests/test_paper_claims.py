@@ -1,5 +1,6 @@
-"""The claims table on synthetic per-seed cells: clear effects hold, reversed ones do not, noise is not
-resolvable (with a seed count), absent cells are not measured, and cells are paired by seed."""
+"""The claims table on synthetic per-seed cells: clear effects hold, reversed ones do not (at a short budget:
+reversed at that budget), noise is not resolvable (with a seed count at a stated effect), absent cells are not
+measured, cells are paired by seed, and every verdict names the networks and budget it rests on."""
 import importlib.util
 import json
 import math
@@ -13,9 +14,9 @@ from scipy import stats
 from bnonly.paper import claims, claims_table
 from bnonly.paper.aggregate import summarize
 from bnonly.paper.claims import Results
-from bnonly.paper.statistics import seeds_needed
+from bnonly.paper.statistics import sd_upper, seeds_needed, upper_bound
 from bnonly.paper.synthetic import batchnorm_params
-from bnonly.paper.verdicts import FAILS, HOLDS, NOT_MEASURED, UNRESOLVED
+from bnonly.paper.verdicts import CONTRADICTED, FAILS, HOLDS, NOT_MEASURED, UNRESOLVED
 
 PROFILE = {'dataset': 'fashion_mnist', 'steps': 1000, 'seeds': 3, 'cells_trained': 30, 'cells_analysed': 15}
 SEEDS = (0, 1, 2)
@@ -66,15 +67,34 @@ def test_clear_effect_holds_in_every_network():
     assert 'equal trainable counts' in found.ours
     assert 'paired t, one-sided (> 0), df=2' in found.test and 'IUT over 2 networks' in found.test
     assert found.n_text == '3' and found.p_holm <= 0.05 and found.seeds_needed is None
+    assert claims_table.verdict_text(found) == '**holds** (ResNet-14, ResNet-32; 1,000 steps per cell)'
+    assert 'estimate [95% CI, unadjusted]' in found.ours
 
 
-def test_reversed_effect_does_not_hold():
+def test_a_verdict_on_one_network_says_so():
+    found = row('6', accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.79]),
+                accuracy('cifar_resnet14', 'random_k', [0.50, 0.52, 0.49]))
+    assert claims_table.verdict_text(found) == '**holds** (ResNet-14 only; 1,000 steps per cell)'
+
+
+def test_reversed_effect_at_a_short_budget_is_reversed_at_that_budget():
     # width (row 10) is a secondary claim; with no primary claim measured the gate is open
     found = row('10', accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.79]),
                 accuracy('cifar_wide_resnet14_2', 'bn_only', [0.60, 0.62, 0.61]))
     assert found.family == 'secondary'
-    assert found.verdict == FAILS and found.p_opposite_holm <= 0.05
+    assert found.verdict == CONTRADICTED and found.p_opposite_holm <= 0.05
     assert 'contradicting test' in claims_table.p_text(found)
+    assert claims_table.verdict_text(found) == ('**reversed at 1,000 steps** (WRN-14-2 vs ResNet-14 only; not a '
+                                                'test of the converged claim)')
+
+
+def test_reversed_effect_at_the_papers_budget_does_not_hold():
+    profile = dict(PROFILE, dataset='cifar10', epochs=160, steps=62560)
+    found = row('10', accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.79]),
+                accuracy('cifar_wide_resnet14_2', 'bn_only', [0.60, 0.62, 0.61]), profile=profile)
+    assert found.verdict == FAILS
+    assert claims_table.verdict_text(found) == '**does not hold** (WRN-14-2 vs ResNet-14 only; 62,560 steps per cell)'
+    assert claims.budget(dict(profile, epochs=20)).short and not claims.budget(profile).short
 
 
 def test_a_reversed_primary_claim_is_left_open_by_the_gatekeeping():
@@ -86,6 +106,23 @@ def test_a_reversed_primary_claim_is_left_open_by_the_gatekeeping():
     # one Holm family over the same tests would call it reversed
     single = next(r for r in claims.decide([r for r in claims.all_claims(cells)]) if r.number == '7')
     assert single.family == '' and single.verdict == FAILS
+    # and so does the primary family with both directions of each primary claim in it
+    both = next(r for r in claims.all_claims(cells, both_directions=True) if r.number == '7')
+    assert both.family == 'primary' and both.verdict == CONTRADICTED
+
+
+def test_the_sensitivity_line_is_computed_under_a_one_direction_table():
+    cells = results(accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.79]),
+                    accuracy('cifar_resnet14', 'random_k', [0.50, 0.52, 0.49]),
+                    accuracy('cifar_resnet14', 'output_only', [0.70, 0.75, 0.69]))
+    table = claims.all_claims(cells)
+    both = claims.all_claims(cells, both_directions=True)
+    largest = max(r.p_holm for r in both if r.number in claims.PRIMARY_CLAIMS and r.verdict != NOT_MEASURED)
+    held = sum(r.verdict == HOLDS for r in both if r.number in claims.PRIMARY_CLAIMS)
+    text = claims_table.to_markdown(table, PROFILE)
+    assert (f'with both directions of each primary claim in the primary family: {held} of 8 still hold, largest '
+            f'Holm-adjusted p = {largest:.3f}.') in text
+    assert 'Sensitivity' not in claims_table.to_markdown(both, PROFILE, both_directions=True)
 
 
 def test_noisy_small_effect_is_not_resolvable_and_says_how_many_seeds():
@@ -93,12 +130,18 @@ def test_noisy_small_effect_is_not_resolvable_and_says_how_many_seeds():
     found = row('6', accuracy('cifar_resnet14', 'bn_only', bn), accuracy('cifar_resnet14', 'random_k', rk))
     assert found.verdict == UNRESOLVED
     differences = np.subtract(bn, rk)
-    assert found.seeds_needed == seeds_needed(differences.mean() / differences.std(ddof=1)) > 3
-    assert f'≈ {found.seeds_needed_holm} seeds needed' in claims_table.verdict_text(found)
-    assert f'{found.seeds_needed} for a lone test' in claims_table.verdict_text(found)
+    # planned at row 6's declared effect (5 points), the sd at its upper 80% bound: sd sqrt(2 / chi2_0.2(2))
+    sd = differences.std(ddof=1) * math.sqrt(2 / stats.chi2.ppf(0.2, 2))
+    assert found.planning_sd == pytest.approx(sd) and found.planning.effect == claims.PLANNING['6'].effect == 0.05
+    assert found.seeds_needed == seeds_needed(0.05 / sd) > 3
+    text = claims_table.verdict_text(found)
+    assert f'a new confirmatory seed set of ≈ {found.seeds_needed_holm} seeds' in text
+    assert f'{found.seeds_needed} for a lone test' in text
+    assert 'an effect of +5 points (smallest effect of interest ("far above"))' in text
+    assert f'an sd of {100 * sd:.3g} points (the upper 80% confidence bound of the observed ' in text
     # Holm's first-step level over the row's family: the primary family here holds this row's test alone
     assert found.family == 'primary' and found.family_size == 1
-    assert found.seeds_needed_holm == seeds_needed(differences.mean() / differences.std(ddof=1), 0.05 / 1)
+    assert found.seeds_needed_holm == seeds_needed(0.05 / sd, 0.05 / 1)
 
 
 def test_one_network_unresolved_keeps_the_every_network_claim_unresolved():
@@ -148,8 +191,15 @@ def test_gamma_beta_power_at_the_papers_effect():
                 accuracy('cifar_resnet14', 'all', [0.50, 0.50, 0.50]))  # the uniform-init cell is not used
     assert found.verdict == UNRESOLVED and 'all − all_but_bn' in found.ours
     sd = np.std(np.subtract([0.910, 0.905, 0.912], [0.902, 0.909, 0.904]), ddof=1)
-    assert found.seeds_needed == seeds_needed(0.005 / sd)
-    assert 'the paper\'s +0.5 points' in claims_table.verdict_text(found)
+    assert found.seeds_needed == seeds_needed(0.005 / sd_upper(sd, 2))
+    assert 'an effect of +0.5 points (the paper\'s smallest)' in claims_table.verdict_text(found)
+    # the one-sided upper bound, and where the paper's +0.5 to +2 points lie against it
+    bound = upper_bound(found.findings[0].outcome)
+    assert f'one-sided upper 95% bound (unadjusted) {100 * bound:+.1f} points' in found.ours
+    assert 0.005 < bound < 0.02 and f'those above {100 * bound:+.1f} lie above it' in found.ours
+    excluded = row('11', accuracy('cifar_resnet14', 'all', [0.900, 0.902, 0.901], group='fixed_init'),
+                   accuracy('cifar_resnet14', 'all_but_bn', [0.901, 0.900, 0.902], group='fixed_init'))
+    assert 'the paper\'s +0.5 to +2 points lie above it' in excluded.ours
 
 
 def gamma_cells(arch, trained, at_init, all_trained, threshold='t0p1'):
@@ -179,9 +229,13 @@ def test_clamping_equivalence_and_the_random_control():
                 + analysis('cifar_resnet14', 'bn_only', 'clamped_random.t0p1.delta', [-0.20, -0.22, -0.21]))
     equivalent, control = row('17a', harmless), row('17b', harmless)
     assert equivalent.verdict == HOLDS and 'TOST' in equivalent.test
-    assert control.verdict == HOLDS
+    assert 'estimate [90% CI, unadjusted, the interval the TOST decides by]' in equivalent.ours
+    assert equivalent.findings[0].outcome.confidence == pytest.approx(0.9)
+    assert control.verdict == HOLDS and 'estimate [95% CI, unadjusted]' in control.ours
     harmful = analysis('cifar_resnet14', 'bn_only', 'clamped.t0p1.delta', [-0.050, -0.052, -0.049])
-    assert row('17a', harmful).verdict == FAILS  # significantly outside the ±1 point margin
+    outside = row('17a', harmful)
+    assert outside.verdict == CONTRADICTED  # significantly outside the ±1 point margin, at 1,000 steps
+    assert claims_table.verdict_text(outside).startswith('**outside the margin at 1,000 steps**')
     assert row('17b', harmful).verdict == NOT_MEASURED  # no control cells
 
 
@@ -209,11 +263,12 @@ def test_paper_numbers_off_their_data_set_print_nothing():
 
 
 def test_paper_numbers_on_cifar10():
-    profile = dict(PROFILE, dataset='cifar10')
+    profile = dict(PROFILE, dataset='cifar10', epochs=160)
     reached = accuracy('cifar_resnet866', 'bn_only', [0.815, 0.818, 0.812])
     assert row('1', reached, profile=profile).verdict == HOLDS  # significantly above 82% - 2 points
     short = accuracy('cifar_resnet866', 'bn_only', [0.70, 0.71, 0.69])
     assert row('1', short, profile=profile).verdict == FAILS
+    assert row('1', short, profile=dict(profile, epochs=20)).verdict == CONTRADICTED  # a short CIFAR-10 run
     missing = row('1', accuracy('cifar_resnet14', 'bn_only', [0.48] * 3), profile=profile)
     assert missing.verdict == NOT_MEASURED and 'ResNet-866' in missing.reason
     assert 'one-sample t' in row('3', accuracy('cifar_resnet14', 'bn_only', [0.50, 0.51, 0.52]), profile=profile).test
@@ -225,16 +280,19 @@ def test_markdown_and_csv(tmp_path):
     text = claims_table.to_markdown(table, PROFILE)
     assert text.count('\n| ') == len(table) + 1  # header + one line per claim
     assert 'Grid: Fashion-MNIST, 1,000 SGD steps per cell, 3 seeds, 30 trained and 15 analysed cells' in text
-    header = ('| # | Claim (paper) | Paper | Ours (estimate [95% CI] per network) | Test | n | Family | p (adjusted) | '
-              'q (BH) | Verdict |')
+    header = ('| # | Claim (paper) | Paper | Ours (estimate [CI, unadjusted] per network) | Test | n | Family | '
+              'p (adjusted) | q (BH) | Verdict |')
     assert header in text
     assert '| 6 | BatchNorm-only training is far above' in text and '| primary |' in text
     assert 'serial gatekeeping' in text and 'Holm' in text and 'TOST' in text and '±1 point' in text
+    assert 'unadjusted' in text and 'new confirmatory seed set' in text
     frame = claims_table.to_frame(table)
-    assert len(frame) == 19 and {'estimate', 'ci_low', 'ci_high', 'n', 'family', 'p_raw', 'p_holm', 'verdict',
-                                 'seeds_needed'} <= set(frame.columns)
+    assert len(frame) == 19 and {'estimate', 'ci_low', 'ci_high', 'ci_level', 'n', 'family', 'p_raw', 'p_holm',
+                                 'verdict', 'verdict_text', 'scope', 'budget', 'seeds_needed'} <= set(frame.columns)
     random_k = frame.set_index('number').loc['6']
     assert random_k.verdict == HOLDS and random_k.ci_low < random_k.estimate < random_k.ci_high
+    assert random_k.ci_level == 0.95 and random_k.scope == 'ResNet-14 only' and random_k.budget == '1,000 steps'
+    assert random_k.verdict_text == 'holds (ResNet-14 only; 1,000 steps per cell)'
 
 
 def test_stage_reads_the_cells(tmp_path):

@@ -1,4 +1,5 @@
-"""The claims table's tests against textbook answers: a paired t, a TOST, Holm, a power calculation."""
+"""The claims table's tests against textbook answers: a paired t, a TOST, Holm, a power calculation, the
+chi-square bound of an sd."""
 import math
 
 import numpy as np
@@ -19,7 +20,17 @@ def test_paired_t_on_the_sleep_data():
     assert 2 * result.p == pytest.approx(0.00283, abs=1e-5)  # two-sided p = 0.00283, t = 4.062
     assert result.ci_low == pytest.approx(0.70, abs=0.005) and result.ci_high == pytest.approx(2.46, abs=0.005)
     assert result.opposite[0] == pytest.approx(1 - result.p)
-    assert result.power_effect == pytest.approx(1.58 / np.std(SLEEP_DIFFERENCES, ddof=1))
+    assert result.sd == pytest.approx(np.std(SLEEP_DIFFERENCES, ddof=1)) and result.df == 9
+    assert result.se == pytest.approx(result.sd / math.sqrt(10)) and result.confidence == 0.95
+    # the one-sided 95% upper bound: mean + t_0.95(9) se = 1.58 + 1.833 x 0.389
+    assert st.upper_bound(result) == pytest.approx(1.58 + 1.8331 * 0.3890, abs=1e-3)
+
+
+def test_two_sided_estimate_on_the_sleep_data():
+    result = st.two_sided_t(SLEEP_DIFFERENCES)
+    assert result.p == pytest.approx(0.00283, abs=1e-5) and result.opposite == () and result.kind == st.TWO_SIDED
+    assert result.name == 'paired t, two-sided, df=9'
+    assert (result.ci_low, result.ci_high) == pytest.approx((0.70, 2.46), abs=0.005)
 
 
 def test_pairing_by_seed_uses_only_shared_seeds():
@@ -38,7 +49,11 @@ def test_tost_matches_two_one_sided_t_by_hand():
     result = st.equivalence(x, low=low, high=high)
     assert result.p == pytest.approx(max(p_low, p_high))
     assert result.opposite == pytest.approx((1 - p_low, 1 - p_high))  # below low, above high
-    assert result.power_effect == pytest.approx((high - x.mean()) / x.std(ddof=1))
+    # its interval is the 90% one: inside the margins exactly when both one-sided tests reject at 0.05
+    half = stats.t.ppf(0.95, len(x) - 1) * se
+    assert result.confidence == pytest.approx(0.90)
+    assert (result.ci_low, result.ci_high) == pytest.approx((x.mean() - half, x.mean() + half))
+    assert (low < result.ci_low and result.ci_high < high) == (result.p <= 0.05)
 
 
 def test_holm_on_a_known_example():
@@ -52,7 +67,16 @@ def test_power_calculation():
     assert st.seeds_needed(0.5) > st.seeds_needed(1.0)
     assert st.seeds_needed(50.0) == 2
     assert st.seeds_needed(1.0, alpha=0.01) > 8
+    assert st.seeds_needed(1.0, power=0.9) > 8      # the TOST's per-side power asks for more
     assert st.seeds_needed(-0.3) is None and st.seeds_needed(math.nan) is None
+
+
+def test_upper_confidence_bound_of_an_sd():
+    """sd * sqrt(df / chi2_0.2(df)): with df = 3, chi2_0.2(3) = 1.0052, so the bound is 1.7276 sd."""
+    assert st.sd_upper(1.0, 3) == pytest.approx(math.sqrt(3 / 1.005174), rel=1e-4)
+    assert st.sd_upper(2.0, 3) == pytest.approx(2 * st.sd_upper(1.0, 3))
+    assert st.sd_upper(1.0, 30) < st.sd_upper(1.0, 3)          # more df, a tighter bound
+    assert math.isnan(st.sd_upper(0.0, 3)) and math.isnan(st.sd_upper(1.0, 0))
 
 
 def test_intersection_union_is_the_largest_p():
@@ -91,6 +115,7 @@ def test_blocked_contrast_uses_the_two_way_anova_error():
     t = (y[1].mean() - y[0].mean()) / math.sqrt(2 * mse / y.shape[1])
     outcome = st.blocked_contrast(_frame(table), 'r32', 'r14')
     assert outcome.p == pytest.approx(stats.t.sf(t, df)) and outcome.name.endswith(f'df={df}')
+    assert outcome.df == df and outcome.sd == pytest.approx(math.sqrt(2 * mse))  # what a seed count plans with
     half = stats.t.ppf(0.975, df) * math.sqrt(2 * mse / y.shape[1])
     assert (outcome.ci_low, outcome.ci_high) == pytest.approx((y[1].mean() - y[0].mean() - half,
                                                               y[1].mean() - y[0].mean() + half))

@@ -3,14 +3,17 @@ import math
 
 import pytest
 
-from bnonly.paper.statistics import Outcome
-from bnonly.paper.verdicts import FAILS, HOLDS, NOT_MEASURED, UNRESOLVED, Finding, Row, decide, not_measured
+from bnonly.paper.statistics import ONE_SIDED, Outcome, sd_upper, seeds_needed
+from bnonly.paper.verdicts import (CONTRADICTED, EXPLORATORY, FAILS, HOLDS, NOT_MEASURED, UNRESOLVED, Budget,
+                                   Finding, Planning, Row, both_directions_sensitivity, decide, not_measured)
 
 
-def row(number: str, p: float, opposite: float = 0.9) -> Row:
-    outcome = Outcome(name='paired t', estimate=1.0, ci_low=0.5, ci_high=1.5, n=4, sd=0.5, p=p,
-                      opposite=(opposite,), power_effect=2.0)
-    return Row(number, f'claim {number}', '-', findings=[Finding('net', outcome, '+1')])
+def row(number: str, p: float, opposite: float | tuple = 0.9, label: str = 'net') -> Row:
+    opposite = opposite if isinstance(opposite, tuple) else (opposite,)
+    outcome = Outcome(name='paired t', kind=ONE_SIDED, estimate=1.0, ci_low=0.5, ci_high=1.5, confidence=0.95,
+                      n=4, df=3, sd=0.5, se=0.25, p=p, opposite=opposite)
+    return Row(number, f'claim {number}', '-', findings=[Finding(label, outcome, '+1')],
+               planning=Planning(0.25, 'smallest effect of interest'))
 
 
 def holm(ps):
@@ -65,3 +68,65 @@ def test_an_untestable_primary_row_shuts_the_gate_but_an_unmeasured_one_does_not
 def test_unknown_primary_rows_are_an_error():
     with pytest.raises(ValueError, match="'z'"):
         decide([row('a', 0.01)], primary=['a', 'z'])
+
+
+def test_both_directions_put_the_primary_contradicting_tests_in_the_first_family():
+    rows = decide([row('a', 0.001, 0.999), row('b', 0.999, 0.002), row('c', 1e-6)], primary=['a', 'b'],
+                  both_directions=True)
+    first = holm([0.001, 0.999, 0.999, 0.002])                     # a, its opposite, b, its opposite
+    assert rows[0].p_holm == pytest.approx(first[0]) and rows[0].verdict == HOLDS
+    assert rows[1].p_opposite_holm == pytest.approx(first[3]) and rows[1].verdict == FAILS  # a primary claim fails
+    assert rows[0].family_size == 4
+    # b does not hold, so the gate stays shut: c is not decided
+    assert rows[2].p_holm >= rows[1].p_holm and rows[2].verdict == UNRESOLVED
+    # without the option the same reversed primary claim stays open
+    assert decide([row('a', 0.001, 0.999), row('b', 0.999, 0.002)], primary=['a', 'b'])[1].verdict == UNRESOLVED
+
+
+def test_the_gate_opens_on_the_primary_claims_not_on_their_contradicting_tests():
+    rows = decide([row('a', 0.001, 0.999), row('c', 1e-6)], primary=['a'], both_directions=True)
+    assert rows[0].verdict == HOLDS and rows[1].verdict == HOLDS
+    assert rows[1].p_holm == pytest.approx(max(holm([1e-6, 0.9])[0], holm([0.001, 0.999])[0]))
+
+
+def test_sensitivity_decides_a_copy_with_both_directions():
+    rows = decide([row('a', 0.01, (0.99, 0.98)), row('b', 0.02, 0.98), row('c', 0.3)], primary=['a', 'b'])
+    found = both_directions_sensitivity(rows, ['a', 'b'])
+    # the first family now holds 5 tests: Holm gives a 0.05 and b 0.08
+    assert found.held == 1 and found.primary == 2
+    assert found.largest_p == pytest.approx(max(holm([0.01, 0.99, 0.98, 0.02, 0.98])[i] for i in (0, 3)))
+    assert [r.verdict for r in rows] == [HOLDS, HOLDS, UNRESOLVED]       # the rows keep their verdicts
+    assert rows[0].p_holm == pytest.approx(0.02) and rows[0].family_size == 2
+
+
+def test_a_contradiction_at_a_short_budget_is_not_called_does_not_hold():
+    short = decide([row('a', 0.999, 0.001)], budget=Budget('1,000 steps', short=True))[0]
+    assert short.verdict == CONTRADICTED and short.budget.text == '1,000 steps'
+    assert decide([row('a', 0.999, 0.001)], budget=Budget('160 epochs', short=False))[0].verdict == FAILS
+
+
+def test_an_exploratory_row_stays_out_of_every_family():
+    explored = row('x', 1e-6)
+    explored.exploratory = True
+    rows = decide([row('a', 0.01), row('b', 0.03), explored])
+    assert rows[2].verdict == EXPLORATORY and math.isnan(rows[2].p_holm)
+    assert rows[0].family_size == 4                                  # a, b and their contradicting tests only
+
+
+def test_scope_names_the_networks_tested():
+    single, several = row('a', 0.01), row('b', 0.01)
+    several.findings.append(Finding('ResNet-32', several.findings[0].outcome, '+1'))
+    assert single.scope == 'net only' and several.scope == 'net, ResNet-32'
+    contrast = Row('c', '-', '-', findings=[Finding('ResNet-32 − ResNet-14', single.findings[0].outcome, '+1',
+                                                    scope='ResNet-32 vs ResNet-14')])
+    assert contrast.scope == 'ResNet-32 vs ResNet-14 only'
+
+
+def test_seeds_needed_plan_at_the_stated_effect_with_the_upper_bound_of_the_sd():
+    found = decide([row('a', 0.2, 0.8)])[0]
+    assert found.verdict == UNRESOLVED
+    planned = sd_upper(0.5, 3)
+    assert found.planning_sd == pytest.approx(planned) and found.observed_sd == 0.5
+    assert found.seeds_needed == seeds_needed(0.25 / planned)                      # not the observed 1.0 / 0.5
+    assert found.seeds_needed_holm == seeds_needed(0.25 / planned, 0.05 / 2)
+    assert found.seeds_needed > seeds_needed(0.25 / 0.5)

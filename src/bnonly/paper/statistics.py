@@ -16,11 +16,17 @@ Rules:
   degrees of freedom to the error variance, assuming it is the same for every network. With two networks
   it is exactly the paired t.
 - "Barely changes" claims are **TOST** equivalence tests against margins fixed before looking at the data.
-- Every estimate carries its two-sided 95% t interval and n.
+- Every estimate carries a two-sided t interval and n, unadjusted for multiplicity: 95% (``CONFIDENCE``)
+  for the t tests, 90% (1 - 2α, ``TOST_CONFIDENCE``) for a TOST, the interval the TOST decides by (it shows
+  equivalence at α exactly when it lies inside the margins). ``upper_bound`` gives a one-sided bound.
+- Estimates reported without a test of a claim (``two_sided_t``) carry a two-sided p, never a verdict.
 - **Holm** across the whole table (``holm``) over every one-sided test that can decide a verdict.
-- The **seeds needed** when a test does not resolve: the n at which a one-sided one-sample t at
-  α = 0.05 reaches power 0.8 for a given standardised effect (mean / sd of the paired differences).
-  The power calculation ignores the Holm correction, so it is a lower bound under the table's correction.
+- The **seeds needed** when a test does not resolve (``seeds_needed``): the n at which a one-sided
+  one-sample t at level α reaches power 0.8 for a standardised effect. The caller states the effect it plans
+  for (the paper's, or a smallest effect of interest) and divides it by ``sd_upper``, the upper 80%
+  chi-square confidence bound of the observed sd, so that a lucky small sd from a few seeds does not
+  promise too few. A TOST needs both of its one-sided tests to reject: each is planned at power
+  1 - (1 - 0.8) / 2 (``TOST_POWER``), so that both reject with probability at least 0.8.
 """
 import math
 from dataclasses import dataclass
@@ -35,21 +41,28 @@ from statsmodels.stats.weightstats import DescrStatsW
 
 ALPHA = 0.05
 POWER = 0.8
+TOST_POWER = 1 - (1 - POWER) / 2    # per one-sided test of a TOST: both reject with probability >= POWER
 CONFIDENCE = 0.95
+TOST_CONFIDENCE = 1 - 2 * ALPHA     # the interval a TOST at ALPHA decides by
+SD_CONFIDENCE = 0.8                 # the sd a seed count plans with: its upper 80% confidence bound
 GREATER, LESS = 'greater', 'less'
+ONE_SIDED, TOST, TWO_SIDED = 'one-sided', 'tost', 'two-sided'
 
 
 @dataclass(frozen=True)
 class Outcome:
     name: str                   # e.g. 'paired t, one-sided (> 0), df=2'
+    kind: str                   # ONE_SIDED, TOST or TWO_SIDED
     estimate: float             # mean of the values (the paired differences, or the cell's values)
-    ci_low: float               # two-sided 95% t interval of the mean; NaN when n < 2
+    ci_low: float               # two-sided t interval of the mean at ``confidence``, unadjusted; NaN when n < 2
     ci_high: float
+    confidence: float           # CONFIDENCE, or TOST_CONFIDENCE for a TOST
     n: int
-    sd: float                   # sample sd of the values; NaN when n < 2
-    p: float                    # one-sided p of the claim (TOST: the larger of its two); NaN when undefined
+    df: int                     # degrees of freedom of sd and of the t (n - 1, or a block model's residual df)
+    sd: float                   # sd of one value (a paired difference); NaN when undefined
+    se: float                   # standard error of the estimate; NaN when undefined
+    p: float                    # one-sided p of the claim (TOST: the larger of its two; two-sided: two-sided)
     opposite: tuple[float, ...]  # one-sided p of each test that would contradict the claim
-    power_effect: float         # standardised effect the seeds-needed rule uses (NaN: no count applies)
 
     @property
     def decidable(self) -> bool:
@@ -62,14 +75,18 @@ def paired_differences(a: pd.Series, b: pd.Series) -> pd.Series:
     return (a.loc[shared] - b.loc[shared]).astype(float)
 
 
-def _interval(x: np.ndarray) -> tuple[float, float]:
+def _interval(x: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
     if len(x) < 2:
         return math.nan, math.nan
     sem = stats.sem(x)
     if sem == 0:
         return float(x.mean()), float(x.mean())
-    low, high = stats.t.interval(CONFIDENCE, len(x) - 1, loc=x.mean(), scale=sem)
+    low, high = stats.t.interval(confidence, len(x) - 1, loc=x.mean(), scale=sem)
     return float(low), float(high)
+
+
+def _se(x: np.ndarray) -> float:
+    return float(stats.sem(x)) if len(x) > 1 else math.nan
 
 
 def _no_spread(x: np.ndarray) -> bool:
@@ -93,6 +110,21 @@ def standardised(mean: float, sd: float) -> float:
     return mean / sd if sd > 0 else math.nan
 
 
+def sd_upper(sd: float, df: int, confidence: float = SD_CONFIDENCE) -> float:
+    """The upper one-sided ``confidence`` bound of a normal sd estimated with ``df`` degrees of freedom:
+    sd * sqrt(df / chi2_{1 - confidence}(df)). NaN when sd or df says nothing."""
+    if not (df >= 1 and sd > 0 and math.isfinite(sd)):
+        return math.nan
+    return float(sd * math.sqrt(df / stats.chi2.ppf(1 - confidence, df)))
+
+
+def upper_bound(outcome: Outcome, confidence: float = CONFIDENCE) -> float:
+    """The one-sided upper ``confidence`` t bound of the estimate (unadjusted); NaN without a standard error."""
+    if not (outcome.se > 0 and outcome.df >= 1):
+        return math.nan
+    return float(outcome.estimate + stats.t.ppf(confidence, outcome.df) * outcome.se)
+
+
 def one_sided_t(values, *, null: float = 0.0, direction: str = GREATER, kind: str = 'paired t') -> Outcome:
     """One-sided one-sample t of mean(values) against ``null`` in ``direction``; the other side is the opposite."""
     x = np.asarray(values, dtype=float)
@@ -100,10 +132,20 @@ def one_sided_t(values, *, null: float = 0.0, direction: str = GREATER, kind: st
     sign = '>' if direction == GREATER else '<'
     low, high = _interval(x)
     mean = float(x.mean()) if len(x) else math.nan
-    effect = math.nan if _no_spread(x) else standardised(mean - null, _sd(x)) * (1 if direction == GREATER else -1)
-    return Outcome(name=f'{kind}, one-sided ({sign} {null:g}), df={len(x) - 1}', estimate=mean, ci_low=low,
-                      ci_high=high, n=len(x), sd=_sd(x), p=_one_sided_p(x, null, direction),
-                      opposite=(_one_sided_p(x, null, other),), power_effect=effect)
+    return Outcome(name=f'{kind}, one-sided ({sign} {null:g}), df={len(x) - 1}', kind=ONE_SIDED, estimate=mean,
+                   ci_low=low, ci_high=high, confidence=CONFIDENCE, n=len(x), df=len(x) - 1, sd=_sd(x),
+                   se=_se(x), p=_one_sided_p(x, null, direction), opposite=(_one_sided_p(x, null, other),))
+
+
+def two_sided_t(values, *, kind: str = 'paired t') -> Outcome:
+    """An estimate with its two-sided interval and two-sided p against 0: reported, never a claim's test."""
+    x = np.asarray(values, dtype=float)
+    low, high = _interval(x)
+    mean = float(x.mean()) if len(x) else math.nan
+    p = math.nan if _no_spread(x) else float(stats.ttest_1samp(x, 0.0).pvalue)
+    return Outcome(name=f'{kind}, two-sided, df={len(x) - 1}', kind=TWO_SIDED, estimate=mean, ci_low=low,
+                   ci_high=high, confidence=CONFIDENCE, n=len(x), df=len(x) - 1, sd=_sd(x), se=_se(x), p=p,
+                   opposite=())
 
 
 def blocked_contrast(values: pd.DataFrame, a: str, b: str, *, direction: str = GREATER) -> Outcome:
@@ -125,8 +167,9 @@ def blocked_contrast(values: pd.DataFrame, a: str, b: str, *, direction: str = G
     differences = (wide[a] - wide[b]).to_numpy(dtype=float) if a in wide and b in wide else np.array([])
     mean = float(differences.mean()) if len(differences) else math.nan
     if df < 1 or _no_spread(complete.value.to_numpy(dtype=float)):
-        return Outcome(name=name, estimate=mean, ci_low=math.nan, ci_high=math.nan, n=seeds, sd=math.nan,
-                       p=math.nan, opposite=(math.nan,), power_effect=math.nan)
+        return Outcome(name=name, kind=ONE_SIDED, estimate=mean, ci_low=math.nan, ci_high=math.nan,
+                       confidence=CONFIDENCE, n=seeds, df=max(df, 0), sd=math.nan, se=math.nan, p=math.nan,
+                       opposite=(math.nan,))
     fit = smf.ols(f"value ~ C(arch, Treatment(reference='{b}')) + C(seed)", data=complete).fit()
     term = f"C(arch, Treatment(reference='{b}'))[T.{a}]"
     t, se = float(fit.tvalues[term]), float(fit.bse[term])
@@ -134,27 +177,24 @@ def blocked_contrast(values: pd.DataFrame, a: str, b: str, *, direction: str = G
     sd = math.sqrt(2 * float(fit.mse_resid))  # the sd of a per-seed difference under the model
     p_greater, p_less = float(stats.t.sf(t, fit.df_resid)), float(stats.t.cdf(t, fit.df_resid))
     p, opposite = (p_greater, p_less) if direction == GREATER else (p_less, p_greater)
-    effect = standardised(mean, sd) * (1 if direction == GREATER else -1)
-    return Outcome(name=name, estimate=float(fit.params[term]), ci_low=low, ci_high=high, n=seeds, sd=sd, p=p,
-                   opposite=(opposite,), power_effect=effect)
+    return Outcome(name=name, kind=ONE_SIDED, estimate=float(fit.params[term]), ci_low=low, ci_high=high,
+                   confidence=CONFIDENCE, n=seeds, df=int(fit.df_resid), sd=sd, se=se, p=p, opposite=(opposite,))
 
 
 def equivalence(values, *, low: float, high: float, kind: str = 'paired', margins: str | None = None) -> Outcome:
-    """TOST: is mean(values) inside (low, high)? The opposite: below low, or above high (two one-sided t)."""
+    """TOST: is mean(values) inside (low, high)? The opposite: below low, or above high (two one-sided t).
+    Its interval is the 90% one (TOST_CONFIDENCE): inside the margins exactly when the TOST rejects at α."""
     x = np.asarray(values, dtype=float)
-    ci_low, ci_high = _interval(x)
+    ci_low, ci_high = _interval(x, TOST_CONFIDENCE)
     mean = float(x.mean()) if len(x) else math.nan
     if _no_spread(x):
         p = math.nan
     else:
         p = float(DescrStatsW(x).ttost_mean(low, high)[0])
-    sd = _sd(x)
-    # the nearer margin binds: the power rule uses the one-sided test against it
-    effect = math.nan if _no_spread(x) else standardised(min(mean - low, high - mean), sd)
     margins = margins or f'({low:+g}, {high:+g})'
-    return Outcome(name=f'TOST ({kind}), margins {margins}, df={len(x) - 1}', estimate=mean,
-                      ci_low=ci_low, ci_high=ci_high, n=len(x), sd=sd, p=p,
-                      opposite=(_one_sided_p(x, low, LESS), _one_sided_p(x, high, GREATER)), power_effect=effect)
+    return Outcome(name=f'TOST ({kind}), margins {margins}, df={len(x) - 1}', kind=TOST, estimate=mean,
+                   ci_low=ci_low, ci_high=ci_high, confidence=TOST_CONFIDENCE, n=len(x), df=len(x) - 1, sd=_sd(x),
+                   se=_se(x), p=p, opposite=(_one_sided_p(x, low, LESS), _one_sided_p(x, high, GREATER)))
 
 
 def intersection_union(ps) -> float:
@@ -181,16 +221,13 @@ def benjamini_hochberg(ps) -> list[float]:
     return [float(q) for q in multipletests(ps, alpha=ALPHA, method='fdr_bh')[1]]
 
 
-def seeds_needed(effect_size: float, alpha: float = ALPHA) -> int | None:
-    """Seeds for a one-sided one-sample t at ``alpha`` to reach POWER at ``effect_size``; None if no count can.
-
-    A standardised effect that is not positive (the data point the other way) or unknown (no spread) has no
-    answer.
-    """
+def seeds_needed(effect_size: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
+    """Seeds for a one-sided one-sample t at ``alpha`` to reach ``power`` at ``effect_size``; None if no count
+    can. A standardised effect that is not positive or unknown (no spread) has no answer."""
     if not (effect_size > 0 and math.isfinite(effect_size)):
         return None
-    power = TTestPower()
-    if power.power(effect_size=effect_size, nobs=2, alpha=alpha, alternative='larger') >= POWER:
+    solver = TTestPower()
+    if solver.power(effect_size=effect_size, nobs=2, alpha=alpha, alternative='larger') >= power:
         return 2  # the solver's bracket starts above 2; the smallest t test already suffices
-    n = power.solve_power(effect_size=effect_size, nobs=None, alpha=alpha, power=POWER, alternative='larger')
+    n = solver.solve_power(effect_size=effect_size, nobs=None, alpha=alpha, power=power, alternative='larger')
     return int(math.ceil(float(n))) if math.isfinite(float(n)) else None
