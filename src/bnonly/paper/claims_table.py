@@ -48,7 +48,8 @@ def _scope(row: Row, *, per_cell: bool = True) -> str:
 
 
 def _size(row: Row, value: float) -> str:
-    return f'{row.planning.scale * value:.3g} {row.planning.unit}'
+    number = f'{row.planning.scale * value:.3g}'
+    return f'{number} {row.planning.unit.removesuffix("s") if number == "1" else row.planning.unit}'
 
 
 def _seeds_text(row: Row) -> str:
