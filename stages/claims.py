@@ -1,6 +1,6 @@
 """Stage `claims`: the paper's headline claims beside our measurements, with tested verdicts (reports/claims.md).
 
-Reads the per-seed cells (results/grid_cells.csv), their summary (reports/grid_summary.csv, for parameter
+Reads the per-seed cells (reports/grid_cells.csv, in git), their summary (reports/grid_summary.csv, for parameter
 counts) and the profile in results/grid_summary.json; the tests and rules are in bnonly.paper.claims and
 bnonly.paper.statistics. Also writes the same table as CSV for scripts.
 """
@@ -19,7 +19,7 @@ from bnonly.paper.claims_table import to_frame, to_markdown
 def main(argv: list[str] | None = None) -> int:
     timing.start_script()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--cells', type=Path, default=Path('results/grid_cells.csv'))
+    parser.add_argument('--cells', type=Path, default=Path('reports/grid_cells.csv'))
     parser.add_argument('--summary', type=Path, default=Path('reports/grid_summary.csv'))
     parser.add_argument('--summary-json', type=Path, default=Path('results/grid_summary.json'))
     parser.add_argument('--out', type=Path, default=Path('reports/claims.md'))

@@ -1,6 +1,6 @@
 """Stage `claims` of extensions/dvc.yaml: the extensions grid's pre-specified claims with tested verdicts.
 
-Reads the per-seed cells (results/grid_cells.csv) and the profile in results/grid_summary.json; writes
+Reads the per-seed cells (reports/grid_cells.csv) and the profile in results/grid_summary.json; writes
 reports/claims.md and reports/claims.csv (bnonly.extensions.claims). Paths are relative to extensions/.
 """
 import argparse
@@ -17,7 +17,7 @@ from bnonly.extensions.claims import all_claims, write
 def main(argv: list[str] | None = None) -> int:
     timing.start_script()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--cells', type=Path, default=Path('results/grid_cells.csv'))
+    parser.add_argument('--cells', type=Path, default=Path('reports/grid_cells.csv'))
     parser.add_argument('--summary-json', type=Path, default=Path('results/grid_summary.json'))
     parser.add_argument('--out', type=Path, default=Path('reports/claims.md'))
     parser.add_argument('--csv', type=Path, default=Path('reports/claims.csv'))

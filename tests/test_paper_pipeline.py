@@ -46,7 +46,7 @@ def test_outputs_at_fixed_paths(reproduced):
     for path in ('results/grid/cifar_resnet14-bn_only-0/train/model.pt',
                  'results/grid/cifar_resnet14-bn_only-0/analyze/tables/bn_values.csv',
                  'results/grid_fixed/cifar_resnet14-all_but_bn-0/train/metrics.json',
-                 'reports/grid_summary.csv', 'results/grid_cells.csv', 'results/grid_bn_values.csv',
+                 'reports/grid_summary.csv', 'reports/grid_cells.csv', 'results/grid_bn_values.csv',
                  'reports/claims.md'):
         assert (root / path).is_file(), path
     summary = json.loads((root / 'results/grid_summary.json').read_text())
