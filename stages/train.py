@@ -3,6 +3,10 @@
 ImageNet on a machine with several visible GPUs runs under torchrun, one process per GPU, the global batch
 split across them (bnonly.training.distributed). The CIFAR-sized nets train on one GPU each: they are too
 small to gain from data parallelism, and the paper grid runs its cells side by side instead (README).
+
+Exit status: 0 done; 1 a one-line ``train: error: ...`` (configuration, data, full disk, divergence);
+``bnonly.training.STOPPED_EXIT_CODE`` (75) stopped by SIGINT, SIGTERM or SIGUSR2 with the resume state saved,
+and one line ``train: stopped by ...`` saying where; rerunning the command resumes (docs/pipeline.md).
 """
 import argparse
 import os
@@ -11,10 +15,10 @@ from pathlib import Path
 
 import torch
 
-from bnonly import timing
+from bnonly import atomic, timing
 from bnonly.config import ConfigError, load_params, parse_run
 from bnonly.data import DataError
-from bnonly.training import RunSpec, TrainingDiverged, train_run
+from bnonly.training import RunSpec, TrainingDiverged, TrainingStopped, train_run
 
 
 def run_overrides(args: argparse.Namespace) -> list[str]:
@@ -59,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         spec = RunSpec.from_params(load_params(args.params, run_overrides(args)))
         relaunch_under_torchrun(spec)
         train_run(spec, args.data, args.out, scratch_root=args.scratch)
-    except (ConfigError, DataError, TrainingDiverged) as error:
+    except TrainingStopped as stopped:
+        print(f'train: {stopped}', file=sys.stderr)
+        return stopped.exit_code
+    except (ConfigError, DataError, TrainingDiverged, atomic.WriteError) as error:
         print(f'train: error: {error}', file=sys.stderr)
         return 1
     return 0

@@ -66,7 +66,9 @@ class FolderLoader:
     def __len__(self) -> int:
         return math.ceil(self.num_examples / self.batch_size)
 
-    def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def epoch(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """``start``: the first batch to yield (a resumed epoch skips those already trained; each image's
+        augmentation has its own seed, so the batches after it are unchanged)."""
         if self.shuffle:
             generator = epoch_generator(self.seed, epoch)
             order = torch.randperm(self.num_examples, generator=generator).tolist()
@@ -74,6 +76,7 @@ class FolderLoader:
             items = list(zip(order, seeds))
         else:
             items = list(range(self.num_examples))
+        items = items[start * self.batch_size:]
         # DataLoader draws its workers' base seed from ``generator``, else from the global RNG.
         loader = DataLoader(self.dataset, batch_size=self.batch_size, sampler=items, num_workers=self.num_workers,
                             pin_memory=self.device.type == 'cuda', generator=epoch_generator(self.seed, epoch))

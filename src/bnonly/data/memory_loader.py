@@ -40,7 +40,8 @@ class InMemoryLoader:
     def __len__(self) -> int:
         return math.ceil(self.num_examples / self.batch_size)
 
-    def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def epoch(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """``start``: the first batch to yield (a resumed epoch skips those already trained)."""
         count = self.num_examples
         if self.shuffle:
             generator = epoch_generator(self.seed, epoch)
@@ -49,13 +50,13 @@ class InMemoryLoader:
             if not self.horizontal_flip:
                 flips.zero_()
             order, offsets, flips = order.to(self.device), offsets.to(self.device), flips.to(self.device)
-        for start in range(0, count, self.batch_size):
-            stop = min(start + self.batch_size, count)
+        for first in range(start * self.batch_size, count, self.batch_size):
+            stop = min(first + self.batch_size, count)
             if not self.shuffle:
-                yield normalize(self.images[start:stop], self.mean, self.std), self.labels[start:stop]
+                yield normalize(self.images[first:stop], self.mean, self.std), self.labels[first:stop]
                 continue
-            chosen = order[start:stop]
+            chosen = order[first:stop]
             images = self.images[chosen]
             if self.crop_padding or self.horizontal_flip:
-                images = crop_flip(images, offsets[start:stop], flips[start:stop], self.crop_padding)
+                images = crop_flip(images, offsets[first:stop], flips[first:stop], self.crop_padding)
             yield normalize(images, self.mean, self.std), self.labels[chosen]

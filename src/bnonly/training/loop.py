@@ -1,9 +1,10 @@
-"""The training loop: one configuration, the open_lth recipe, resumable after a kill at any moment.
+"""The training loop: one configuration, the open_lth recipe, resumable after a stop or a kill at any moment.
 
 Per epoch: train (epoch.py, one ``TrainStep`` per batch), measure the share of small γ, evaluate on the test
 set once (as open_lth does at every epoch boundary; with ``train.eval_every_epoch: false`` only after the last
-epoch: history.py), save the resume state, log. How fast this is against open_lth's own loop and a bare
-forward/backward/step loop: benchmarks/speed_cpu.py (and speed_gpu.py).
+epoch: history.py), save the resume state (resume.py), log. A stop request (a signal: stopping.py) ends the
+run after the step it is in, with the resume state saved mid-epoch, by ``TrainingStopped``. How fast this is
+against open_lth's own loop and a bare forward/backward/step loop: benchmarks/speed_cpu.py (and speed_gpu.py).
 """
 import dataclasses
 from collections.abc import Callable
@@ -18,16 +19,18 @@ from bnonly.data import build_loaders, load_meta
 from bnonly.models import CIFAR_DEEP, CIFAR_WIDE, create_model
 from bnonly.trainable import merge_random_k, set_trainable
 from bnonly.devices import pick_device
-from bnonly.training import distributed, numerics, resume
+from bnonly.training import distributed, numerics
 from bnonly.training.epoch import TrainingDiverged, train_epoch
 from bnonly.training.evaluate import evaluate
 from bnonly.training.history import evaluates, gamma_columns, test_columns
 from bnonly.training.optimizer import make_sgd
 from bnonly.training.results import write_results
+from bnonly.training.resume import Progress, ResumeState, Sums
 from bnonly.training.spec import RunSpec
 from bnonly.training.step import TrainStep
+from bnonly.training.stopping import StopRequest, TrainingStopped, on_signals
 
-__all__ = ['Built', 'TrainingDiverged', 'build', 'pick_device', 'train_run']
+__all__ = ['Built', 'TrainingDiverged', 'TrainingStopped', 'build', 'pick_device', 'train_run']
 
 
 @dataclasses.dataclass
@@ -61,12 +64,25 @@ def build(spec: RunSpec, meta: dict, device: torch.device) -> Built:
 
 def train_run(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root: Path | None = None,
               device: torch.device | None = None, progress: bool = True,
-              log: Callable[[str], None] = print) -> dict:
+              log: Callable[[str], None] = print, stop: StopRequest | None = None) -> dict:
     """Train ``spec`` on the prepared data, write the results to ``out_dir`` and return the final metrics.
+
+    SIGINT, SIGTERM and SIGUSR2 request ``stop`` while it runs (the previous handlers are restored after):
+    the run then saves its resume state and raises ``TrainingStopped`` (stopping.py). Resumes from the state
+    a stopped or killed run with the same settings left under ``scratch_root`` (resume.py). A non-finite
+    loss raises ``TrainingDiverged``; neither writes anything to ``out_dir``.
 
     Launched by torchrun with several processes, each trains its slice of every global batch
     (distributed.py); only rank 0 logs and writes state and results.
     """
+    stop = stop if stop is not None else StopRequest()
+    with on_signals(stop):
+        return _train(spec, Path(prepared), Path(out_dir), scratch_root=scratch_root, device=device,
+                      progress=progress, log=log, stop=stop)
+
+
+def _train(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root, device, progress: bool, log,
+           stop: StopRequest) -> dict:
     device = device or pick_device()
     ranks = distributed.init(device)
     progress = progress and ranks.main
@@ -84,18 +100,33 @@ def train_run(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root: Pat
     if ranks.distributed:
         step.forward = distributed.wrap(model, device, ranks)
 
-    state_dir = resume.scratch_dir(spec.fingerprint(meta), scratch_root)
-    state_path = state_dir / 'last.pt'
-    restored = resume.load_state(state_path, model=model, optimizer=optimizer)
-    start_epoch, history, elapsed = (restored['epoch'], restored['history'], restored['elapsed']) if restored \
-        else (0, [], 0.0)
-    if restored:
-        log(f'resuming from {state_path} after epoch {start_epoch}')
+    state = ResumeState(spec.fingerprint(meta), scratch_root, log=log)
+    progress_ = state.load(model=model, optimizer=optimizer, device=device) or Progress()
+    if progress_.sums is not None and not ranks.main:
+        progress_.sums = None  # the saved sums are the whole epoch's so far: rank 0 carries them on
+    if progress_.epoch or progress_.steps:
+        position = f'epoch {progress_.epoch}' if not progress_.steps else \
+            f'step {progress_.steps} of epoch {progress_.epoch + 1}'
+        log(f'resuming from {state.path} after {position}')
 
     top5 = meta['num_classes'] > 10
-    for epoch in range(start_epoch, spec.epochs):
-        with timing.phase('train_steps'):
-            row, seconds = train_epoch(step, train_loader, spec=spec, epoch=epoch, progress=progress, ranks=ranks)
+    iterations = len(train_loader)
+    for epoch in range(progress_.epoch, spec.epochs):
+        try:
+            with timing.phase('train_steps'):
+                row, sums = train_epoch(step, train_loader, spec=spec, epoch=epoch, progress=progress, ranks=ranks,
+                                        sums=progress_.sums, stop=stop)
+        except TrainingDiverged:
+            if ranks.main:
+                state.set_aside('diverged', 'the run diverged; a rerun with these settings would diverge again')
+            raise
+        if row is None:  # stopped mid-epoch
+            progress_.sums = _whole_epoch(sums, ranks)
+            if ranks.main:
+                state.save(model=model, optimizer=optimizer, progress=progress_)
+            raise TrainingStopped(f'stopped by {stop.reason} in epoch {epoch + 1} of {spec.epochs} after step '
+                                  f'{sums.steps} of {iterations}; state saved to {state.path}; rerun the same '
+                                  f'command (`dvc repro`) to resume')
         row.update(gamma_columns(model))
         test = None
         if evaluates(spec, epoch):
@@ -104,14 +135,15 @@ def train_run(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root: Pat
                                 forward=model if ranks.distributed else step.forward, autocast=step.autocast,
                                 memory_format=step.layout, ranks=ranks)
         row.update(test_columns(test, top5=top5))
-        history.append(row)
-        elapsed += seconds
+        progress_ = Progress(epoch + 1, progress_.history + [row], progress_.elapsed + sums.seconds)
         if ranks.main:
-            resume.save_state(state_path, model=model, optimizer=optimizer, epoch=epoch + 1, history=history,
-                              elapsed=elapsed)
+            state.save(model=model, optimizer=optimizer, progress=progress_)
         tested = '' if test is None else f"test acc {row['test_accuracy']:.4f}  "
         log(f"epoch {row['epoch']}/{spec.epochs}  lr {row['lr']:.4g}  train loss {row['train_loss']:.4f} "
             f"acc {row['train_accuracy']:.4f}  {tested}{row['images_per_second']:.0f} img/s")
+        if epoch + 1 < spec.epochs and _stop_at_epoch_end(stop, epoch, iterations, ranks, device):
+            raise TrainingStopped(f'stopped by {stop.reason} after epoch {epoch + 1} of {spec.epochs}; state saved '
+                                  f'to {state.path}; rerun the same command (`dvc repro`) to resume')
 
     if not ranks.main:
         distributed.close(ranks)
@@ -119,9 +151,33 @@ def train_run(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root: Pat
     merge_random_k(model)
     # The saved model is plain NCHW whatever the run's layout, so every reader can .view() its weights.
     model.to(memory_format=torch.contiguous_format)
+    history = progress_.history
     metrics = write_results(out_dir, model=model, spec=spec, meta=meta, history=history, counts=built.counts,
-                            trainable_count=built.trainable_count, train_seconds=elapsed,
+                            trainable_count=built.trainable_count, train_seconds=progress_.elapsed,
                             images=train_loader.num_examples * spec.epochs, device=device)
-    resume.clear(state_dir)
+    state.clear()
     distributed.close(ranks)
     return metrics
+
+
+def _whole_epoch(sums: Sums, ranks) -> Sums:
+    """The running sums over every process (rank 0 resumes with them, the others from zero)."""
+    if not ranks.distributed:
+        return sums
+    totals = distributed.sum_over_ranks(torch.stack([sums.loss.double(), sums.correct.double()]), ranks)
+    seen = distributed.sum_over_ranks(torch.tensor(float(sums.seen), device=sums.loss.device), ranks)
+    return Sums(totals[0].to(sums.loss.dtype), totals[1].to(sums.correct.dtype), int(seen.item()), sums.steps,
+                sums.seconds)
+
+
+def _stop_at_epoch_end(stop: StopRequest, epoch: int, iterations: int, ranks, device: torch.device) -> bool:
+    """Whether a stop was requested by the end of ``epoch`` (during its last step or evaluation); with several
+    processes, whether any was asked."""
+    wanted = stop.after_step(epoch, iterations)
+    if not ranks.distributed:
+        return wanted
+    flag = distributed.sum_over_ranks(torch.tensor(float(wanted), device=device), ranks)
+    if flag.item() > 0:
+        stop.request()
+        return True
+    return False

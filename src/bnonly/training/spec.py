@@ -46,6 +46,9 @@ class RunSpec(TrainSettings, ModelSettings, RunSettings):
         return model_keywords(vars(self))
 
     def fingerprint(self, data_meta: dict) -> str:
-        """A key for the resume state: the spec plus the prepared data it trains on."""
-        blob = json.dumps({'spec': self.as_dict(), 'data': data_meta}, sort_keys=True)
+        """A key for the resume state: the spec plus the prepared data it trains on, described by its meta.json
+        without the raw files' location (``root``: another clone or machine holds the same data elsewhere,
+        and a requeued run must find its state there)."""
+        data = {key: value for key, value in data_meta.items() if key != 'root'}
+        blob = json.dumps({'spec': self.as_dict(), 'data': data}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
