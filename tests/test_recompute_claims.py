@@ -20,7 +20,8 @@ from scipy import stats
 PROJECT = Path(__file__).resolve().parents[1]
 CELLS, CLAIMS, MARKDOWN = (PROJECT / 'reports' / name for name in ('grid_cells.csv', 'claims.csv', 'claims.md'))
 PRODUCE = ('reports/grid_cells.csv is not in the checkout: `dvc repro grid_aggregate` writes it from the trained '
-           'cells (`dvc repro claims` then rewrites reports/claims.md and reports/claims.csv from it); commit all three')
+           'cells (`dvc repro claims` then rewrites reports/claims.md and reports/claims.csv from it); '
+           'commit all three')
 
 ALPHA, MARGIN, THRESHOLD = 0.05, 0.01, 't0p1'
 PRIMARY = ('6', '7', '9', '12', '13', '14', '17b', '18')
@@ -279,7 +280,8 @@ def test_the_check_catches_a_changed_number(tmp_path):
     write_grid(grid, tmp_path / 'cells')
     out = tmp_path / 'reports'
     aggregate.write(grid, tmp_path / 'cells', cells_csv=out / 'grid_cells.csv', summary_csv=out / 'summary.csv',
-                    bn_values_csv=out / 'bn.csv', history_csv=out / 'history.csv', summary_json_path=out / 'summary.json')
+                    bn_values_csv=out / 'bn.csv', history_csv=out / 'history.csv',
+                    summary_json_path=out / 'summary.json')
     frame = pd.read_csv(out / 'grid_cells.csv')
     noise = np.random.default_rng(0).normal(0, 0.01, len(frame))      # every paired difference gets a spread
     spread = frame.metric.isin(['test_accuracy', SHARE, SHARE_INIT, CLAMPED, CONTROL, 'dead_relu.fraction'])

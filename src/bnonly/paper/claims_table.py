@@ -11,7 +11,7 @@ from bnonly.paper.claims import (DATASET_LABELS, EQUIVALENCE_MARGIN, PRIMARY_BOT
                                  PRIMARY_THRESHOLD, budget)
 from bnonly.paper.statistics import (ALPHA, CONFIDENCE, POWER, SD_CONFIDENCE, TOST_CONFIDENCE, TOST_POWER,
                                      TWO_SIDED)
-from bnonly.paper.verdicts import (CONTRADICTED, EXPLORATORY, FAILS, HOLDS, NOT_MEASURED, UNRESOLVED, VERDICTS, Row,
+from bnonly.paper.verdicts import (CONTRADICTED, EXPLORATORY, FAILS, NOT_MEASURED, UNRESOLVED, VERDICTS, Row,
                                    both_directions_sensitivity)
 
 
