@@ -443,8 +443,9 @@ def _against_the_papers_effect(outcome: Outcome) -> str:
         return ''
     low, high = GAMMA_BETA_EFFECTS
     paper = f'the paper\'s +{100 * low:g} to +{100 * high:g} points'
-    where = (f'{paper} lie above it' if bound < low else f'{paper} lie below it' if bound >= high
-             else f'of {paper}, those above {100 * bound:+.1f} lie above it')
+    where = (f'{paper} lie above it (excluded)' if bound < low
+             else f'{paper} lie below it (not excluded)' if bound >= high
+             else f'of {paper}, those above {100 * bound:+.1f} lie above it (excluded), the rest below')
     return f'; one-sided upper {100 * CONFIDENCE:g}% bound (unadjusted) {100 * bound:+.1f} points: {where}'
 
 
