@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from bnonly import timing
+from bnonly import atomic, timing
 from bnonly.analysis import AnalysisSettings, analyze_model
 from bnonly.analysis.metrics import analysis_metrics
 from bnonly.analysis.tables import write_tables
@@ -95,17 +95,16 @@ def main(argv: list[str] | None = None) -> int:
         with timing.phase('analysis_passes'):
             analysis = analyze_model(model, TestPasses(loader), settings, initial=initial,
                                      show_progress=not args.no_progress)
-    except (ConfigError, DataError) as error:
+        metrics = analysis_metrics(analysis)
+        atomic.write_text(args.out / 'metrics.json', json.dumps(metrics, indent=2) + '\n')
+        write_tables(analysis, args.out / 'tables')
+        if not args.no_plots:
+            from bnonly.analysis.plots import write_figures  # matplotlib only when drawing
+            write_figures(analysis, args.out / 'plots')
+    except (ConfigError, DataError, atomic.WriteError) as error:
         print(f'analyze: error: {error}', file=sys.stderr)
         return 1
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    metrics = analysis_metrics(analysis)
-    (args.out / 'metrics.json').write_text(json.dumps(metrics, indent=2) + '\n')
-    write_tables(analysis, args.out / 'tables')
-    if not args.no_plots:
-        from bnonly.analysis.plots import write_figures  # matplotlib only when drawing
-        write_figures(analysis, args.out / 'plots')
     dead = metrics['dead_relu']
     dead_text = (f"dead ReLU {dead['granularity']}s: {dead['fraction']:.1%} of {dead['units']}"
                  if dead['applicable'] else f"dead ReLUs: not applicable ({dead['reason']})")

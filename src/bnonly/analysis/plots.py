@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from bnonly import atomic
 from bnonly.analysis.dead_relu import SITES
 from bnonly.analysis.run import Analysis
 
@@ -125,6 +126,7 @@ def write_figures(analysis: Analysis, directory: str | Path) -> list[Path]:
     paths = []
     for name, draw in FIGURES.items():
         path = directory / f'{name}.png'
-        draw(analysis).savefig(path, dpi=_DPI)
+        with atomic.replacing(path) as temporary:
+            draw(analysis).savefig(temporary, dpi=_DPI)
         paths.append(path)
     return paths

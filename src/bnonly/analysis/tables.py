@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from bnonly import atomic
 from bnonly.analysis.batchnorm import PARAMETERS, fraction_abs_below, summary
 from bnonly.analysis.run import Analysis
 
@@ -148,6 +149,6 @@ def write_tables(analysis: Analysis, directory: str | Path) -> list[Path]:
     paths = []
     for name, build in TABLES.items():
         path = directory / f'{name}.csv'
-        build(analysis).to_csv(path, index=False)
+        atomic.write_text(path, build(analysis).to_csv(index=False))
         paths.append(path)
     return paths

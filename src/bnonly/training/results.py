@@ -4,8 +4,11 @@
 - ``history.csv``: one row per epoch (DVC plot)
 - ``config.yaml``: the resolved configuration, data description and environment
 - ``model.pt``: the trained model (DVC-cached output)
+
+Each is written atomically (``bnonly.atomic``).
 """
 import csv
+import io
 import json
 import platform
 from pathlib import Path
@@ -13,13 +16,13 @@ from pathlib import Path
 import torch
 import yaml
 
+from bnonly import atomic
 from bnonly.checkpoint import save_model
 
 
 def write_results(out_dir: Path, *, model, spec, meta: dict, history: list[dict], counts: dict,
                   trainable_count: int, train_seconds: float, images: int, device: torch.device) -> dict:
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     final = history[-1]
     metrics = {key: value for key, value in final.items() if key.startswith('test_')}
     metrics.update(train_loss=final['train_loss'], train_accuracy=final['train_accuracy'],
@@ -30,15 +33,16 @@ def write_results(out_dir: Path, *, model, spec, meta: dict, history: list[dict]
                in_chans=meta['in_chans'], trainable=spec.trainable, seed=spec.seed,
                # how the network was built and initialised, so the analysis can rebuild it (checkpoint.initial_model)
                batchnorm_init=spec.batchnorm_init, weight_init=spec.weight_init, **spec.model_keywords())
-    (out_dir / 'metrics.json').write_text(json.dumps(metrics, indent=2) + '\n')
-    with (out_dir / 'history.csv').open('w', newline='') as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
+    atomic.write_text(out_dir / 'metrics.json', json.dumps(metrics, indent=2) + '\n')
+    table = io.StringIO(newline='')
+    writer = csv.DictWriter(table, fieldnames=list(history[0]))
+    writer.writeheader()
+    writer.writerows(history)
+    atomic.write_text(out_dir / 'history.csv', table.getvalue())
     environment = dict(device=device.type, torch=str(torch.__version__), python=platform.python_version(),
                        machine=platform.machine(), threads=torch.get_num_threads())
     config = dict(run=spec.as_dict(), data={k: meta[k] for k in ('dataset', 'num_classes', 'in_chans', 'image_size',
                                                                  'train_size', 'test_size') if k in meta},
                   environment=environment)
-    (out_dir / 'config.yaml').write_text(yaml.safe_dump(config, sort_keys=False))
+    atomic.write_text(out_dir / 'config.yaml', yaml.safe_dump(config, sort_keys=False))
     return metrics
