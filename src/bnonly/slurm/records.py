@@ -10,33 +10,23 @@ Layout of the work dir (default ``.slurm/`` in the workspace, ignored by git and
     clones/<slug>/          a running (or failed, kept) task's clone
     scratch/<slug>/         BNONLY_SCRATCH of the cell's training: its resume checkpoint
 
-Every record is written to a temporary file in the same folder, then renamed over the old one, so a
-reader (``status``, a task on another node) sees the old or the new record, never half of one.
+Every record is written atomically (``bnonly.atomic``), so a reader (``status``, a task on another node)
+sees the old or the new record, never half of one.
 """
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
+
+from bnonly import atomic
 
 IGNORE_ALL = '# Written by bnonly.slurm: the SLURM work dir holds nothing to version or to track.\n*\n'
 
 
 def write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'w') as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write('\n')
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True) + '\n')
 
 
 def read_json(path: Path) -> dict | None:

@@ -75,6 +75,10 @@ def _progress(log: str) -> str:
     return ''
 
 
+def _times(n: int) -> str:
+    return f'{n} time{"s" * (n != 1)}'
+
+
 def _tail(log: str) -> tuple[str, ...]:
     lines = [line for line in log.splitlines() if line.strip()]
     return tuple(lines[-LOG_TAIL:])
@@ -88,13 +92,13 @@ def cell_status(cell: str, slug: str, job: str, submission: str, log: str | None
     queued = jobs.get(job)
     log = (record or {}).get('log') or log
     restarts = (record or {}).get('restarts', 0)
-    requeued = f'requeued {restarts} time{"s" * (restarts != 1)}' if restarts else ''
+    requeued = f'requeued {_times(restarts)}' if restarts else ''
     if queued in ACTIVE:
         if queued == 'RUNNING' and record and record.get('state') == 'running':
             detail = ', '.join(part for part in (_progress(_log_text(log)), requeued) if part)
             return CellStatus(cell, 'running', detail, log)
         if record:        # stopped and back in the queue
-            return CellStatus(cell, 'requeued', f'{max(restarts, 1)} times, {queued.lower()}', log)
+            return CellStatus(cell, 'requeued', f'{_times(restarts + 1)}, {queued.lower()}', log)
         return CellStatus(cell, 'pending', '' if queued == 'PENDING' else queued.lower(), log)
     state = (record or {}).get('state')
     if state == 'done':

@@ -109,8 +109,8 @@ class CellTask:
             return cell.name
         if self._stop is not None:
             # SLURM requeues the job itself (scontrol requeue, preemption): the training saved its state.
-            self.work.update_cell(cell.slug, state='stopped', **record,
-                                  reason=f'stopped by {signal.Signals(self._stop).name}, state saved')
+            self.work.update_cell(cell.slug, state='stopped', **{
+                **record, 'reason': f'stopped by {signal.Signals(self._stop).name}, state saved'})
             raise TaskFailed(f'{cell.name}: stopped by {signal.Signals(self._stop).name}')
         self._fail(cell, record, f'dvc repro exited with {code}')
 

@@ -1,0 +1,231 @@
+"""The grid on a real SLURM cluster through `python -m bnonly.slurm` (docs/pipeline.md, "Scaling out").
+
+Needs `sbatch` and a running cluster: `scripts/slurm/start-local-slurm.sh` starts a one-node one on this
+machine (.ci/run does before `make test`). Without `sbatch` the slurm tests skip, except under CI=true, where
+they fail.
+
+One tiny grid (ResNet-14 bn_only, trained and analysed, and Figure 1's all_but_bn; seeds 0 and 1; 1,024
+images, two epochs) is submitted once; while it runs, one task is requeued with `scontrol requeue` after its
+first epoch. Then: every cell equals a local `dvc repro` of the same cell in a clone with its own cache; the
+requeued task resumed (its log says from where) and ended bit-identical; the workspace's `dvc repro` restores
+every cell and trains none; a second submit submits nothing; a run with bad params fails alone and `status`
+shows its error, and the next submit plans exactly the failed cells.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dvc_repo import DvcRepo, merged_params
+from fake_datasets import write_fashion_mnist
+from test_paper_pipeline import tiny_params
+
+from bnonly.slurm.cells import grid_cells
+from bnonly.slurm.records import WorkDir, read_json
+from bnonly.slurm.status import collect
+
+TIMING = ('train_seconds', 'images_per_second')
+GOOD = ['grid_train@cifar_resnet14-bn_only-0', 'grid_train@cifar_resnet14-bn_only-1',
+        'grid_train_fixed@cifar_resnet14-all_but_bn-0', 'grid_train_fixed@cifar_resnet14-all_but_bn-1']
+REQUEUED = 'grid_train@cifar_resnet14-bn_only-0'
+BAD_RUN = 'cifar_resnet14-random_k-k100000'        # random_k with more entries than a channel has: fails in training
+SUBMIT = ('--cpus-per-task', '1', '--time', '15', '--signal-delay', '60')
+
+
+def _require_slurm() -> None:
+    problem = None
+    if shutil.which('sbatch') is None:
+        problem = 'sbatch is not on PATH'
+    elif subprocess.run(['sinfo', '--noheader'], capture_output=True, timeout=30).returncode != 0:
+        problem = 'sinfo cannot reach slurmctld'
+    if problem:
+        if os.environ.get('CI') == 'true':
+            pytest.fail(f'{problem}: CI must start SLURM first (bash scripts/slurm/start-local-slurm.sh)')
+        pytest.skip(f'no SLURM cluster: {problem} (bash scripts/slurm/start-local-slurm.sh starts one)')
+
+
+def slurm(repo: DvcRepo, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return repo.run(sys.executable, '-m', 'bnonly.slurm', *args, check=check)
+
+
+def wait_until(condition, timeout: float, what: str, poll: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f'timed out after {timeout:.0f} s waiting for {what}')
+
+
+def wait_for_cells(work: WorkDir, names, timeout: float = 300) -> dict:
+    def finished():
+        states = {s.cell: s for s in collect(work) if s.cell in names}
+        return states if len(states) == len(names) and all(s.finished for s in states.values()) else None
+    return wait_until(finished, timeout, f'cells {sorted(names)} to end', poll=1.0)
+
+
+def latest_submission(work: WorkDir) -> dict:
+    return work.submissions()[-1]
+
+
+def cell_metrics(root: Path, stage: str) -> dict:
+    """A cell's train and analysis metrics without their timings, and its model's md5 from dvc.lock."""
+    kind, item = stage.split('@')
+    folder = root / ('results/grid_fixed' if kind == 'grid_train_fixed' else 'results/grid') / item
+    train = json.loads((folder / 'train' / 'metrics.json').read_text())
+    metrics = {'train': {k: v for k, v in train.items() if k not in TIMING}}
+    if (folder / 'analyze' / 'metrics.json').is_file():
+        metrics['analyze'] = json.loads((folder / 'analyze' / 'metrics.json').read_text())
+    lock = yaml.safe_load((root / 'dvc.lock').read_text())['stages'][stage]
+    metrics['model_md5'] = {out['path']: out['md5'] for out in lock['outs'] if out['path'].endswith('model.pt')}
+    return metrics
+
+
+def tiny_slurm_params(raw: Path) -> dict:
+    params = tiny_params(raw)
+    grid = params['grid']
+    grid.update(runs=['cifar_resnet14-bn_only'], analyze_runs=['cifar_resnet14-bn_only'], seeds=[0, 1],
+                fixed_init={'runs': ['cifar_resnet14-all_but_bn']})
+    # Long enough for the test to requeue a task between its first epoch's end and its last.
+    grid['train'].update(epochs=2, examples=1024, batch_size=32)
+    return params
+
+
+@pytest.fixture(scope='module')
+def submitted(tmp_path_factory):
+    """The tiny grid submitted once, one task requeued after its first epoch, every task ended."""
+    _require_slurm()
+    base = tmp_path_factory.mktemp('slurm')
+    write_fashion_mnist(base / 'raw', train=1024, test=64)
+    repo = DvcRepo.create(base / 'workspace', tiny_slurm_params(base / 'raw'))
+    local = repo.copy(base / 'local')          # the same commit with its own (empty) cache
+    work = WorkDir(repo.root / '.slurm')
+
+    out = slurm(repo, 'submit', *SUBMIT).stdout
+    assert '4 grid cells: 0 in DVC already, 4 to run' in out, out
+    submission = latest_submission(work)
+    assert submission['prepare'] is not None        # grid_prepare ran nowhere yet: one preparation job first
+    job = next(cell['job_id'] for cell in submission['cells'] if cell['name'] == REQUEUED)
+    log = Path(next(cell['log'] for cell in submission['cells'] if cell['name'] == REQUEUED))
+    wait_until(lambda: log.is_file() and re.search(r'^epoch 1/2', log.read_text(), re.M), 240,
+               f'the first epoch of {REQUEUED}')
+    subprocess.run(['scontrol', 'requeue', job], check=True)
+    # SLURM holds a requeued batch job for two minutes before it may start again; the test does not wait.
+    wait_until(lambda: 'JobState=PENDING Reason=BeginTime' in subprocess.run(
+        ['scontrol', 'show', 'job', job], capture_output=True, text=True).stdout, 120, f'{job} to be requeued')
+    subprocess.run(['scontrol', 'update', f'JobId={job}', 'StartTime=now'], check=True)
+    statuses = wait_for_cells(work, set(GOOD))
+
+    ran_local = local.repro(*GOOD, *[name.replace('grid_train@', 'grid_analyze@') for name in GOOD
+                                     if name.startswith('grid_train@')])
+    assert set(GOOD) <= ran_local
+    return dict(repo=repo, local=local, work=work, statuses=statuses, log=log, job=job, submission=submission)
+
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.slurm
+def test_every_cell_matches_a_local_repro(submitted):
+    repo, local = submitted['repo'], submitted['local']
+    assert {name: s.state for name, s in submitted['statuses'].items()} == {name: 'done' for name in GOOD}
+    ran = repo.repro('claims')
+    assert not {name for name in ran if '@' in name}, ran        # every cell restored from the run-cache
+    for stage in GOOD:
+        assert cell_metrics(repo.root, stage) == cell_metrics(local.root, stage), stage
+    work = submitted['work']
+    assert not any(work.clone(cell['slug']).exists() for cell in submitted['submission']['cells'])
+    assert not any((work.root / 'scratch').glob('*/train/*/last.pt'))       # scratch gone once cached
+
+
+@pytest.mark.slurm
+def test_requeued_task_resumes_and_ends_bit_identical(submitted):
+    text = submitted['log'].read_text()
+    assert 'DUE TO JOB REQUEUE' in text
+    resumed = re.search(r'^resuming from \S+ after (epoch \d+|step \d+ of epoch \d+)', text, re.M)
+    assert resumed, text[-3000:]
+    assert resumed.group(1) in ('epoch 1', 'epoch 2') or resumed.group(1).endswith('of epoch 2')
+    status = submitted['statuses'][REQUEUED]
+    assert status.state == 'done' and status.detail == 'requeued 1 time'
+    # bit-identical: checked against the uninterrupted local run in test_every_cell_matches_a_local_repro
+    assert cell_metrics(submitted['repo'].root, REQUEUED)['model_md5'] == \
+        cell_metrics(submitted['local'].root, REQUEUED)['model_md5']
+
+
+@pytest.mark.slurm
+def test_second_submit_submits_nothing(submitted):
+    out = slurm(submitted['repo'], 'submit', *SUBMIT).stdout
+    assert '4 in DVC already, 0 to run' in out and 'nothing to submit' in out, out
+    assert len(submitted['work'].submissions()) == 1
+
+
+@pytest.mark.slurm
+def test_submit_refuses_uncommitted_code(submitted):
+    repo = submitted['repo']
+    source = repo.root / 'stages' / 'train.py'
+    original = source.read_text()
+    source.write_text(original + '\n# an uncommitted edit\n')
+    try:
+        result = slurm(repo, 'submit', *SUBMIT, check=False)
+    finally:
+        source.write_text(original)
+    assert result.returncode == 2
+    assert result.stderr.strip().count('\n') == 0
+    assert 'uncommitted changes to stages/train.py' in result.stderr
+
+
+@pytest.mark.slurm
+def test_bad_cell_fails_alone_and_status_shows_why(submitted):
+    repo, work = submitted['repo'], submitted['work']
+    grid_file = repo.root / 'grid.yaml'
+    original = grid_file.read_text()
+    params = merged_params(repo.root)
+    params['grid']['runs'] = ['cifar_resnet14-bn_only', BAD_RUN]
+    repo.write_params(params)                        # grid.yaml changed, not committed: the tasks take it along
+    try:
+        out = slurm(repo, 'submit', *SUBMIT).stdout
+        bad = [f'grid_train@{BAD_RUN}-0', f'grid_train@{BAD_RUN}-1']
+        assert '6 grid cells: 4 in DVC already, 2 to run' in out, out
+        assert [cell['name'] for cell in latest_submission(work)['cells']] == bad
+        statuses = wait_for_cells(work, set(bad) | set(GOOD), timeout=240)
+        for name in bad:
+            assert statuses[name].state == 'failed'
+            assert work.clone(statuses[name].cell.replace('@', '.')).is_dir()     # kept for a look
+        for name in GOOD:
+            assert statuses[name].state == 'done'
+        shown = slurm(repo, 'status').stdout
+        for name in bad:
+            assert re.search(rf'^{re.escape(name)}  failed \(dvc repro exited with \d+\)$', shown, re.M), shown
+        assert 'random_k needs 1 <= k' in shown
+        assert 'kept clone: ' in shown
+        again = slurm(repo, 'submit', '--dry-run', *SUBMIT).stdout
+        assert '6 grid cells: 4 in DVC already, 2 to run' in again
+        assert sorted(line.strip() for line in again.splitlines() if line.startswith('  grid_')) == bad
+    finally:
+        grid_file.write_text(original)
+
+
+def test_dry_run_plans_the_paper_cifar10_grid_in_seconds(tmp_path):
+    params = merged_params()
+    params['grid'] = yaml.safe_load((Path(__file__).parents[1] / 'params' / 'paper_cifar10.yaml').read_text())['grid']
+    repo = DvcRepo.create(tmp_path / 'workspace', params)
+    names = repo.run('dvc', 'stage', 'list', '--name-only').stdout.split()
+    expected = grid_cells(names)
+    started = time.monotonic()
+    out = slurm(repo, 'submit', '--dry-run').stdout
+    seconds = time.monotonic() - started
+    planned = [line.strip().split(' + ')[0] for line in out.splitlines() if line.startswith('  grid_')]
+    grid = params['grid']
+    assert len(expected) == (len(grid['runs']) + len(grid['fixed_init']['runs'])) * len(grid['seeds'])
+    assert planned == [cell.name for cell in expected]
+    assert f'#SBATCH --array=0-{len(planned) - 1}%{len(planned)}' in out
+    assert seconds < 60, seconds
+    assert not (repo.root / '.slurm').exists()          # a dry run writes nothing
