@@ -192,3 +192,27 @@ def test_the_grid_model_section_has_no_batchnorm_init(tmp_path):
     path.write_text(yaml.safe_dump(grid))
     with pytest.raises(ConfigError, match="unknown params key 'grid.model.batchnorm_init'"):
         load_params(path)
+
+
+def test_the_checker_names_what_dvc_may_not(tmp_path, capsys):
+    """`python -m bnonly.config`: for a grid.yaml DVC fails on first (an empty list, a missing section), whose
+    message from DVC names neither the file nor the key."""
+    grid = (PROJECT / 'grid.yaml').read_text()
+    path = tmp_path / 'grid.yaml'
+    path.write_text(grid[:grid.index('  seeds:')])  # cut at a line end: every later key missing
+    assert config.main([str(PROJECT / 'params.yaml'), str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == f'{PROJECT / "params.yaml"}: ok\n'
+    assert err == f"error: {path}: params key 'grid.seeds' is missing\n"
+    content = yaml.safe_load(grid)
+    content['grid']['fixed_init'] = {}
+    path.write_text(yaml.safe_dump(content))
+    assert config.main([str(path)]) == 1
+    assert "params key 'grid.fixed_init.runs' is missing" in capsys.readouterr().err
+    content['grid']['fixd_init'] = content['grid'].pop('fixed_init')
+    path.write_text(yaml.safe_dump(content))
+    assert config.main([str(path)]) == 1
+    assert "unknown params key 'grid.fixd_init'; did you mean 'grid.fixed_init'?" in capsys.readouterr().err
+    for name in ('params.yaml', 'grid.yaml', 'params/paper_cifar10.yaml', 'params/paper_imagenet.yaml',
+                 'extensions/grid.yaml'):
+        assert config.main([str(PROJECT / name)]) == 0, capsys.readouterr().err

@@ -352,7 +352,7 @@ def _check_section(cls, params, prefix: str = '', exclude=()) -> None:
         full = f'{prefix}{key}'
         if key not in known:
             close = difflib.get_close_matches(str(key), list(known), n=1)
-            hint = f'; did you mean {prefix}{close[0]!r}?' if close else ''
+            hint = f'; did you mean {prefix + close[0]!r}?' if close else ''
             raise ConfigError(f'unknown params key {full!r}{hint} valid keys here: {", ".join(known)}')
         rule, hint_type = known[key]
         _check_value(full, value, hint_type, rule.metadata)
@@ -490,3 +490,51 @@ def model_keywords(values: Mapping) -> dict:
     default: a paper network is built, fingerprinted and saved exactly as before such settings existed."""
     return {name: values[name] for name, (f, _) in _fields(ModelSettings).items()
             if f.metadata.get('model_keyword') and name in values and values[name] != f.default}
+
+
+def _required_in(params: dict) -> list[str]:
+    """The dotted keys a stage reading what ``params`` holds will require: each section present, completely
+    (nested sections too), and all the run keys once one is there."""
+    def missing(cls, node: dict, prefix: str, exclude=()) -> list[str]:
+        keys = []
+        for name, (f, hint) in _fields(cls).items():
+            if name in exclude:
+                continue
+            if name not in node:
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                    keys.append(f'{prefix}{name}')
+                continue
+            section = next((t for t in typing.get_args(hint) or (hint,) if dataclasses.is_dataclass(t)), None)
+            if section is not None and isinstance(node[name], dict):
+                keys += missing(section, node[name], f'{prefix}{name}.', f.metadata.get('exclude', ()))
+        return keys
+
+    run_keys = list(_fields(RunSettings))
+    keys = run_keys if any(key in params for key in run_keys) else []
+    for name, (f, hint) in _fields(ParamsFile).items():
+        if name in params and dataclasses.is_dataclass(hint) and isinstance(params[name], dict):
+            keys += missing(hint, params[name], f'{name}.', f.metadata.get('exclude', ()))
+    return keys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bnonly.config [FILE ...]``: check params files (default: params.yaml and grid.yaml) as the
+    stages will, names included; one line per file. For the errors DVC meets first: dvc.yaml reads grid.yaml
+    itself (its ``vars``), and its messages for a broken grid.yaml may name neither the file nor the key."""
+    import sys
+    paths = argv if argv is not None else sys.argv[1:]
+    failed = False
+    for path in paths or ['params.yaml', 'grid.yaml']:
+        try:
+            params = load_params(path)
+            require(params, *_required_in(params))
+        except ConfigError as error:
+            print(f'error: {error}', file=sys.stderr)
+            failed = True
+        else:
+            print(f'{path}: ok')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
