@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from bnonly import timing
+from bnonly import atomic, timing
 from bnonly.config import ConfigError, load_params, require
 from bnonly.paper.aggregate import partial_grid_message, write
 from bnonly.paper.grid import GridError
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = write(params['grid'], args.root, cells_csv=args.cells, summary_csv=args.summary,
                         bn_values_csv=args.bn_values, history_csv=args.history,
                         summary_json_path=args.summary_json)
-    except (ConfigError, GridError) as error:
+    except (ConfigError, GridError, atomic.WriteError) as error:
         print(f'aggregate: error: {error}', file=sys.stderr)
         return 1
     partial = partial_grid_message(json.loads(args.summary_json.read_text())['profile'])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bnonly import timing
+from bnonly import atomic, timing
 from bnonly.paper.claims import Results, all_claims
 from bnonly.paper.claims_table import to_frame, to_markdown
 
@@ -39,9 +39,12 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     rows = all_claims(Results(summary, profile, cells))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(to_markdown(rows, profile))
-    to_frame(rows).to_csv(args.csv, index=False)
+    try:
+        atomic.write_text(args.out, to_markdown(rows, profile))
+        atomic.write_text(args.csv, to_frame(rows).to_csv(index=False))
+    except atomic.WriteError as error:
+        print(f'claims: error: {error}', file=sys.stderr)
+        return 1
     tally = pd.Series([row.verdict for row in rows]).value_counts()
     print(f'claims: {", ".join(f"{count} {verdict}" for verdict, count in tally.items())} -> {args.out}')
     return 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bnonly import timing
+from bnonly import atomic, timing
 from bnonly.extensions.claims import all_claims, write
 
 
@@ -30,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     rows = all_claims(cells, profile)
-    write(rows, profile, args.out, args.csv)
+    try:
+        write(rows, profile, args.out, args.csv)
+    except atomic.WriteError as error:
+        print(f'extension_claims: error: {error}', file=sys.stderr)
+        return 1
     tally = pd.Series([row.verdict for row in rows]).value_counts()
     print(f'extension_claims: {", ".join(f"{count} {verdict}" for verdict, count in tally.items())} -> {args.out}')
     return 0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bnonly import timing
+from bnonly import atomic, timing
 from bnonly.config import ConfigError, load_params
 from bnonly.extensions.figures import FIGURES, draw
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         history = pd.read_csv(args.history)
         profile = json.loads(args.summary_json.read_text())['profile']
         paths = draw(args.figure, summary, history, profile, settings, args.out)
-    except (ConfigError, FileNotFoundError) as error:
+    except (ConfigError, FileNotFoundError, atomic.WriteError) as error:
         print(f'extension_figures: error: {error}', file=sys.stderr)
         return 1
     print(f'figure {args.figure}: {", ".join(map(str, paths))}')

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bnonly import timing
+from bnonly import atomic, timing
 from bnonly.config import ConfigError, load_params
 from bnonly.paper.figures import FIGURES, NEEDS_BN_VALUES, NEEDS_HISTORY, draw
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         bn_values = pd.read_csv(args.bn_values) if args.bn_values is not None else None
         history = pd.read_csv(args.history) if args.history is not None else None
         paths = draw(args.figure, summary, bn_values, profile, settings, args.out, history)
-    except (ConfigError, FileNotFoundError) as error:
+    except (ConfigError, FileNotFoundError, atomic.WriteError) as error:
         print(f'figures: error: {error}', file=sys.stderr)
         return 1
     print(f'figure {args.figure}: {", ".join(map(str, paths))}')

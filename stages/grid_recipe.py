@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from bnonly import timing
+from bnonly import atomic, timing
 from bnonly.config import ConfigError, GridSettings, load_params, require, required_keys
 from bnonly.paper.grid import RECIPE_DIR, GridError, analysed_cells, recipe, train_cells
 
@@ -31,9 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, GridError) as error:
         print(f'grid_recipe: error: {error}', file=sys.stderr)
         return 1
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        (args.out / f'{name}.yaml').write_text(HEADER + yaml.safe_dump(content, sort_keys=False))
+    try:
+        for name, content in files.items():
+            atomic.write_text(args.out / f'{name}.yaml', HEADER + yaml.safe_dump(content, sort_keys=False))
+    except atomic.WriteError as error:
+        print(f'grid_recipe: error: {error}', file=sys.stderr)
+        return 1
     print(f'grid_recipe: {", ".join(sorted(files))} -> {args.out}')
     return 0
 

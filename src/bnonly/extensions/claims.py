@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from bnonly import atomic
 from bnonly.extensions import runs
 from bnonly.paper.claims import DATASET_LABELS, EQUIVALENCE_MARGIN, budget, interval_label, points
 from bnonly.paper.claims_table import escape, p_text, q_text, tally, to_frame, verdict_text
@@ -185,7 +186,5 @@ def to_markdown(rows: list[Row], profile: dict) -> str:
 def write(rows: list[Row], profile: dict, markdown_path, csv_path) -> None:
     """reports/claims.md and reports/claims.csv: the CSV in the paper table's columns (claims_table.to_frame),
     its ``paper`` column named for what it holds here."""
-    for path in (markdown_path, csv_path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    markdown_path.write_text(to_markdown(rows, profile))
-    to_frame(rows).rename(columns={'paper': 'why_asked'}).to_csv(csv_path, index=False)
+    atomic.write_text(markdown_path, to_markdown(rows, profile))
+    atomic.write_text(csv_path, to_frame(rows).rename(columns={'paper': 'why_asked'}).to_csv(index=False))

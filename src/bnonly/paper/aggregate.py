@@ -40,6 +40,7 @@ import pandas as pd
 import yaml
 from scipy import stats
 
+from bnonly import atomic
 from bnonly.config import ModelSettings, default
 from bnonly.paper.grid import Cell, GridError, analysed_cells, arch_info, train_cells
 
@@ -254,11 +255,9 @@ def write(grid: dict, root: str | Path, *, cells_csv: Path, summary_csv: Path, b
     if cells.empty:
         raise GridError(f'none of the grid\'s {len(profile_["cells_missing"])} stages has results yet: run `dvc repro`')
     summary = summarize(cells)
-    for path in (cells_csv, summary_csv, bn_values_csv, history_csv, summary_json_path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    cells.to_csv(cells_csv, index=False)
-    summary.to_csv(summary_csv, index=False)
-    bn_values.to_csv(bn_values_csv, index=False)
-    history.to_csv(history_csv, index=False)
-    Path(summary_json_path).write_text(json.dumps(summary_json(summary, profile_), indent=2) + '\n')
+    atomic.write_text(cells_csv, cells.to_csv(index=False))
+    atomic.write_text(summary_csv, summary.to_csv(index=False))
+    atomic.write_text(bn_values_csv, bn_values.to_csv(index=False))
+    atomic.write_text(history_csv, history.to_csv(index=False))
+    atomic.write_text(summary_json_path, json.dumps(summary_json(summary, profile_), indent=2) + '\n')
     return summary

@@ -12,6 +12,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from bnonly import atomic
+
 TRAINABLE_LABELS = {
     'all': 'All parameters',
     'all_but_bn': 'All but BatchNorm (γ = 1, β = 0)',
@@ -84,8 +86,9 @@ def caption(figure: Figure, text: str) -> None:
 def save(figure: Figure, stem: str | Path, *, dpi: int = 150) -> list[Path]:
     """Write ``<stem>.png`` and ``<stem>.pdf``; returns both paths."""
     stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix('.png'), stem.with_suffix('.pdf')]
-    figure.savefig(paths[0], dpi=dpi, metadata={'Software': None})
-    figure.savefig(paths[1], metadata={'CreationDate': None, 'Producer': None, 'Creator': None})
+    with atomic.replacing(paths[0]) as temporary:
+        figure.savefig(temporary, dpi=dpi, metadata={'Software': None})
+    with atomic.replacing(paths[1]) as temporary:
+        figure.savefig(temporary, metadata={'CreationDate': None, 'Producer': None, 'Creator': None})
     return paths
