@@ -117,7 +117,7 @@ class IdleCheck:
 @dataclasses.dataclass
 class EngineTiming:
     """``train_run`` timed from outside: per-epoch training seconds (its history), per-epoch evaluation and
-    resume-state seconds (its own ``evaluate`` and ``save_state``, wrapped with a clock), end to end."""
+    resume-state seconds (its own ``evaluate`` and ``ResumeState.save``, wrapped with a clock), end to end."""
     train_seconds: list[float]
     boundary_seconds: list[float]
     end_to_end: float
@@ -127,7 +127,7 @@ class EngineTiming:
 def timed_train_run(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch: Path,
                     device: torch.device) -> EngineTiming:
     boundary = []
-    real_evaluate, real_save = engine_loop.evaluate, engine_loop.resume.save_state
+    real_evaluate, real_save = engine_loop.evaluate, engine_loop.ResumeState.save
 
     def timed(function):
         def wrapper(*args, **kwargs):
@@ -140,7 +140,7 @@ def timed_train_run(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch: Pa
 
     # Only to time the epoch-boundary work; the functions themselves are train_run's own.
     engine_loop.evaluate = timed(real_evaluate)
-    engine_loop.resume.save_state = timed(real_save)
+    engine_loop.ResumeState.save = timed(real_save)
     try:
         start = time.perf_counter()
         metrics = train_run(spec, prepared, out_dir, scratch_root=scratch, device=device, progress=False,
@@ -148,10 +148,10 @@ def timed_train_run(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch: Pa
         sync(device)
         end_to_end = time.perf_counter() - start
     finally:
-        engine_loop.evaluate, engine_loop.resume.save_state = real_evaluate, real_save
+        engine_loop.evaluate, engine_loop.ResumeState.save = real_evaluate, real_save
     with (out_dir / 'history.csv').open() as handle:
         train_seconds = [float(row['epoch_seconds']) for row in csv.DictReader(handle)]
-    # evaluate and save_state alternate, one each per epoch.
+    # evaluate and the save alternate, one each per epoch.
     per_epoch = [boundary[i] + boundary[i + 1] for i in range(0, len(boundary), 2)]
     return EngineTiming(train_seconds, per_epoch, end_to_end, metrics)
 
