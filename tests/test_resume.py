@@ -2,6 +2,7 @@
 run never stopped; states that do not belong are set aside; divergence leaves nothing claiming success; the
 stage's exit code and one-line messages, with a real SIGTERM."""
 import csv
+import importlib.util
 import json
 import os
 import signal
@@ -293,14 +294,53 @@ def test_sigterm_to_the_stage_exits_stopped_and_a_rerun_resumes_identically(prep
     assert without_timing(history_a) == without_timing(history_b)
 
 
-def test_the_stage_reports_divergence_in_one_line_and_exits_1(prepared, tmp_path, capsys):
-    import importlib.util
+def load_train_stage():
     loader = importlib.util.spec_from_file_location('train_stage', REPO / 'stages' / 'train.py')
     module = importlib.util.module_from_spec(loader)
     loader.loader.exec_module(module)
+    return module
+
+
+def test_the_stage_reports_divergence_in_one_line_and_exits_1(prepared, tmp_path, capsys):
+    module = load_train_stage()
     (tmp_path / 'params.yaml').write_text(PARAMS.replace('lr: 0.1', 'lr: 1.0e+12'))
     status = module.main(['--data', str(prepared), '--out', str(tmp_path / 'out'), '--params',
                           str(tmp_path / 'params.yaml'), '--scratch', str(tmp_path / 'scratch')])
     err = capsys.readouterr().err
     assert status == 1 and err.count('\n') == 1
     assert err.startswith('train: error: training diverged at epoch 1, step ') and 'train.lr (now 1e+12)' in err
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A real 4 MB file system (needs root and mount); skipped where it cannot be mounted."""
+    mount = tmp_path / 'tmpfs'
+    mount.mkdir()
+    result = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', str(mount)], capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        pytest.skip(f'cannot mount a tmpfs here (needs root): {result.stderr.strip()}')
+    yield mount
+    subprocess.run(['umount', str(mount)], check=True)
+
+
+def test_a_full_disk_at_the_save_is_one_error_line_and_keeps_the_last_state(prepared, tmp_path, small_tmpfs,
+                                                                             capsys):
+    (tmp_path / 'params.yaml').write_text(PARAMS)
+    spec = RunSpec.from_params(load_params(tmp_path / 'params.yaml'))
+    with pytest.raises(TrainingStopped):
+        train_run(spec, prepared, tmp_path / 'out', scratch_root=small_tmpfs, device=CPU, progress=False,
+                  log=lambda line: None, stop=StopRequest(at=(0, 5)))
+    [path] = small_tmpfs.glob('train/*/last.pt')
+    with (small_tmpfs / 'filler').open('wb', buffering=0) as handle:  # leaves less than one state's size
+        with pytest.raises(OSError):
+            while True:
+                handle.write(b'f' * 4096)
+    module = load_train_stage()
+    status = module.main(['--data', str(prepared), '--out', str(tmp_path / 'out'), '--params',
+                          str(tmp_path / 'params.yaml'), '--scratch', str(small_tmpfs)])
+    err = capsys.readouterr().err
+    assert status == 1 and err.count('\n') == 1, err
+    assert err.startswith(f'train: error: no space left on {path}: needed about ') and err.endswith(' free\n')
+    assert saved(path)['epoch'] == 1 and not [p for p in path.parent.iterdir() if '.tmp-' in p.name]
+    assert not (tmp_path / 'out' / 'metrics.json').exists()
