@@ -6,8 +6,9 @@ they fail.
 
 One tiny grid (ResNet-14 bn_only, trained and analysed, and Figure 1's all_but_bn; seeds 0 and 1; 1,024
 images, two epochs) is submitted once; while it runs, one task is requeued with `scontrol requeue` after its
-first epoch. Then: every cell equals a local `dvc repro` of the same cell in a clone with its own cache; the
-requeued task resumed (its log says from where) and ended bit-identical; the workspace's `dvc repro` restores
+first epoch, and another is sent SIGUSR2 as before a time limit (submitit requeues it). Then: every cell
+equals a local `dvc repro` of the same cell in a clone with its own cache; the requeued tasks resumed (their
+logs say from where) and ended bit-identical; the workspace's `dvc repro` restores
 every cell and trains none; a second submit submits nothing; a run with bad params fails alone and `status`
 shows its error, and the next submit plans exactly the failed cells.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dvc_repo import DvcRepo, merged_params
+from dvc_repo import DvcRepo, dvc_env, merged_params
 from fake_datasets import write_fashion_mnist
 from test_paper_pipeline import tiny_params
 
@@ -34,7 +35,10 @@ from bnonly.slurm.status import collect
 TIMING = ('train_seconds', 'images_per_second')
 GOOD = ['grid_train@cifar_resnet14-bn_only-0', 'grid_train@cifar_resnet14-bn_only-1',
         'grid_train_fixed@cifar_resnet14-all_but_bn-0', 'grid_train_fixed@cifar_resnet14-all_but_bn-1']
-REQUEUED = 'grid_train@cifar_resnet14-bn_only-0'
+# Stopped after their first epoch, then requeued: as on preemption (SIGTERM, SLURM requeues), and as before
+# the time limit (SIGUSR2 through submitit's checkpoint, which requeues).
+STOPS = {'grid_train@cifar_resnet14-bn_only-0': ['scontrol', 'requeue'],
+         'grid_train@cifar_resnet14-bn_only-1': ['scancel', '--signal=USR2']}
 BAD_RUN = 'cifar_resnet14-random_k-k100000'        # random_k with more entries than a channel has: fails in training
 SUBMIT = ('--cpus-per-task', '1', '--time', '15', '--signal-delay', '60')
 
@@ -101,7 +105,7 @@ def tiny_slurm_params(raw: Path) -> dict:
 
 @pytest.fixture(scope='module')
 def submitted(tmp_path_factory):
-    """The tiny grid submitted once, one task requeued after its first epoch, every task ended."""
+    """The tiny grid submitted once, two tasks stopped after their first epoch and requeued, every task ended."""
     _require_slurm()
     base = tmp_path_factory.mktemp('slurm')
     write_fashion_mnist(base / 'raw', train=1024, test=64)
@@ -111,23 +115,36 @@ def submitted(tmp_path_factory):
 
     out = slurm(repo, 'submit', *SUBMIT).stdout
     assert '4 grid cells: 0 in DVC already, 4 to run' in out, out
+    # The same cells reproduced locally, side by side with the array: a clone with its own cache.
+    local_stages = [*GOOD, *(name.replace('grid_train@', 'grid_analyze@') for name in GOOD
+                             if name.startswith('grid_train@'))]
+    local_run = subprocess.Popen(['dvc', 'repro', *local_stages], cwd=local.root, env=dvc_env(local.root),
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     submission = latest_submission(work)
     assert submission['prepare'] is not None        # grid_prepare ran nowhere yet: one preparation job first
-    job = next(cell['job_id'] for cell in submission['cells'] if cell['name'] == REQUEUED)
-    log = Path(next(cell['log'] for cell in submission['cells'] if cell['name'] == REQUEUED))
-    wait_until(lambda: log.is_file() and re.search(r'^epoch 1/2', log.read_text(), re.M), 240,
-               f'the first epoch of {REQUEUED}')
-    subprocess.run(['scontrol', 'requeue', job], check=True)
-    # SLURM holds a requeued batch job for two minutes before it may start again; the test does not wait.
-    wait_until(lambda: 'JobState=PENDING Reason=BeginTime' in subprocess.run(
-        ['scontrol', 'show', 'job', job], capture_output=True, text=True).stdout, 120, f'{job} to be requeued')
-    subprocess.run(['scontrol', 'update', f'JobId={job}', 'StartTime=now'], check=True)
+    jobs = {cell['name']: cell['job_id'] for cell in submission['cells']}
+    logs = {cell['name']: Path(cell['log']) for cell in submission['cells']}
+    waiting = dict(STOPS)
+    deadline = time.monotonic() + 300
+    while waiting and time.monotonic() < deadline:
+        for name in list(waiting):
+            if logs[name].is_file() and re.search(r'^epoch 1/2', logs[name].read_text(), re.M):
+                subprocess.run([*waiting.pop(name), jobs[name]], check=True)
+        time.sleep(0.2)
+    assert not waiting, f'never saw the first epoch of {sorted(waiting)}'
+    for name in STOPS:
+        # SLURM holds a requeued batch job for two minutes before it may start again; the test does not wait.
+        wait_until(lambda: 'JobState=PENDING Reason=BeginTime' in subprocess.run(
+            ['scontrol', 'show', 'job', jobs[name]], capture_output=True, text=True).stdout, 120,
+            f'{name} to be requeued')
+        subprocess.run(['scontrol', 'update', f'JobId={jobs[name]}', 'StartTime=now'], check=True)
     statuses = wait_for_cells(work, set(GOOD))
 
-    ran_local = local.repro(*GOOD, *[name.replace('grid_train@', 'grid_analyze@') for name in GOOD
-                                     if name.startswith('grid_train@')])
-    assert set(GOOD) <= ran_local
-    return dict(repo=repo, local=local, work=work, statuses=statuses, log=log, job=job, submission=submission)
+    local_out, _ = local_run.communicate(timeout=600)
+    assert local_run.returncode == 0, local_out
+    assert {line.split("'")[1] for line in local_out.splitlines() if line.startswith("Running stage '")} >= \
+        set(local_stages)
+    return dict(repo=repo, local=local, work=work, statuses=statuses, logs=logs, submission=submission)
 
 
 pytestmark = pytest.mark.slow
@@ -147,17 +164,16 @@ def test_every_cell_matches_a_local_repro(submitted):
 
 
 @pytest.mark.slurm
-def test_requeued_task_resumes_and_ends_bit_identical(submitted):
-    text = submitted['log'].read_text()
-    assert 'DUE TO JOB REQUEUE' in text
-    resumed = re.search(r'^resuming from \S+ after (epoch \d+|step \d+ of epoch \d+)', text, re.M)
+@pytest.mark.parametrize('cell', sorted(STOPS))
+def test_requeued_task_resumes_and_ends_bit_identical(submitted, cell):
+    text = submitted['logs'][cell].read_text()
+    signal = 'SIGUSR2' if STOPS[cell][0] == 'scancel' else 'SIGTERM'
+    assert 'DUE TO JOB REQUEUE' in text and f'train: stopped by {signal}' in text, text[-3000:]
+    resumed = re.search(r'^resuming from \S+ after (epoch 1|step \d+ of epoch 2)$', text, re.M)
     assert resumed, text[-3000:]
-    assert resumed.group(1) in ('epoch 1', 'epoch 2') or resumed.group(1).endswith('of epoch 2')
-    status = submitted['statuses'][REQUEUED]
+    status = submitted['statuses'][cell]
     assert status.state == 'done' and status.detail == 'requeued 1 time'
-    # bit-identical: checked against the uninterrupted local run in test_every_cell_matches_a_local_repro
-    assert cell_metrics(submitted['repo'].root, REQUEUED)['model_md5'] == \
-        cell_metrics(submitted['local'].root, REQUEUED)['model_md5']
+    assert cell_metrics(submitted['repo'].root, cell) == cell_metrics(submitted['local'].root, cell)
 
 
 @pytest.mark.slurm

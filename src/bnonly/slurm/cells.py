@@ -7,18 +7,24 @@ workspace has now, or the run-cache holds a run with exactly these dependencies 
 it instead of running it). The planner reads both without running anything and without touching the
 workspace. The shared stages (``grid_recipe``, ``grid_prepare``) are planned the same way first, so that a
 cell's dependency on their outputs is known even when the workspace itself has not reproduced them since
-grid.yaml changed: the run-cache entry of the upstream stage names the outputs the cell would read.
+grid.yaml changed: the run-cache entry of the upstream stage names the outputs the cell would read. A
+``grid_recipe`` that DVC has not got (grid.yaml was edited) is cheap: it runs in a temporary folder.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 SHARED_STAGES = ('grid_recipe', 'grid_prepare')
+RECIPE_STAGE = 'grid_recipe'            # cheap (no torch): run in a temporary folder when DVC has not got it
 TRAIN_STAGES = ('grid_train', 'grid_train_fixed')
 ANALYZE_STAGE = 'grid_analyze'
 
@@ -42,7 +48,8 @@ class Plan:
     shared_ready: bool                      # grid_recipe and grid_prepare are known (no preparation job needed)
     grid_files: list[str] = field(default_factory=list)     # files the tasks copy from the workspace
     sources: list[str] = field(default_factory=list)        # what the planned stages read from git
-    stage_state: dict[str, str] = field(default_factory=dict)   # stage -> 'lock' | 'run-cache' | 'missing'
+    # stage -> 'lock' | 'run-cache' | 'computed' (grid_recipe, run in a temporary folder) | 'missing'
+    stage_state: dict[str, str] = field(default_factory=dict)
 
 
 def grid_cells(stage_names: list[str]) -> list[Cell]:
@@ -155,6 +162,35 @@ class _Availability:
         return source
 
 
+    def compute(self, stage, root: Path) -> str:
+        """'computed' after running a cheap stage (grid_recipe) in a temporary folder to learn its outputs,
+        else 'missing'. The folder links to the workspace's code and parameter files; the stage writes only
+        there, so an edited grid.yaml is planned without touching the workspace."""
+        from dvc_data.hashfile.hash_info import HashInfo
+        from dvc_data.hashfile.meta import Meta
+
+        def top(path: str) -> str:
+            return Path(path).parts[0]
+        reads = {top(dep.def_path) for dep in stage.deps}
+        if reads & {top(out.def_path) for out in stage.outs}:
+            return 'missing'                    # a link would let the stage write into the workspace
+        env = {key: value for key, value in os.environ.items() if key != 'BNONLY_TIMING_LOG'}
+        env.update(PATH=f'{Path(sys.executable).parent}{os.pathsep}{env.get("PATH", "")}',
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(root / 'src'), env.get('PYTHONPATH')])))
+        with tempfile.TemporaryDirectory(prefix='bnonly-plan-') as folder:
+            for name in reads:
+                Path(folder, name).symlink_to(root / name)
+            if subprocess.run(stage.cmd, shell=True, cwd=folder, env=env, capture_output=True).returncode != 0:
+                return 'missing'
+            for out in stage.outs:
+                path = Path(folder, out.def_path)
+                if not path.is_file():
+                    return 'missing'
+                data = path.read_bytes()
+                self.known[out.def_path] = (HashInfo('md5', hashlib.md5(data).hexdigest()), Meta(size=len(data)))
+        return 'computed'
+
+
 def plan(root: Path, pattern: str | None = None) -> Plan:
     """The grid's cells in ``root`` and which of them DVC has not got (read-only)."""
     from dvc.repo import Repo
@@ -169,6 +205,8 @@ def plan(root: Path, pattern: str | None = None) -> Plan:
         for name in SHARED_STAGES:
             if name in stages:
                 state[name] = availability.plan(stages[name])
+                if state[name] == 'missing' and name == RECIPE_STAGE:
+                    state[name] = availability.compute(stages[name], root)
         # Every training stage before any analysis: an analysis depends on its cell's model.
         for cell in chosen:
             state[cell.stages[0]] = availability.plan(stages[cell.stages[0]])

@@ -134,23 +134,26 @@ class CellTask:
         dvc = self.dvc_command()
         for args in (['cache', 'dir', '--local', self.settings.cache_dir],
                      ['config', '--local', 'cache.type', 'hardlink,symlink']):
-            subprocess.run([*dvc, *args], cwd=clone, check=True, env=self.environment(cell))
+            subprocess.run([*dvc, *args], cwd=clone, check=True, env=self.environment(cell, clone))
         return clone
 
     def dvc_command(self) -> list[str]:
         return [str(Path(sys.executable).parent / 'dvc')]
 
-    def environment(self, cell: Cell) -> dict:
+    def environment(self, cell: Cell, clone: Path) -> dict:
+        """The stages' environment: the clone's own code first on the path (an editable install of the
+        package would otherwise import the workspace's files, edited since the submit perhaps)."""
         env = dict(os.environ)
         threads = str(self.settings.cpus)
+        python_path = os.pathsep.join(filter(None, [str(clone / 'src'), env.get('PYTHONPATH')]))
         env.update(BNONLY_SCRATCH=str(self.work.scratch(cell.slug)), OMP_NUM_THREADS=threads,
-                   MKL_NUM_THREADS=threads, DVC_NO_ANALYTICS='1',
+                   MKL_NUM_THREADS=threads, DVC_NO_ANALYTICS='1', PYTHONPATH=python_path,
                    PATH=f'{Path(sys.executable).parent}{os.pathsep}{env.get("PATH", "")}')
         return env
 
     def run_dvc(self, cell: Cell, clone: Path) -> int:
         self._proc = subprocess.Popen([*self.dvc_command(), 'repro', *cell.stages], cwd=clone,
-                                      env=self.environment(cell), preexec_fn=_ignore_stop_signals,
+                                      env=self.environment(cell, clone), preexec_fn=_ignore_stop_signals,
                                       start_new_session=True)
         # poll() rather than wait(): a signal handler (checkpoint) may need to wait on the same process.
         while (code := self._proc.poll()) is None:
