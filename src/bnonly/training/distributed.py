@@ -58,6 +58,13 @@ def sum_over_ranks(values: torch.Tensor, ranks: Ranks) -> torch.Tensor:
     return values
 
 
+def any_rank(flag: bool, ranks: Ranks, device: torch.device) -> bool:
+    """Whether ``flag`` is true in any process (every process must call it at the same point)."""
+    if not ranks.distributed:
+        return flag
+    return sum_over_ranks(torch.tensor(float(flag), device=device), ranks).item() > 0
+
+
 def close(ranks: Ranks) -> None:
     if ranks.distributed and dist.is_initialized():
         dist.destroy_process_group()

@@ -61,13 +61,10 @@ def _stop_now(stop: StopRequest | None, epoch: int, steps: int, ranks: Ranks, de
     wanted = stop.after_step(epoch, steps)
     if not ranks.distributed:
         return wanted
-    if steps % CHECK_EVERY:
+    if steps % CHECK_EVERY or not distributed.any_rank(wanted, ranks, device):
         return False
-    flag = distributed.sum_over_ranks(torch.tensor(float(wanted), device=device), ranks)
-    if flag.item() > 0:
-        stop.request()
-        return True
-    return False
+    stop.request()
+    return True
 
 
 def train_epoch(step: TrainStep, loader, *, spec, epoch: int, progress: bool = True, ranks: Ranks = Ranks(),

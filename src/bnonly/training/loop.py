@@ -101,29 +101,29 @@ def _train(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root, device
         step.forward = distributed.wrap(model, device, ranks)
 
     state = ResumeState(spec.fingerprint(meta), scratch_root, log=log)
-    progress_ = state.load(model=model, optimizer=optimizer, device=device) or Progress()
-    if progress_.sums is not None and not ranks.main:
-        progress_.sums = None  # the saved sums are the whole epoch's so far: rank 0 carries them on
-    if progress_.epoch or progress_.steps:
-        position = f'epoch {progress_.epoch}' if not progress_.steps else \
-            f'step {progress_.steps} of epoch {progress_.epoch + 1}'
-        log(f'resuming from {state.path} after {position}')
+    position = state.load(model=model, optimizer=optimizer, device=device) or Progress()
+    if position.sums is not None and not ranks.main:
+        position.sums = None  # the saved sums are the whole epoch's so far: rank 0 carries them on
+    if position.epoch or position.steps:
+        after = f'epoch {position.epoch}' if not position.steps else \
+            f'step {position.steps} of epoch {position.epoch + 1}'
+        log(f'resuming from {state.path} after {after}')
 
     top5 = meta['num_classes'] > 10
     iterations = len(train_loader)
-    for epoch in range(progress_.epoch, spec.epochs):
+    for epoch in range(position.epoch, spec.epochs):
         try:
             with timing.phase('train_steps'):
                 row, sums = train_epoch(step, train_loader, spec=spec, epoch=epoch, progress=progress, ranks=ranks,
-                                        sums=progress_.sums, stop=stop)
+                                        sums=position.sums, stop=stop)
         except TrainingDiverged:
             if ranks.main:
                 state.set_aside('diverged', 'the run diverged; a rerun with these settings would diverge again')
             raise
         if row is None:  # stopped mid-epoch
-            progress_.sums = _whole_epoch(sums, ranks)
+            position.sums = _whole_epoch(sums, ranks)
             if ranks.main:
-                state.save(model=model, optimizer=optimizer, progress=progress_)
+                state.save(model=model, optimizer=optimizer, progress=position)
             raise TrainingStopped(f'stopped by {stop.reason} in epoch {epoch + 1} of {spec.epochs} after step '
                                   f'{sums.steps} of {iterations}; state saved to {state.path}; rerun the same '
                                   f'command (`dvc repro`) to resume')
@@ -135,9 +135,9 @@ def _train(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root, device
                                 forward=model if ranks.distributed else step.forward, autocast=step.autocast,
                                 memory_format=step.layout, ranks=ranks)
         row.update(test_columns(test, top5=top5))
-        progress_ = Progress(epoch + 1, progress_.history + [row], progress_.elapsed + sums.seconds)
+        position = Progress(epoch + 1, position.history + [row], position.elapsed + sums.seconds)
         if ranks.main:
-            state.save(model=model, optimizer=optimizer, progress=progress_)
+            state.save(model=model, optimizer=optimizer, progress=position)
         tested = '' if test is None else f"test acc {row['test_accuracy']:.4f}  "
         log(f"epoch {row['epoch']}/{spec.epochs}  lr {row['lr']:.4g}  train loss {row['train_loss']:.4f} "
             f"acc {row['train_accuracy']:.4f}  {tested}{row['images_per_second']:.0f} img/s")
@@ -151,9 +151,9 @@ def _train(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root, device
     merge_random_k(model)
     # The saved model is plain NCHW whatever the run's layout, so every reader can .view() its weights.
     model.to(memory_format=torch.contiguous_format)
-    history = progress_.history
+    history = position.history
     metrics = write_results(out_dir, model=model, spec=spec, meta=meta, history=history, counts=built.counts,
-                            trainable_count=built.trainable_count, train_seconds=progress_.elapsed,
+                            trainable_count=built.trainable_count, train_seconds=position.elapsed,
                             images=train_loader.num_examples * spec.epochs, device=device)
     state.clear()
     distributed.close(ranks)
@@ -173,11 +173,7 @@ def _whole_epoch(sums: Sums, ranks) -> Sums:
 def _stop_at_epoch_end(stop: StopRequest, epoch: int, iterations: int, ranks, device: torch.device) -> bool:
     """Whether a stop was requested by the end of ``epoch`` (during its last step or evaluation); with several
     processes, whether any was asked."""
-    wanted = stop.after_step(epoch, iterations)
-    if not ranks.distributed:
-        return wanted
-    flag = distributed.sum_over_ranks(torch.tensor(float(wanted), device=device), ranks)
-    if flag.item() > 0:
-        stop.request()
-        return True
-    return False
+    if not distributed.any_rank(stop.after_step(epoch, iterations), ranks, device):
+        return False
+    stop.request()
+    return True
