@@ -344,3 +344,9 @@ def test_a_full_disk_at_the_save_is_one_error_line_and_keeps_the_last_state(prep
     assert err.startswith(f'train: error: no space left on {path}: needed about ') and err.endswith(' free\n')
     assert saved(path)['epoch'] == 1 and not [p for p in path.parent.iterdir() if '.tmp-' in p.name]
     assert not (tmp_path / 'out' / 'metrics.json').exists()
+
+
+def test_divergence_at_an_epochs_last_step_is_named_there(prepared, tmp_path, monkeypatch):
+    nan_after(monkeypatch, 5)
+    with pytest.raises(TrainingDiverged, match=r'^training diverged at epoch 1, step 5 of 5: the loss is nan; '):
+        run(tiny_spec(), prepared, tmp_path, 'out')

@@ -40,11 +40,13 @@ class TrainingDiverged(RuntimeError):
 
 def _check(sums: Sums, spec, epoch: int, steps: int, iterations: int, step_loss: float | None = None) -> float:
     """The epoch's mean loss so far; ``TrainingDiverged`` when it is not finite (NaN and inf stay in a sum of
-    non-negative losses, so the mean shows the first diverged step)."""
+    non-negative losses, so the mean shows the first diverged step). ``step_loss``: this step's loss, when
+    every step is checked (the divergence is then at this step, else somewhere before it)."""
     mean_loss = sums.loss.item() / sums.seen
     if not math.isfinite(mean_loss):
-        loss = mean_loss if step_loss is None or math.isfinite(mean_loss) else step_loss
-        where = f'at epoch {epoch + 1}, step {steps} of {iterations}'
+        loss = mean_loss if step_loss is None else step_loss
+        where = f'at epoch {epoch + 1}, step {steps} of {iterations}' if step_loss is not None else \
+            f'in epoch {epoch + 1}, by step {steps} of {iterations}'
         advice = f'lower train.lr (now {spec.lr:g})'
         if spec.precision != 'fp32':
             advice += f' or set train.precision to fp32 (now {spec.precision})'
@@ -114,7 +116,8 @@ def train_epoch(step: TrainStep, loader, *, spec, epoch: int, progress: bool = T
         totals = distributed.sum_over_ranks(
             torch.stack([loss_sum.double(), correct.double(), torch.tensor(float(seen), device=device)]), ranks)
         loss_sum, correct, seen = totals[0], totals[1], int(totals[2].item())
-    mean_loss = _check(Sums(loss_sum, correct, seen, iterations), spec, epoch, iterations, iterations)
+    mean_loss = _check(Sums(loss_sum, correct, seen, iterations), spec, epoch, iterations, iterations,
+                       loss.item() if every_step and not ranks.distributed else None)
     accuracy = correct.item() / seen
     seconds = time.perf_counter() - start
     sums.seconds = seconds
