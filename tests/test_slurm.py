@@ -39,6 +39,7 @@ GOOD = ['grid_train@cifar_resnet14-bn_only-0', 'grid_train@cifar_resnet14-bn_onl
 # the time limit (SIGUSR2 through submitit's checkpoint, which requeues).
 STOPS = {'grid_train@cifar_resnet14-bn_only-0': ['scontrol', 'requeue'],
          'grid_train@cifar_resnet14-bn_only-1': ['scancel', '--signal=USR2']}
+STOP_MARKS = ('DUE TO JOB REQUEUE', 'Caught signal SIGUSR2', 'train: stopped by')
 BAD_RUN = 'cifar_resnet14-random_k-k100000'        # random_k with more entries than a channel has: fails in training
 SUBMIT = ('--cpus-per-task', '1', '--time', '15', '--signal-delay', '60')
 
@@ -124,14 +125,19 @@ def submitted(tmp_path_factory):
     assert submission['prepare'] is not None        # grid_prepare ran nowhere yet: one preparation job first
     jobs = {cell['name']: cell['job_id'] for cell in submission['cells']}
     logs = {cell['name']: Path(cell['log']) for cell in submission['cells']}
-    waiting = dict(STOPS)
+    waiting, sent = dict(STOPS), {}
     deadline = time.monotonic() + 300
     while waiting and time.monotonic() < deadline:
         for name in list(waiting):
-            if logs[name].is_file() and re.search(r'^epoch 1/2', logs[name].read_text(), re.M):
-                subprocess.run([*waiting.pop(name), jobs[name]], check=True)
+            text = logs[name].read_text() if logs[name].is_file() else ''
+            if any(mark in text for mark in STOP_MARKS):
+                del waiting[name]
+            elif re.search(r'^epoch 1/2', text, re.M) and time.monotonic() - sent.get(name, -60) > 2:
+                # SLURM may answer "try again later" (a step starting or ending): then the next pass retries.
+                subprocess.run([*waiting[name], jobs[name]], capture_output=True)
+                sent[name] = time.monotonic()
         time.sleep(0.2)
-    assert not waiting, f'never saw the first epoch of {sorted(waiting)}'
+    assert not waiting, f'could not stop {sorted(waiting)} after its first epoch'
     for name in STOPS:
         # SLURM holds a requeued batch job for two minutes before it may start again; the test does not wait.
         wait_until(lambda: 'JobState=PENDING Reason=BeginTime' in subprocess.run(
@@ -147,9 +153,7 @@ def submitted(tmp_path_factory):
     return dict(repo=repo, local=local, work=work, statuses=statuses, logs=logs, submission=submission)
 
 
-pytestmark = pytest.mark.slow
-
-
+@pytest.mark.slow
 @pytest.mark.slurm
 def test_every_cell_matches_a_local_repro(submitted):
     repo, local = submitted['repo'], submitted['local']
@@ -163,6 +167,7 @@ def test_every_cell_matches_a_local_repro(submitted):
     assert not any((work.root / 'scratch').glob('*/train/*/last.pt'))       # scratch gone once cached
 
 
+@pytest.mark.slow
 @pytest.mark.slurm
 @pytest.mark.parametrize('cell', sorted(STOPS))
 def test_requeued_task_resumes_and_ends_bit_identical(submitted, cell):
@@ -176,6 +181,7 @@ def test_requeued_task_resumes_and_ends_bit_identical(submitted, cell):
     assert cell_metrics(submitted['repo'].root, cell) == cell_metrics(submitted['local'].root, cell)
 
 
+@pytest.mark.slow
 @pytest.mark.slurm
 def test_second_submit_submits_nothing(submitted):
     out = slurm(submitted['repo'], 'submit', *SUBMIT).stdout
@@ -183,6 +189,7 @@ def test_second_submit_submits_nothing(submitted):
     assert len(submitted['work'].submissions()) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.slurm
 def test_submit_refuses_uncommitted_code(submitted):
     repo = submitted['repo']
@@ -198,6 +205,7 @@ def test_submit_refuses_uncommitted_code(submitted):
     assert 'uncommitted changes to stages/train.py' in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.slurm
 def test_bad_cell_fails_alone_and_status_shows_why(submitted):
     repo, work = submitted['repo'], submitted['work']
@@ -229,6 +237,7 @@ def test_bad_cell_fails_alone_and_status_shows_why(submitted):
         grid_file.write_text(original)
 
 
+@pytest.mark.slow
 def test_dry_run_plans_the_paper_cifar10_grid_in_seconds(tmp_path):
     params = merged_params()
     params['grid'] = yaml.safe_load((Path(__file__).parents[1] / 'params' / 'paper_cifar10.yaml').read_text())['grid']
@@ -245,3 +254,33 @@ def test_dry_run_plans_the_paper_cifar10_grid_in_seconds(tmp_path):
     assert f'#SBATCH --array=0-{len(planned) - 1}%{len(planned)}' in out
     assert seconds < 60, seconds
     assert not (repo.root / '.slurm').exists()          # a dry run writes nothing
+
+
+# --- without a cluster ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('text, expected', [('90', 90), ('30:30', 31), ('4:00:00', 240), ('1-12', 2160),
+                                            ('1-12:30', 2190), ('0-00:00:59', 1)])
+def test_time_limits_in_slurm_formats(text, expected):
+    from bnonly.slurm.submit import minutes
+    assert minutes(text) == expected
+
+
+@pytest.mark.parametrize('text', ['', '4h', '1:2:3:4', '0'])
+def test_bad_time_limits_are_refused(text):
+    import argparse
+
+    from bnonly.slurm.submit import minutes
+    with pytest.raises(argparse.ArgumentTypeError):
+        minutes(text)
+
+
+def test_a_cell_is_its_training_stage_and_its_analysis():
+    from bnonly.slurm.cells import select
+    names = ['grid_recipe', 'grid_prepare', 'grid_train@a-bn_only-0', 'grid_train@a-all-0',
+             'grid_train_fixed@a-all-0', 'grid_analyze@a-bn_only-0', 'grid_aggregate', 'claims']
+    cells = grid_cells(names)
+    assert [cell.stages for cell in cells] == [('grid_train@a-bn_only-0', 'grid_analyze@a-bn_only-0'),
+                                               ('grid_train@a-all-0',), ('grid_train_fixed@a-all-0',)]
+    assert [cell.name for cell in select(cells, 'grid_analyze')] == ['grid_train@a-bn_only-0']
+    assert [cell.name for cell in select(cells, '^grid_train@.*-all-')] == ['grid_train@a-all-0']
+    assert select(cells, None) == cells

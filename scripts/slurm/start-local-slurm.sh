@@ -90,7 +90,8 @@ running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 if running /run/slurmctld.pid; then
   [ "$changed" = 0 ] || $SUDO scontrol reconfigure
 else
-  $SUDO slurmctld
+  # -c: start with an empty queue; jobs saved by an earlier run of this test cluster would start again.
+  $SUDO slurmctld -c
 fi
 for _ in $(seq 100); do scontrol ping 2>/dev/null | grep -q UP && break; sleep 0.2; done
 running /run/slurmd.pid || $SUDO slurmd
