@@ -187,7 +187,8 @@ def test_the_state_restores_the_rng_and_loads_with_weights_only(tmp_path):
     assert_same_tensors(fresh.state_dict(), model.state_dict())
     assert_same_tensors(fresh_optimizer.state_dict(), optimizer.state_dict())
     assert (progress.epoch, progress.history, progress.elapsed, progress.steps) == (1, [{'epoch': 1, 'x': None}], 2.0, 2)
-    assert_same_tensors(progress.sums.to_state(), sums.to_state())
+    assert_same_tensors(progress.sums.values(), sums.values())
+    assert (progress.sums.steps, progress.sums.seconds) == (2, 0.25)
     state.clear()
     assert not state.directory.exists()  # nothing set aside there: the folder goes too
 
@@ -350,3 +351,43 @@ def test_divergence_at_an_epochs_last_step_is_named_there(prepared, tmp_path, mo
     nan_after(monkeypatch, 5)
     with pytest.raises(TrainingDiverged, match=r'^training diverged at epoch 1, step 5 of 5: the loss is nan; '):
         run(tiny_spec(), prepared, tmp_path, 'out')
+
+
+def _distributed_worker(rank: int, world: int, port: int, prepared: Path, out: Path, scratch: Path,
+                        at: tuple[int, int] | None):
+    """One of ``world`` gloo processes training the batch-4 spec; rank 1 alone requests the stop ``at``."""
+    import torch.distributed as dist
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR='127.0.0.1',
+                      MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    stop = StopRequest(at=at if rank == 1 else None)
+    try:
+        train_run(tiny_spec(batch_size=4), prepared, out, scratch_root=scratch, device=CPU, progress=False,
+                  log=lambda line: None, stop=stop)
+    except TrainingStopped as stopped_:
+        (scratch / f'stopped-{rank}').write_text(str(stopped_))
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def distributed_run(prepared, out, scratch, at=None, world=2):
+    import socket
+    import torch.multiprocessing as mp
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        port = probe.getsockname()[1]
+    scratch.mkdir(parents=True, exist_ok=True)
+    mp.spawn(_distributed_worker, args=(world, port, prepared, out, scratch, at), nprocs=world)
+
+
+@pytest.mark.slow
+def test_processes_agree_on_a_stop_one_of_them_got_and_resume_bit_identically(prepared, tmp_path):
+    """40 steps per epoch: the processes agree at step 25 (CHECK_EVERY), not where rank 1 was asked (3)."""
+    distributed_run(prepared, tmp_path / 'resumed', tmp_path / 'scratch', at=(0, 3))
+    messages = {rank: (tmp_path / 'scratch' / f'stopped-{rank}').read_text() for rank in (0, 1)}
+    assert all(' in epoch 1 of 2 after step 25 of 40; state saved to ' in m for m in messages.values()), messages
+    assert saved(state_file(tmp_path))['sums']['values'].shape == (2, 3)  # each process's own sums
+    distributed_run(prepared, tmp_path / 'resumed', tmp_path / 'scratch')
+    distributed_run(prepared, tmp_path / 'reference', tmp_path / 'ref')
+    assert_same_results(tmp_path / 'resumed', tmp_path / 'reference')

@@ -58,6 +58,15 @@ def sum_over_ranks(values: torch.Tensor, ranks: Ranks) -> torch.Tensor:
     return values
 
 
+def gather_over_ranks(values: torch.Tensor, ranks: Ranks) -> torch.Tensor:
+    """Every process's ``values``, stacked in rank order: [world, *values.shape]."""
+    if not ranks.distributed:
+        return values[None]
+    gathered = [torch.empty_like(values) for _ in range(ranks.world)]
+    dist.all_gather(gathered, values)
+    return torch.stack(gathered)
+
+
 def any_rank(flag: bool, ranks: Ranks, device: torch.device) -> bool:
     """Whether ``flag`` is true in any process (every process must call it at the same point)."""
     if not ranks.distributed:

@@ -25,7 +25,7 @@ from bnonly.training.evaluate import evaluate
 from bnonly.training.history import evaluates, gamma_columns, test_columns
 from bnonly.training.optimizer import make_sgd
 from bnonly.training.results import write_results
-from bnonly.training.resume import Progress, ResumeState, Sums
+from bnonly.training.resume import Progress, ResumeState
 from bnonly.training.spec import RunSpec
 from bnonly.training.step import TrainStep
 from bnonly.training.stopping import StopRequest, TrainingStopped, on_signals
@@ -100,10 +100,8 @@ def _train(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root, device
     if ranks.distributed:
         step.forward = distributed.wrap(model, device, ranks)
 
-    state = ResumeState(spec.fingerprint(meta), scratch_root, log=log)
+    state = ResumeState(spec.fingerprint(meta), scratch_root, log=log, ranks=ranks)
     position = state.load(model=model, optimizer=optimizer, device=device) or Progress()
-    if position.sums is not None and not ranks.main:
-        position.sums = None  # the saved sums are the whole epoch's so far: rank 0 carries them on
     if position.epoch or position.steps:
         after = f'epoch {position.epoch}' if not position.steps else \
             f'step {position.steps} of epoch {position.epoch + 1}'
@@ -121,9 +119,8 @@ def _train(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root, device
                 state.set_aside('diverged', 'the run diverged; a rerun with these settings would diverge again')
             raise
         if row is None:  # stopped mid-epoch
-            position.sums = _whole_epoch(sums, ranks)
-            if ranks.main:
-                state.save(model=model, optimizer=optimizer, progress=position)
+            position.sums = sums
+            state.save(model=model, optimizer=optimizer, progress=position)
             raise TrainingStopped(f'stopped by {stop.reason} in epoch {epoch + 1} of {spec.epochs} after step '
                                   f'{sums.steps} of {iterations}; state saved to {state.path}; rerun the same '
                                   f'command (`dvc repro`) to resume')
@@ -136,8 +133,7 @@ def _train(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root, device
                                 memory_format=step.layout, ranks=ranks)
         row.update(test_columns(test, top5=top5))
         position = Progress(epoch + 1, position.history + [row], position.elapsed + sums.seconds)
-        if ranks.main:
-            state.save(model=model, optimizer=optimizer, progress=position)
+        state.save(model=model, optimizer=optimizer, progress=position)
         tested = '' if test is None else f"test acc {row['test_accuracy']:.4f}  "
         log(f"epoch {row['epoch']}/{spec.epochs}  lr {row['lr']:.4g}  train loss {row['train_loss']:.4f} "
             f"acc {row['train_accuracy']:.4f}  {tested}{row['images_per_second']:.0f} img/s")
@@ -158,16 +154,6 @@ def _train(spec: RunSpec, prepared: Path, out_dir: Path, *, scratch_root, device
     state.clear()
     distributed.close(ranks)
     return metrics
-
-
-def _whole_epoch(sums: Sums, ranks) -> Sums:
-    """The running sums over every process (rank 0 resumes with them, the others from zero)."""
-    if not ranks.distributed:
-        return sums
-    totals = distributed.sum_over_ranks(torch.stack([sums.loss.double(), sums.correct.double()]), ranks)
-    seen = distributed.sum_over_ranks(torch.tensor(float(sums.seen), device=sums.loss.device), ranks)
-    return Sums(totals[0].to(sums.loss.dtype), totals[1].to(sums.correct.dtype), int(seen.item()), sums.steps,
-                sums.seconds)
 
 
 def _stop_at_epoch_end(stop: StopRequest, epoch: int, iterations: int, ranks, device: torch.device) -> bool:

@@ -45,6 +45,8 @@ import torch
 
 import bnonly
 from bnonly.checkpoint import atomic_save
+from bnonly.training import distributed
+from bnonly.training.distributed import Ranks
 
 FORMAT = 2                       # 1: epoch-end states without fingerprint or code version
 STATE_NAME = 'last.pt'
@@ -87,14 +89,14 @@ class Sums:
     def zero(cls, device: torch.device) -> 'Sums':
         return cls(torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long))
 
-    def to_state(self) -> dict:
-        return dict(loss=self.loss.detach().cpu(), correct=self.correct.detach().cpu(), seen=self.seen,
-                    steps=self.steps, seconds=self.seconds)
+    def values(self) -> torch.Tensor:
+        """(loss, correct, seen) as float64, which holds a float32 and a count below 2**53 exactly."""
+        return torch.stack([self.loss.double(), self.correct.double(),
+                            torch.tensor(float(self.seen), dtype=torch.float64, device=self.loss.device)])
 
     @classmethod
-    def from_state(cls, state: dict, device: torch.device) -> 'Sums':
-        return cls(state['loss'].to(device), state['correct'].to(device), int(state['seen']), int(state['steps']),
-                   float(state['seconds']))
+    def from_values(cls, values: torch.Tensor, *, steps: int, seconds: float, device: torch.device) -> 'Sums':
+        return cls(values[0].float().to(device), values[1].long().to(device), int(values[2]), steps, seconds)
 
 
 @dataclasses.dataclass
@@ -115,17 +117,24 @@ class ResumeState:
     ``set_aside`` or ``clear`` it."""
 
     def __init__(self, fingerprint: str, root: str | os.PathLike | None = None, *,
-                 log: Callable[[str], None] = print):
-        self.fingerprint, self.code = fingerprint, code_version()
+                 log: Callable[[str], None] = print, ranks: Ranks = Ranks()):
+        """With several processes (``ranks``), every process calls ``load`` and ``save`` at the same points; the
+        sums of each are saved, and only rank 0 writes, renames and logs."""
+        self.fingerprint, self.code, self.ranks = fingerprint, code_version(), ranks
         self.directory = scratch_dir(fingerprint, root)
         self.path = self.directory / STATE_NAME
         self.log = log
 
     def save(self, *, model, optimizer, progress: Progress) -> None:
+        sums = None
+        if progress.sums is not None:  # each process's own sums, so that each resumes with exactly its own
+            sums = dict(values=distributed.gather_over_ranks(progress.sums.values(), self.ranks).cpu(),
+                        steps=progress.sums.steps, seconds=progress.sums.seconds)
+        if not self.ranks.main:
+            return
         state = dict(format=FORMAT, fingerprint=self.fingerprint, code=self.code,
                      model=model.state_dict(), optimizer=optimizer.state_dict(),
-                     epoch=progress.epoch, history=progress.history, elapsed=progress.elapsed,
-                     sums=None if progress.sums is None else progress.sums.to_state(),
+                     epoch=progress.epoch, history=progress.history, elapsed=progress.elapsed, sums=sums,
                      cpu_rng=torch.get_rng_state())
         if torch.cuda.is_available() and torch.cuda.is_initialized():
             state['cuda_rng'] = torch.cuda.get_rng_state_all()
@@ -150,7 +159,10 @@ class ResumeState:
         torch.set_rng_state(state['cpu_rng'])
         if 'cuda_rng' in state and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state['cuda_rng'])
-        sums = None if state['sums'] is None else Sums.from_state(state['sums'], device)
+        sums = state['sums']
+        if sums is not None:
+            sums = Sums.from_values(sums['values'][self.ranks.rank], steps=int(sums['steps']),
+                                    seconds=float(sums['seconds']), device=device)
         return Progress(state['epoch'], state['history'], state['elapsed'], sums)
 
     def _mismatch(self, state, model, optimizer) -> str | None:
@@ -171,11 +183,13 @@ class ResumeState:
             return 'its model does not match this run'
         if len(state['optimizer'].get('param_groups', ())) != len(optimizer.param_groups):
             return 'its optimizer does not match this run'
+        if state['sums'] is not None and len(state['sums']['values']) != self.ranks.world:
+            return f"saved by {len(state['sums']['values'])} processes, this run has {self.ranks.world}"
         return None
 
     def set_aside(self, why: str, reason: str) -> Path | None:
         """Rename the state to ``last.pt.<why>-<UTC time>`` (never delete it) and log one line."""
-        if not self.path.is_file():
+        if not self.ranks.main or not self.path.is_file():
             return None
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%dT%H%M%SZ')
         target = self.path.with_name(f'{self.path.name}.{why}-{stamp}')
