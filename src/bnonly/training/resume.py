@@ -11,8 +11,8 @@ the run's outputs are written.
 
 What. Weights and BatchNorm running statistics (the model's state_dict), the optimizer's state (momentum
 buffers), the CPU and CUDA RNG states (as tensors: everything loads with ``weights_only=True``), the epochs
-done, the steps done in the current epoch and its running sums (loss, correct, images, seconds), the history
-rows so far and the training seconds. The learning-rate schedule is a pure function of the iteration, and
+done, the steps done in the current epoch and its running sums (loss, correct, images, seconds; under
+torchrun, each process's own), the history rows so far and the training seconds. The learning-rate schedule is a pure function of the iteration, and
 the data order and augmentation a pure function of (seed, epoch) (``bnonly.data``), so a resumed epoch
 replays its order and skips the batches already trained.
 
