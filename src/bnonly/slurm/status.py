@@ -80,7 +80,12 @@ def _times(n: int) -> str:
 
 
 def _tail(log: str) -> tuple[str, ...]:
+    """The log's last lines, up to DVC's last ERROR line where there is one: the failing stage's own message
+    comes just before it, submitit's traceback of the task after it."""
     lines = [line for line in log.splitlines() if line.strip()]
+    errors = [i for i, line in enumerate(lines) if line.startswith('ERROR: ')]
+    if errors:
+        lines = lines[:errors[-1] + 1]
     return tuple(lines[-LOG_TAIL:])
 
 
