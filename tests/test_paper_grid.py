@@ -272,7 +272,11 @@ def test_cost_model_uses_measured_speeds_and_scales_the_rest(tmp_path):
     assert not known and speed == pytest.approx(2000 / 4.5)  # (56 - 2) / 12 x ResNet-14's conv work
     speed, known = cost.train_speed('cifar_wide_resnet14_4', 'bn_only', measured)
     assert not known and speed == pytest.approx(2700 / 16)
-    assert cost.train_speed('cifar_resnet32', 'random_k_output', measured) == (pytest.approx(900 * 0.78), False)
+    # Not measured anywhere: random_k_output as random_k, and that as all times their measured ratio.
+    assert cost.train_speed('cifar_resnet32', 'random_k_output', measured) == (900, False)
+    measured[('cifar_resnet14', 'random_k')] = 1600.0
+    assert cost.train_speed('cifar_resnet32', 'random_k_output', measured) == (pytest.approx(900 * 0.8), False)
+    assert cost.train_speed('cifar_resnet32', 'random_k', measured) == (pytest.approx(900 * 0.8), False)
     with pytest.raises(ValueError, match='lacks ResNet-14 gamma_only'):
         cost.train_speed('cifar_resnet14', 'gamma_only', {})
     with pytest.raises(ValueError):

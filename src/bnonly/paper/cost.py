@@ -10,10 +10,11 @@ one, and the table marks it ``~``:
 
 - other networks: ResNet-14's speed divided by their cost relative to ResNet-14, taken as the ratio of
   conv work, (D - 2) / 12 x W^2 (an upper bound on the slowdown: wider and deeper nets use the cores better);
-- all_but_bn as all; bn_output as bn_only; random_k and random_k_output at 0.78x all (the same backward pass
-  through every conv, plus the scatter of the k chosen weights in every forward); output_only at 3.0x all (no
-  backward pass through the network). The factors were read off earlier runs of the grid that measured
-  every pair (reports/grid_summary.csv in the git history).
+- a trainable set not measured on a network runs at its base set's speed there (``BASE``) times the ratio of
+  the two on the network that measured both, ResNet-14 first (random_k against all: the same backward pass
+  through every conv plus the scatter of the k chosen weights; output_only against all: no backward pass
+  through the network). Where no network measured both, the ratio is taken as 1, a stated assumption:
+  all_but_bn does all's work less a few hundred γ and β, bn_output bn_only's plus one linear layer's gradient.
 - everything else comes from the same run's wall-time log, benchmarks/results/time_breakdown.jsonl (and its
   .csv), written by `make repro`: the test-evaluation speed of ResNet-14 (the grid's cells evaluate once),
   the analysis passes' cost per image and pass relative to it, and per kind of stage the seconds spent
@@ -44,8 +45,8 @@ SUMMARY = ROOT / 'reports' / 'grid_summary.csv'
 SUMMARY_JSON = ROOT / 'results' / 'grid_summary.json'
 TIMING_LOG = ROOT / 'benchmarks' / 'results' / 'time_breakdown.jsonl'
 BREAKDOWN = ROOT / 'benchmarks' / 'results' / 'time_breakdown.csv'
-RELATIVE = {'all_but_bn': ('all', 1.0), 'bn_output': ('bn_only', 1.0), 'random_k': ('all', 0.78),
-            'random_k_output': ('all', 0.78), 'output_only': ('all', 3.0)}
+BASE = {'all_but_bn': 'all', 'bn_output': 'bn_only', 'random_k': 'all', 'random_k_output': 'random_k',
+        'output_only': 'all'}
 OTHER_STAGES = 12  # grid_recipe, grid_prepare, grid_aggregate, figure@1-8, claims
 IMAGE_COST = {'fashion_mnist': 1.0, 'cifar10': (32 / 28) ** 2}
 DATASET_SIZES = {'fashion_mnist': (60000, 10000), 'cifar10': (50000, 10000)}
@@ -122,12 +123,22 @@ def train_speed(arch: str, trainable: str, measured: dict | None = None) -> tupl
     measured = measured_speeds() if measured is None else measured
     if (arch, trainable) in measured:
         return measured[arch, trainable], True
-    if trainable in RELATIVE:
-        base, factor = RELATIVE[trainable]
-        return train_speed(arch, base, measured)[0] * factor, False
+    if trainable in BASE:
+        base = BASE[trainable]
+        return train_speed(arch, base, measured)[0] * speed_ratio(trainable, base, measured), False
     if ('cifar_resnet14', trainable) in measured:
         return measured['cifar_resnet14', trainable] / relative_cost(arch), False
     raise ValueError(f'no measured speed to scale {trainable} on {arch} from: {SUMMARY} lacks ResNet-14 {trainable}')
+
+
+def speed_ratio(trainable: str, base: str, measured: dict) -> float:
+    """``trainable``'s training speed over ``base``'s on the network that measured both (ResNet-14 first), else 1
+    (module docstring)."""
+    archs = sorted({arch for arch, _ in measured}, key=lambda arch: arch != 'cifar_resnet14')
+    for arch in archs:
+        if (arch, trainable) in measured and (arch, base) in measured:
+            return measured[arch, trainable] / measured[arch, base]
+    return 1.0
 
 
 def eval_speed(arch: str) -> float:
