@@ -13,11 +13,11 @@ from pathlib import Path
 
 import torch
 
-from bnonly import atomic, timing
+from bnonly import atomic, faults, timing
 from bnonly.analysis import AnalysisSettings, analyze_model
 from bnonly.analysis.metrics import analysis_metrics
 from bnonly.analysis.tables import write_tables
-from bnonly.checkpoint import initial_model, load_model
+from bnonly.checkpoint import CheckpointError, initial_model, load_model
 from bnonly.config import ConfigError, TrainSettings, default, load_params
 from bnonly.data import DataError, load_meta
 from bnonly.data.datasets import module as dataset_module
@@ -97,11 +97,12 @@ def main(argv: list[str] | None = None) -> int:
                                      show_progress=not args.no_progress)
         metrics = analysis_metrics(analysis)
         atomic.write_text(args.out / 'metrics.json', json.dumps(metrics, indent=2) + '\n')
+        faults.point('analysis')
         write_tables(analysis, args.out / 'tables')
         if not args.no_plots:
             from bnonly.analysis.plots import write_figures  # matplotlib only when drawing
             write_figures(analysis, args.out / 'plots')
-    except (ConfigError, DataError, atomic.WriteError) as error:
+    except (ConfigError, DataError, CheckpointError, atomic.WriteError) as error:
         print(f'analyze: error: {error}', file=sys.stderr)
         return 1
 

@@ -7,7 +7,7 @@ import torch
 import yaml
 
 import bnonly
-from bnonly.checkpoint import load_model
+from bnonly.checkpoint import CheckpointError, load_model
 from bnonly.training import RunSpec, TrainingDiverged, train_run
 from bnonly.training.schedule import lr_factor
 
@@ -99,3 +99,16 @@ def test_divergence_stops_without_metrics(prepared, tmp_path):
     with pytest.raises(TrainingDiverged, match='diverged'):
         run(spec(**{'train.lr': 1e12}), prepared, tmp_path)
     assert not (tmp_path / 'out' / 'metrics.json').exists()
+
+
+@pytest.mark.parametrize('spoil, message', [
+    (lambda path: path.write_bytes(path.read_bytes()[:1000]), r'unreadable as a model checkpoint \(\w+\)'),
+    (lambda path: torch.save({'weights': torch.zeros(1)}, path), r'not a model checkpoint \(no arch, num_classes'),
+    (lambda path: path.unlink(), 'not found')])
+def test_a_torn_or_foreign_model_checkpoint_is_one_line(prepared, tmp_path, spoil, message):
+    run(spec(**{'train.epochs': 1}), prepared, tmp_path)
+    path = tmp_path / 'out' / 'model.pt'
+    spoil(path)
+    with pytest.raises(CheckpointError, match=f'^{path}: {message}.*; retrain it \\(`dvc repro train`') as caught:
+        load_model(path)
+    assert '\n' not in str(caught.value)

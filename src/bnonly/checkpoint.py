@@ -25,21 +25,23 @@ from bnonly.config import model_keywords
 from bnonly.models import create_model
 
 
-def atomic_save(obj, path: str | os.PathLike) -> None:
+def atomic_save(obj, path: str | os.PathLike, *, phase: str | None = None) -> None:
     """``torch.save`` through ``bnonly.atomic``: a kill or a full disk never leaves half a file.
 
     Serialised in memory first: torch.save's own file writer turns ENOSPC into a RuntimeError, and the size
-    is known before the disk is touched, so a full disk is reported as ``atomic.NoSpaceError`` with the size."""
+    is known before the disk is touched, so a full disk is reported as ``atomic.NoSpaceError`` with the size.
+    ``phase``: the fault-test pause point of the write (``bnonly.faults``)."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    atomic.write_bytes(path, buffer.getbuffer())
+    atomic.write_bytes(path, buffer.getbuffer(), phase=phase)
 
 
 def save_model(model: nn.Module, path, *, arch: str, num_classes: int, in_chans: int, **info) -> None:
     """Save a trained model with what is needed to rebuild it (``info`` holds extra plain values, among them
     ``create_model``'s keywords beyond the paper's network: ``bnonly.config.model_keywords``)."""
     state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
-    atomic_save(dict(arch=arch, num_classes=num_classes, in_chans=in_chans, state_dict=state, **info), path)
+    atomic_save(dict(arch=arch, num_classes=num_classes, in_chans=in_chans, state_dict=state, **info), path,
+                phase='final_save')
 
 
 # What ``create_model`` needs, besides the architecture and the data's shape, to rebuild the initial network.
@@ -58,11 +60,34 @@ def initial_model(info: dict, device: str | torch.device = 'cpu') -> nn.Module |
     return model.to(device).eval()
 
 
+class CheckpointError(Exception):
+    """A model checkpoint that is missing, torn or not one ``save_model`` wrote; ``str()`` is one line."""
+
+
+_RETRAIN = 'retrain it (`dvc repro train`, or the grid cell\'s train stage)'
+
+
 def load_model(path, device: str | torch.device = 'cpu') -> tuple[nn.Module, dict]:
-    """Rebuild the model saved by ``save_model``; returns it in eval mode, and the checkpoint's other fields."""
-    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    model = create_model(checkpoint['arch'], num_classes=checkpoint['num_classes'],
-                         in_chans=checkpoint['in_chans'], seed=0, **model_keywords(checkpoint))
-    model.load_state_dict(checkpoint['state_dict'])
+    """Rebuild the model saved by ``save_model``; returns it in eval mode, and the checkpoint's other fields.
+    ``CheckpointError`` when the file is missing or is not such a checkpoint."""
+    try:
+        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f'{path}: not found; {_RETRAIN}') from None
+    except Exception as error:  # torch.load raises whatever the unpickler met: all mean a torn or foreign file
+        # Only the type: torch's own text runs to many lines and suggests weights_only=False.
+        raise CheckpointError(f'{path}: unreadable as a model checkpoint ({type(error).__name__}); '
+                              f'{_RETRAIN}') from error
+    missing = [key for key in ('arch', 'num_classes', 'in_chans', 'state_dict')
+               if not isinstance(checkpoint, dict) or key not in checkpoint]
+    if missing:
+        raise CheckpointError(f'{path}: not a model checkpoint (no {", ".join(missing)}); {_RETRAIN}')
+    try:
+        model = create_model(checkpoint['arch'], num_classes=checkpoint['num_classes'],
+                             in_chans=checkpoint['in_chans'], seed=0, **model_keywords(checkpoint))
+        model.load_state_dict(checkpoint['state_dict'])
+    except (RuntimeError, ValueError, TypeError) as error:  # an unknown network; missing or mis-shaped tensors
+        raise CheckpointError(f'{path}: its weights do not fit its network {checkpoint["arch"]!r} '
+                              f'({str(error).splitlines()[0]}); {_RETRAIN}') from error
     info = {key: value for key, value in checkpoint.items() if key != 'state_dict'}
     return model.to(device).eval(), info
