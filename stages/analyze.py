@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from bnonly import atomic, faults, timing
+from bnonly import atomic, timing
 from bnonly.analysis import AnalysisSettings, analyze_model
 from bnonly.analysis.metrics import analysis_metrics
 from bnonly.analysis.tables import write_tables
@@ -97,7 +97,6 @@ def main(argv: list[str] | None = None) -> int:
                                      show_progress=not args.no_progress)
         metrics = analysis_metrics(analysis)
         atomic.write_text(args.out / 'metrics.json', json.dumps(metrics, indent=2) + '\n')
-        faults.point('analysis')
         write_tables(analysis, args.out / 'tables')
         if not args.no_plots:
             from bnonly.analysis.plots import write_figures  # matplotlib only when drawing

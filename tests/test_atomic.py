@@ -148,27 +148,3 @@ def test_a_stage_on_a_full_disk_prints_one_line_and_exits_1(small_tmpfs, tmp_pat
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f'prepare: error: no space left on {small_tmpfs}/'), lines
     assert 'needed about' in lines[0] and not leftovers(small_tmpfs)
-
-
-def test_a_fault_pause_holds_a_write_between_its_temporary_file_and_the_rename(tmp_path, monkeypatch):
-    import threading
-    import time
-    from bnonly import faults
-    flag = tmp_path / 'paused'
-    monkeypatch.setenv('BNONLY_FAULT_PAUSE', 'checkpoint_write')
-    monkeypatch.setenv('BNONLY_FAULT_FILE', str(flag))
-    monkeypatch.setattr(faults, '_paused', set())
-    target = tmp_path / 'last.pt'
-    target.write_bytes(b'old')
-    writer = threading.Thread(target=atomic.write_bytes, args=(target, b'new'), kwargs={'phase': 'checkpoint_write'})
-    writer.start()
-    deadline = time.monotonic() + 30
-    while not flag.exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert flag.read_text() == 'checkpoint_write'
-    assert target.read_bytes() == b'old' and len(leftovers(tmp_path)) == 1  # written, not yet renamed
-    flag.unlink()
-    writer.join(30)
-    assert target.read_bytes() == b'new' and not leftovers(tmp_path)
-    atomic.write_bytes(target, b'newer', phase='checkpoint_write')  # a phase pauses once per process
-    assert target.read_bytes() == b'newer' and not flag.exists()

@@ -25,8 +25,6 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-from bnonly import faults
-
 FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
@@ -120,10 +118,9 @@ def sync_folder(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def replacing(path: str | os.PathLike, *, needed: int | None = None, phase: str | None = None) -> Iterator[Path]:
+def replacing(path: str | os.PathLike, *, needed: int | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; when the block ends without error, the file written there
-    replaces ``path`` atomically. ``needed``: the expected size, for the message when the disk is full;
-    ``phase``: the fault-test pause point between writing and renaming (``bnonly.faults``)."""
+    replaces ``path`` atomically. ``needed``: the expected size, for the message when the disk is full."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,8 +130,6 @@ def replacing(path: str | os.PathLike, *, needed: int | None = None, phase: str 
     try:
         yield temporary
         _sync_file(temporary)
-        if phase is not None:
-            faults.point(phase)
         os.replace(temporary, path)
         sync_folder(path.parent)
     except BaseException as error:
@@ -146,10 +141,10 @@ def replacing(path: str | os.PathLike, *, needed: int | None = None, phase: str 
         raise replacement from error
 
 
-def write_bytes(path: str | os.PathLike, data: bytes | bytearray | memoryview, *, phase: str | None = None) -> None:
-    """Write ``data`` to ``path`` atomically (see the module docstring; ``phase``: see ``replacing``)."""
+def write_bytes(path: str | os.PathLike, data: bytes | bytearray | memoryview) -> None:
+    """Write ``data`` to ``path`` atomically (see the module docstring)."""
     view = memoryview(data)
-    with replacing(path, needed=view.nbytes, phase=phase) as temporary:
+    with replacing(path, needed=view.nbytes) as temporary:
         # O_EXCL: the name is ours alone; the mode before the umask is open()'s default, unlike mkstemp's 0600.
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:

@@ -25,23 +25,21 @@ from bnonly.config import model_keywords
 from bnonly.models import create_model
 
 
-def atomic_save(obj, path: str | os.PathLike, *, phase: str | None = None) -> None:
+def atomic_save(obj, path: str | os.PathLike) -> None:
     """``torch.save`` through ``bnonly.atomic``: a kill or a full disk never leaves half a file.
 
     Serialised in memory first: torch.save's own file writer turns ENOSPC into a RuntimeError, and the size
-    is known before the disk is touched, so a full disk is reported as ``atomic.NoSpaceError`` with the size.
-    ``phase``: the fault-test pause point of the write (``bnonly.faults``)."""
+    is known before the disk is touched, so a full disk is reported as ``atomic.NoSpaceError`` with the size."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    atomic.write_bytes(path, buffer.getbuffer(), phase=phase)
+    atomic.write_bytes(path, buffer.getbuffer())
 
 
 def save_model(model: nn.Module, path, *, arch: str, num_classes: int, in_chans: int, **info) -> None:
     """Save a trained model with what is needed to rebuild it (``info`` holds extra plain values, among them
     ``create_model``'s keywords beyond the paper's network: ``bnonly.config.model_keywords``)."""
     state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
-    atomic_save(dict(arch=arch, num_classes=num_classes, in_chans=in_chans, state_dict=state, **info), path,
-                phase='final_save')
+    atomic_save(dict(arch=arch, num_classes=num_classes, in_chans=in_chans, state_dict=state, **info), path)
 
 
 # What ``create_model`` needs, besides the architecture and the data's shape, to rebuild the initial network.

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from types import ModuleType
 
-from bnonly import atomic, faults
+from bnonly import atomic
 from bnonly.data import imagenet, prepared
 from bnonly.data.datasets import default_root, module
 from bnonly.data.integrity import RECORDED, Checksums, resolve
@@ -49,7 +49,6 @@ def _write_small(dataset: str, source: ModuleType, root: Path, folder: Path, che
     train_images = splits['train'][0]
     for split, (images, labels) in splits.items():
         prepared.write_tensors(folder, split, images, labels)
-        faults.point('prepare')
     prepared.write_meta(folder, dict(
         dataset=dataset, num_classes=len(classes), in_chans=train_images.shape[1],
         image_size=list(train_images.shape[2:]), **source.normalization(train_images),
@@ -62,7 +61,6 @@ def _write_imagenet(root: Path, folder: Path) -> None:
     classes, entries = imagenet.index(root)
     for split, split_entries in entries.items():
         prepared.write_index(folder, split, split_entries)
-        faults.point('prepare')
     prepared.write_meta(folder, dict(
         dataset='imagenet', num_classes=len(classes), in_chans=3, image_size=list(imagenet.IMAGE_SIZE),
         mean=imagenet.MEAN, std=imagenet.STD, augmentation=imagenet.AUGMENTATION,

@@ -23,7 +23,6 @@ import time
 import torch
 from tqdm import tqdm
 
-from bnonly import faults
 from bnonly.training import distributed
 from bnonly.training.distributed import Ranks
 from bnonly.training.resume import Sums
@@ -88,12 +87,7 @@ def train_epoch(step: TrainStep, loader, *, spec, epoch: int, progress: bool = T
                desc=f'epoch {epoch + 1}/{spec.epochs}', unit='batch', leave=False,
                disable=None if progress else True)  # None: no bar when stderr is not a terminal (logs, CI)
     lr = spec.lr
-    middle_of_last = iterations // 2 if epoch == spec.epochs - 1 else None
     for index, (x, y) in enumerate(bar, start=sums.steps):
-        if index == 0 and epoch == 0:
-            faults.point('first_step')
-        elif index == middle_of_last:
-            faults.point('mid_epoch')
         lr = spec.lr * lr_factor(epoch * iterations + index, iterations_per_epoch=iterations,
                                  milestones=spec.milestones, gamma=spec.gamma, warmup_epochs=spec.warmup_epochs)
         if ranks.distributed:

@@ -5,7 +5,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bnonly import faults
 from bnonly.training import distributed
 from bnonly.training.distributed import Ranks
 
@@ -29,7 +28,7 @@ def evaluate(model: nn.Module, batches, *, top5: bool = False, forward=None, aut
     model.eval()
     loss_sum = correct1 = correct5 = 0.0
     count = 0
-    for index, (x, y) in enumerate(batches):
+    for x, y in batches:
         x, y = distributed.shard(x, ranks), distributed.shard(y, ranks)
         with autocast():
             logits = forward(x.contiguous(memory_format=memory_format))
@@ -39,8 +38,6 @@ def evaluate(model: nn.Module, batches, *, top5: bool = False, forward=None, aut
         if top5:
             correct5 += (logits.topk(5, dim=1).indices == y[:, None]).any(1).sum()
         count += len(y)
-        if index == 0:
-            faults.point('test_eval')
     model.train(was_training)
     device = next(model.parameters()).device
     loss_sum, correct1, correct5, count = distributed.sum_over_ranks(torch.tensor(

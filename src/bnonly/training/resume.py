@@ -138,7 +138,7 @@ class ResumeState:
                      cpu_rng=torch.get_rng_state())
         if torch.cuda.is_available() and torch.cuda.is_initialized():
             state['cuda_rng'] = torch.cuda.get_rng_state_all()
-        atomic_save(state, self.path, phase='checkpoint_write')
+        atomic_save(state, self.path)
 
     def load(self, *, model, optimizer, device: torch.device) -> Progress | None:
         """Restore model, optimizer and RNGs from the saved state and return the progress; None when there is
