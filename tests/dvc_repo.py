@@ -59,9 +59,11 @@ class DvcRepo:
         shutil.copytree(self.root, root, symlinks=True)
         return DvcRepo(root)
 
-    def run(self, *command: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-        result = subprocess.run(command, cwd=self.root, env=dvc_env(self.root), capture_output=True, text=True,
-                                **kwargs)
+    def run(self, *command: str, check: bool = True, env_extra: dict | None = None,
+            **kwargs) -> subprocess.CompletedProcess:
+        """``command`` in the repository; ``env_extra`` adds to (or overrides) its environment."""
+        result = subprocess.run(command, cwd=self.root, env={**dvc_env(self.root), **(env_extra or {})},
+                                capture_output=True, text=True, **kwargs)
         if check and result.returncode != 0:
             raise AssertionError(f'{" ".join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}')
         return result

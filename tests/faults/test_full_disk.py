@@ -1,0 +1,110 @@
+"""A full disk, for real: the project (or the resume state) on a small tmpfs that the test fills while training
+or before the analysis. Each write that finds no room fails with one line naming the path and the bytes it
+needed, leaves the file it was replacing intact, and `dvc repro` finishes once space is freed, from the saved
+state where there is one, with the uninterrupted run's outputs.
+
+Mounting needs root (CAP_SYS_ADMIN); elsewhere these tests skip, saying so.
+"""
+import os
+import re
+import shutil
+import subprocess
+import uuid
+
+import pytest
+
+from dvc_repo import DvcRepo
+from faults.harness import (BATCH, TRAIN_IMAGES, Pause, assert_same_analysis, assert_same_training, up_to_date)
+from faults.test_kills import PAUSEPOINTS
+
+pytestmark = pytest.mark.slow
+
+MID_STEP = TRAIN_IMAGES // BATCH + TRAIN_IMAGES // BATCH // 2  # in the last epoch, after the first epoch's state
+NO_SPACE = re.compile(r'^(\w+): error: no space left on (\S+): needed about ([\d.]+ k?M?B), ([\d.]+ k?M?B) free$')
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """A 64 MB tmpfs, unmounted afterwards."""
+    mount = tmp_path / 'tmpfs'
+    mount.mkdir()
+    result = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', str(mount)], capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        pytest.skip(f'cannot mount a tmpfs here (needs root): {result.stderr.strip()}')
+    yield mount
+    subprocess.run(['umount', '-l', str(mount)], check=True)
+
+
+def fill(folder, leave: int) -> os.PathLike:
+    """Take all but ``leave`` bytes of the file system's free space; returns the filler file."""
+    filler = folder / f'filler-{uuid.uuid4().hex}'
+    stats = os.statvfs(folder)
+    size = stats.f_bavail * stats.f_frsize - leave
+    with filler.open('wb') as handle:
+        os.posix_fallocate(handle.fileno(), 0, size)
+    return filler
+
+
+def error_lines(log: str) -> list[re.Match]:
+    return [match for line in log.splitlines() if (match := NO_SPACE.match(line))]
+
+
+def paused_at_mid_epoch(repo, launch, env=None):
+    pause = Pause(repo, 'mid_epoch')
+    run = launch(repo, 'dvc', 'repro', 'train', env={**pause.env, 'PYTHONPATH': str(PAUSEPOINTS),
+                                                     'BNONLY_FAULT_STEP': str(MID_STEP), 'PYTHONUNBUFFERED': '1',
+                                                     **(env or {})})
+    run.wait_for(pause.reached, 'the middle of the last epoch')
+    return run, pause
+
+
+def test_a_full_disk_at_the_resume_state_keeps_the_previous_one(prepared, reference, tmp_path, tmpfs, launch):
+    repo = prepared.copy(tmp_path / 'repo')
+    scratch = tmpfs / 'scratch'
+    run, pause = paused_at_mid_epoch(repo, launch, env={'BNONLY_SCRATCH': str(scratch)})
+    (state,) = scratch.rglob('last.pt')                    # the first epoch's
+    saved = state.read_bytes()
+    filler = fill(tmpfs, leave=64 * 1024)
+    pause.release()
+    assert run.finish() != 0
+    (error,) = error_lines(run.output)
+    assert error.group(1, 2) == ('train', str(state)), run.output
+    assert state.read_bytes() == saved                     # intact
+    assert not [p for p in state.parent.iterdir() if '.tmp-' in p.name]  # no torn temporary file either
+
+    filler.unlink()
+    result = repo.run('dvc', 'repro', 'train', env_extra={'BNONLY_SCRATCH': str(scratch)})
+    assert f'resuming from {state} after epoch 1' in result.stdout, result.stdout
+    assert_same_training(repo, reference)
+
+
+def test_a_full_disk_at_the_model_write_resumes_from_the_last_state(prepared, reference, tmpfs, launch):
+    repo = prepared.copy(tmpfs / 'repo')                   # the outputs on the small disk, the state elsewhere
+    scratch = tmpfs.parent / 'scratch'
+    run, pause = paused_at_mid_epoch(repo, launch, env={'BNONLY_SCRATCH': str(scratch)})
+    filler = fill(tmpfs, leave=64 * 1024)
+    pause.release()
+    assert run.finish() != 0
+    (error,) = error_lines(run.output)
+    assert error.group(1, 2) == ('train', 'results/train/model.pt'), run.output
+    assert not (repo.root / 'results' / 'train' / 'model.pt').exists()
+
+    filler.unlink()
+    result = repo.run('dvc', 'repro', 'train', env_extra={'BNONLY_SCRATCH': str(scratch)})
+    assert 'resuming from ' in result.stdout and 'after epoch 2' in result.stdout, result.stdout
+    assert_same_training(repo, reference)
+    assert up_to_date(repo, 'train')
+
+
+def test_a_full_disk_in_the_analysis_names_the_table(trained, reference, tmpfs):
+    repo = trained.copy(tmpfs / 'repo')
+    filler = fill(tmpfs, leave=16 * 1024)
+    result = repo.run('dvc', 'repro', 'analyze', check=False)
+    assert result.returncode != 0
+    (error,) = error_lines(result.stdout + result.stderr)
+    assert error.group(1) == 'analyze' and error.group(2).startswith('results/analyze/'), result.stderr
+
+    filler.unlink()
+    repo.run('dvc', 'repro', 'analyze')
+    assert_same_analysis(repo, reference)

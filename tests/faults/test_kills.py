@@ -1,0 +1,93 @@
+"""A `dvc repro` killed in every phase of the single experiment, by SIGKILL, SIGINT and SIGTERM, then run again:
+the second `dvc repro` finishes and its outputs are the uninterrupted run's, bit for bit (model tensors,
+metrics and history without their timing fields, the prepared data, every analysis table).
+
+The signal goes to the whole process group (dvc, the shell it starts, the stage's python), as Ctrl-C in a
+terminal and a batch system's cancel or preemption deliver it. The phase is hit exactly through the pause
+points of pausepoints/sitecustomize.py, which the test puts on PYTHONPATH: the process announces the phase and
+waits there until the signal has been sent.
+
+What each signal does (DVC 3.67 and the stages):
+- SIGKILL: everything dies at once; work since the last resume state (saved at every epoch end) is lost, and
+  DVC's rwlock keeps the dead PID, which the next `dvc repro` removes with a warning.
+- SIGINT: DVC ignores it while a stage's command runs; training finishes its step, saves its state and exits
+  75 with one line saying where the state is and to rerun `dvc repro`; DVC then fails the stage. In DVC's own
+  work (the commit after the command) it stops DVC.
+- SIGTERM: DVC dies at once (its rwlock entry stays, as with SIGKILL); the stage's python gets it too, and
+  training stops as for SIGINT. A stop that arrives after the last step lets the run finish.
+"""
+import signal
+from pathlib import Path
+
+import pytest
+
+from faults.harness import (BATCH, TRAIN_IMAGES, Pause, assert_same_analysis, assert_same_prepared,
+                            assert_same_training, up_to_date)
+
+pytestmark = pytest.mark.slow
+
+PAUSEPOINTS = Path(__file__).resolve().parent / 'pausepoints'
+STEPS_PER_EPOCH = TRAIN_IMAGES // BATCH
+MID_STEP = STEPS_PER_EPOCH + STEPS_PER_EPOCH // 2   # the middle of the second (last) epoch, 0-based
+
+# phase -> (the project's state before the run, the stage `dvc repro` is asked for)
+PHASES = {
+    'prepare': ('fresh', 'prepare'),
+    'first_step': ('prepared', 'train'),
+    'mid_epoch': ('prepared', 'train'),
+    'checkpoint_write': ('prepared', 'train'),
+    'test_eval': ('prepared', 'train'),
+    'final_save': ('prepared', 'train'),
+    'dvc_commit': ('prepared', 'train'),
+    'analysis': ('trained', 'analyze'),
+}
+# The phases in which training is still running and so stops gracefully on SIGINT/SIGTERM.
+TRAINING = ('first_step', 'mid_epoch', 'checkpoint_write', 'test_eval')
+# The phases during which DVC holds the rwlock of a running stage.
+IN_A_STAGE = tuple(phase for phase in PHASES if phase != 'dvc_commit')
+SIGNALS = (signal.SIGKILL, signal.SIGINT, signal.SIGTERM)
+
+
+def stopped_lines(log: str) -> list[str]:
+    return [line for line in log.splitlines() if line.startswith('train: stopped by ')]
+
+
+@pytest.mark.parametrize('number', SIGNALS, ids=lambda number: signal.Signals(number).name)
+@pytest.mark.parametrize('phase', PHASES)
+def test_killed_in_a_phase_then_repro_matches_the_uninterrupted_run(phase, number, request, reference, tmp_path,
+                                                                     launch):
+    before, target = PHASES[phase]
+    repo = request.getfixturevalue(before).copy(tmp_path / 'repo')
+    pause = Pause(repo, phase)
+    run = launch(repo, 'dvc', 'repro', target, env={**pause.env, 'PYTHONPATH': str(PAUSEPOINTS),
+                                                    'BNONLY_FAULT_STEP': str(MID_STEP), 'PYTHONUNBUFFERED': '1'})
+    run.wait_for(pause.reached, f'the {phase} phase')
+    run.signal_group(number)
+    pause.release()
+    code = run.finish()
+    log = run.output
+    name = signal.Signals(number).name
+
+    if number == signal.SIGKILL or (number == signal.SIGTERM) or phase not in ('final_save',):
+        assert code != 0, log
+    if number != signal.SIGKILL and phase in TRAINING:
+        (line,) = stopped_lines(log)
+        assert line.startswith(f'train: stopped by {name} ') and '; state saved to ' in line and \
+            line.endswith('; rerun the same command (`dvc repro`) to resume'), line
+    else:
+        assert not stopped_lines(log), log
+    assert 'Traceback' not in log or number == signal.SIGINT, log
+
+    again = repo.run('dvc', 'repro', target)
+    second = again.stdout + again.stderr
+    if number != signal.SIGINT and phase in IN_A_STAGE:
+        assert 'had been killed. Auto removed it from the lock file.' in second, second
+    if phase in TRAINING and (number != signal.SIGKILL or phase == 'mid_epoch'):
+        assert 'resuming from ' in second, second
+    assert_same_prepared(repo, reference)
+    if target != 'prepare':
+        assert_same_training(repo, reference)
+    if target == 'analyze':
+        assert_same_analysis(repo, reference)
+    assert up_to_date(repo, target)
+    assert not list((repo.root / '.scratch').rglob('last.pt'))  # a finished run leaves no resume state
