@@ -77,6 +77,17 @@ def wait_for_cells(work: WorkDir, names, timeout: float = 300) -> dict:
     return wait_until(finished, timeout, f'cells {sorted(names)} to end', poll=1.0)
 
 
+def job_state(job: str) -> str:
+    return subprocess.run(['scontrol', 'show', 'job', job], capture_output=True, text=True).stdout
+
+
+def start_now(job: str) -> bool:
+    """Lift SLURM's hold on a requeued job; True once it is no longer held."""
+    subprocess.run(['scontrol', 'update', f'JobId={job}', 'StartTime=now'], capture_output=True)
+    time.sleep(1)
+    return 'Reason=BeginTime' not in job_state(job)
+
+
 def latest_submission(work: WorkDir) -> dict:
     return work.submissions()[-1]
 
@@ -125,7 +136,7 @@ def submitted(tmp_path_factory):
     assert submission['prepare'] is not None        # grid_prepare ran nowhere yet: one preparation job first
     jobs = {cell['name']: cell['job_id'] for cell in submission['cells']}
     logs = {cell['name']: Path(cell['log']) for cell in submission['cells']}
-    waiting, sent = dict(STOPS), {}
+    waiting, sent, seen = dict(STOPS), {}, {}
     deadline = time.monotonic() + 300
     while waiting and time.monotonic() < deadline:
         for name in list(waiting):
@@ -133,24 +144,26 @@ def submitted(tmp_path_factory):
             if any(mark in text for mark in STOP_MARKS):
                 del waiting[name]
             elif re.search(r'^epoch 1/2', text, re.M) and time.monotonic() - sent.get(name, -60) > 2:
+                seen.setdefault('running', {s.cell: s for s in collect(work)}[name])
                 # SLURM may answer "try again later" (a step starting or ending): then the next pass retries.
                 subprocess.run([*waiting[name], jobs[name]], capture_output=True)
                 sent[name] = time.monotonic()
         time.sleep(0.2)
     assert not waiting, f'could not stop {sorted(waiting)} after its first epoch'
     for name in STOPS:
+        wait_until(lambda: 'Reason=BeginTime' in job_state(jobs[name]), 120, f'{name} to be requeued')
+        seen.setdefault('requeued', {s.cell: s for s in collect(work)}[name])
         # SLURM holds a requeued batch job for two minutes before it may start again; the test does not wait.
-        wait_until(lambda: 'JobState=PENDING Reason=BeginTime' in subprocess.run(
-            ['scontrol', 'show', 'job', jobs[name]], capture_output=True, text=True).stdout, 120,
-            f'{name} to be requeued')
-        subprocess.run(['scontrol', 'update', f'JobId={jobs[name]}', 'StartTime=now'], check=True)
+        # An update sent while SLURM still finishes the requeue can be overwritten: send it until it holds.
+        wait_until(lambda: start_now(jobs[name]), 120, f'{name} to start again', poll=1)
     statuses = wait_for_cells(work, set(GOOD))
 
     local_out, _ = local_run.communicate(timeout=600)
     assert local_run.returncode == 0, local_out
     assert {line.split("'")[1] for line in local_out.splitlines() if line.startswith("Running stage '")} >= \
         set(local_stages)
-    return dict(repo=repo, local=local, work=work, statuses=statuses, logs=logs, submission=submission)
+    return dict(repo=repo, local=local, work=work, statuses=statuses, logs=logs, submission=submission,
+                seen=seen)
 
 
 @pytest.mark.slow
@@ -158,6 +171,9 @@ def submitted(tmp_path_factory):
 def test_every_cell_matches_a_local_repro(submitted):
     repo, local = submitted['repo'], submitted['local']
     assert {name: s.state for name, s in submitted['statuses'].items()} == {name: 'done' for name in GOOD}
+    # No task wrote to the workspace: its results, lock file and git status are as the commit left them.
+    assert not (repo.root / 'dvc.lock').exists() and not (repo.root / 'results').exists()
+    assert repo.run('git', 'status', '--porcelain').stdout == ''
     ran = repo.repro('claims')
     assert not {name for name in ran if '@' in name}, ran        # every cell restored from the run-cache
     for stage in GOOD:
@@ -165,6 +181,14 @@ def test_every_cell_matches_a_local_repro(submitted):
     work = submitted['work']
     assert not any(work.clone(cell['slug']).exists() for cell in submitted['submission']['cells'])
     assert not any((work.root / 'scratch').glob('*/train/*/last.pt'))       # scratch gone once cached
+
+
+@pytest.mark.slow
+@pytest.mark.slurm
+def test_status_follows_a_task_through_its_requeue(submitted):
+    running, requeued = submitted['seen']['running'], submitted['seen']['requeued']
+    assert (running.state, running.detail) == ('running', 'epoch 1 of 2'), running
+    assert (requeued.state, requeued.detail) == ('requeued', '1 time, pending'), requeued
 
 
 @pytest.mark.slow

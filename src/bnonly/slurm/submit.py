@@ -127,6 +127,9 @@ def repro_workspace(workspace: str) -> None:
 
 
 def submit(args: argparse.Namespace) -> int:
+    if args.signal_delay < STOP_WAIT_S + 5:
+        raise SubmitError(f'--signal-delay {args.signal_delay} leaves a stopped training too little time to save '
+                          f'(at least {STOP_WAIT_S + 5} s)')
     root = workspace_root(Path(args.workspace))
     work = WorkDir(Path(args.work_dir) if args.work_dir else root / '.slurm')
     started = time.monotonic()

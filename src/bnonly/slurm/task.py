@@ -94,15 +94,17 @@ class CellTask:
         if restarts > self.settings.max_requeues:
             self._fail(cell, record, f'requeued {restarts} times, more than --max-requeues '
                                      f'{self.settings.max_requeues}')
-        for signum in STOP_SIGNALS[:1]:
-            # SIGTERM: submitit only logs it; record the stop and pass it on (SIGUSR2 stays submitit's).
-            signal.signal(signum, self._on_stop)
-        clone = self.prepare_clone(cell)
+        # SIGTERM: submitit only logs it; record the stop and pass it on (SIGUSR2 stays submitit's).
+        signal.signal(signal.SIGTERM, self._on_stop)
+        try:
+            clone = self.prepare_clone(cell)
+        except (OSError, subprocess.CalledProcessError) as error:
+            self._fail(cell, record, f'could not prepare its clone: {error}')
         record['clone'] = str(clone)
         self.work.update_cell(cell.slug, state='running', started=time.time(), **record)
         print(f'bnonly.slurm: {cell.name}: dvc repro {" ".join(cell.stages)} in {clone} '
               f'(attempt {restarts + 1})', flush=True)
-        code = self.run_dvc(cell, clone)
+        code = self.run_dvc(cell, clone) if self._stop is None else None
         if code == 0:
             self.finish(cell, clone)
             self.work.update_cell(cell.slug, state='done', finished=time.time(), **{**record, 'clone': None})
@@ -142,12 +144,13 @@ class CellTask:
 
     def environment(self, cell: Cell, clone: Path) -> dict:
         """The stages' environment: the clone's own code first on the path (an editable install of the
-        package would otherwise import the workspace's files, edited since the submit perhaps)."""
+        package would otherwise import the workspace's files, edited since the submit perhaps), and unbuffered
+        output, so that the log (and ``status``) shows each epoch as it ends."""
         env = dict(os.environ)
         threads = str(self.settings.cpus)
         python_path = os.pathsep.join(filter(None, [str(clone / 'src'), env.get('PYTHONPATH')]))
         env.update(BNONLY_SCRATCH=str(self.work.scratch(cell.slug)), OMP_NUM_THREADS=threads,
-                   MKL_NUM_THREADS=threads, DVC_NO_ANALYTICS='1', PYTHONPATH=python_path,
+                   MKL_NUM_THREADS=threads, DVC_NO_ANALYTICS='1', PYTHONPATH=python_path, PYTHONUNBUFFERED='1',
                    PATH=f'{Path(sys.executable).parent}{os.pathsep}{env.get("PATH", "")}')
         return env
 
