@@ -190,3 +190,19 @@ def assert_same_prepared(repo: DvcRepo, reference: DvcRepo) -> None:
 
 def up_to_date(repo: DvcRepo, *targets: str) -> bool:
     return 'up to date' in repo.run('dvc', 'status', *targets).stdout
+
+
+# Outputs whose bytes hold wall-clock figures (metrics, history) or come from a plotting library: compared
+# above field by field, or not at all.
+_UNSTABLE_OUTS = ('results/train/metrics.json', 'results/train/history.csv', 'results/analyze/plots')
+
+
+def assert_committed_like(repo: DvcRepo, reference: DvcRepo, stage: str) -> None:
+    """dvc.lock records ``stage`` with the same dependency and output hashes as the uninterrupted run's: DVC
+    finished its bookkeeping, and the next `dvc repro` would run nothing."""
+    def entry(of: DvcRepo) -> dict:
+        recorded = yaml.safe_load((of.root / 'dvc.lock').read_text())['stages'][stage]
+        return {'deps': {d['path']: d.get('md5') for d in recorded.get('deps', [])},
+                'params': recorded.get('params'),
+                'outs': {o['path']: o.get('md5') for o in recorded.get('outs', []) if o['path'] not in _UNSTABLE_OUTS}}
+    assert entry(repo) == entry(reference)

@@ -97,13 +97,18 @@ def test_a_full_disk_at_the_model_write_resumes_from_the_last_state(prepared, re
     assert up_to_date(repo, 'train')
 
 
-def test_a_full_disk_in_the_analysis_names_the_table(trained, reference, tmpfs):
+def test_a_full_disk_in_the_analysis_names_the_file(trained, reference, tmpfs, launch):
+    """Filled once the analysis has written its first table (DVC itself needs room before that)."""
     repo = trained.copy(tmpfs / 'repo')
-    filler = fill(tmpfs, leave=16 * 1024)
-    result = repo.run('dvc', 'repro', 'analyze', check=False)
-    assert result.returncode != 0
-    (error,) = error_lines(result.stdout + result.stderr)
-    assert error.group(1) == 'analyze' and error.group(2).startswith('results/analyze/'), result.stderr
+    pause = Pause(repo, 'analysis')
+    run = launch(repo, 'dvc', 'repro', 'analyze', env={**pause.env, 'PYTHONPATH': str(PAUSEPOINTS),
+                                                       'PYTHONUNBUFFERED': '1'})
+    run.wait_for(pause.reached, 'the analysis writing its tables')
+    filler = fill(tmpfs, leave=4 * 1024)
+    pause.release()
+    assert run.finish() != 0
+    (error,) = error_lines(run.output)
+    assert error.group(1) == 'analyze' and error.group(2).startswith('results/analyze/'), run.output
 
     filler.unlink()
     repo.run('dvc', 'repro', 'analyze')
