@@ -10,7 +10,8 @@ first epoch, and another is sent SIGUSR2 as before a time limit (submitit requeu
 equals a local `dvc repro` of the same cell in a clone with its own cache; the requeued tasks resumed (their
 logs say from where) and ended bit-identical; the workspace's `dvc repro` restores
 every cell and trains none; a second submit submits nothing; a run with bad params fails alone and `status`
-shows its error, and the next submit plans exactly the failed cells.
+shows its error, the `dvc repro` job of --then-repro is cancelled, and the next submit plans exactly the
+failed cells.
 """
 import json
 import os
@@ -239,11 +240,15 @@ def test_bad_cell_fails_alone_and_status_shows_why(submitted):
     params['grid']['runs'] = ['cifar_resnet14-bn_only', BAD_RUN]
     repo.write_params(params)                        # grid.yaml changed, not committed: the tasks take it along
     try:
-        waited = slurm(repo, 'submit', '--wait', *SUBMIT, check=False)
+        waited = slurm(repo, 'submit', '--wait', '--then-repro', *SUBMIT, check=False)
         bad = [f'grid_train@{BAD_RUN}-0', f'grid_train@{BAD_RUN}-1']
         assert '6 grid cells: 4 in DVC already, 2 to run' in waited.stdout, waited.stdout
-        assert [cell['name'] for cell in latest_submission(work)['cells']] == bad
+        submission = latest_submission(work)
+        assert [cell['name'] for cell in submission['cells']] == bad
         assert waited.returncode == 1 and '2/2' in waited.stderr        # --wait: the bar ran to the end
+        # --then-repro's `dvc repro` waits for every task to succeed: with failed tasks SLURM cancels it.
+        wait_until(lambda: 'JobState=CANCELLED' in job_state(submission['repro_job_id']), 60,
+                   'the dvc repro job to be cancelled')
         statuses = {s.cell: s for s in collect(work)}
         for name in bad:
             assert statuses[name].state == 'failed'
