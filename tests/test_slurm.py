@@ -314,3 +314,39 @@ def test_a_cell_is_its_training_stage_and_its_analysis():
     assert [cell.name for cell in select(cells, 'grid_analyze')] == ['grid_train@a-bn_only-0']
     assert [cell.name for cell in select(cells, '^grid_train@.*-all-')] == ['grid_train@a-all-0']
     assert select(cells, None) == cells
+
+
+def _task(tmp_path, max_requeues: int):
+    from bnonly.slurm.task import CellTask, TaskSettings
+    settings = TaskSettings(workspace=str(tmp_path), commit='0' * 40, cache_dir=str(tmp_path / 'cache'),
+                            work_dir=str(tmp_path / 'work'), submission='s', cpus=1, max_requeues=max_requeues)
+    return CellTask(settings)
+
+
+def test_a_task_requeued_more_often_than_allowed_fails_before_it_clones(tmp_path, monkeypatch):
+    from bnonly.slurm.cells import Cell
+    from bnonly.slurm.task import TaskFailed
+    monkeypatch.setenv('SLURM_RESTART_COUNT', '2')
+    task, cell = _task(tmp_path, max_requeues=1), Cell('grid_train@a-bn_only-0', ('grid_train@a-bn_only-0',))
+    with pytest.raises(TaskFailed, match='requeued 2 times, more than --max-requeues 1'):
+        task(cell)
+    record = read_json(task.work.cell(cell.slug))
+    assert record['state'] == 'failed' and record['restarts'] == 2 and record['submission'] == 's'
+    assert not task.work.clone(cell.slug).exists()
+
+
+@pytest.mark.parametrize('restarts, requeued', [(0, True), (1, False)])
+def test_checkpoint_requeues_until_the_limit(tmp_path, monkeypatch, restarts, requeued):
+    import pickle
+
+    from bnonly.slurm.cells import Cell
+    monkeypatch.setenv('SLURM_RESTART_COUNT', str(restarts))
+    task, cell = _task(tmp_path, max_requeues=1), Cell('grid_train@a-bn_only-0', ('grid_train@a-bn_only-0',))
+    delayed = task.checkpoint(cell)                 # no training process to stop: nothing to wait for
+    record = read_json(task.work.cell(cell.slug))
+    if requeued:
+        assert record['state'] == 'stopped' and delayed.args == (cell,)
+        again = pickle.loads(pickle.dumps(delayed.function))     # submitit pickles it for the requeued run
+        assert again.settings == task.settings
+    else:
+        assert delayed is None and record['state'] == 'failed' and '--max-requeues 1' in record['reason']
