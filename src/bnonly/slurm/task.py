@@ -29,14 +29,16 @@ from pathlib import Path
 from bnonly.slurm.cells import Cell
 from bnonly.slurm.records import WorkDir
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR2)
+# What SLURM sends to stop a task: SIGTERM on requeue or preemption, SIGUSR2 before the time limit.
+SLURM_STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR2)
 # How long a stopped training process may take to finish its step and save (SLURM's KillWait and
 # submitit's signal delay must leave at least this much).
 STOP_WAIT_S = 55
 
 
 class TaskFailed(RuntimeError):
-    """The cell's `dvc repro` failed; its clone and log are kept (see `python -m bnonly.slurm status`)."""
+    """The task ended without its cell: `dvc repro` failed (clone and log kept: `python -m bnonly.slurm status`)
+    or a stop interrupted it (the requeued task resumes)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class TaskSettings:
 
 
 def _ignore_stop_signals() -> None:
-    for signum in STOP_SIGNALS:
+    for signum in SLURM_STOP_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
 
 
