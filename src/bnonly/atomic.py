@@ -45,11 +45,13 @@ class NoSpaceError(WriteError):
 
 def size_text(size: float) -> str:
     """12_300_000 -> '12.3 MB' (decimal units, as df -H and file managers show them)."""
-    for unit in ('B', 'kB', 'MB', 'GB'):
-        if abs(size) < 1000 or unit == 'GB':
-            return f'{size:.0f} {unit}' if unit == 'B' else f'{size:.1f} {unit}'
+    if abs(size) < 1000:
+        return f'{size:.0f} B'
+    for unit in ('kB', 'MB'):
         size /= 1000
-    raise AssertionError('unreachable')
+        if abs(size) < 1000:
+            return f'{size:.1f} {unit}'
+    return f'{size / 1000:.1f} GB'
 
 
 def free_bytes(folder: Path) -> int | None:
