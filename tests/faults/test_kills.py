@@ -20,6 +20,7 @@ import signal
 from pathlib import Path
 
 import pytest
+import yaml
 
 from faults.harness import (BATCH, TRAIN_IMAGES, Pause, assert_committed_like, assert_same_analysis,
                             assert_same_prepared, assert_same_training)
@@ -81,6 +82,14 @@ def test_killed_in_a_phase_then_repro_matches_the_uninterrupted_run(phase, numbe
         assert 'ERROR: interrupted by the user' in log, log
     if 'Traceback' in log:  # Python's own KeyboardInterrupt report: the stages without a stop handler
         assert number == signal.SIGINT and phase in ('prepare', 'analysis'), log
+
+    # Nothing half-done is on record or in place: DVC has no lock entry for the stage (unless it finished),
+    # and a prepared copy is there whole or not at all.
+    recorded = yaml.safe_load((repo.root / 'dvc.lock').read_text())['stages'] if \
+        (repo.root / 'dvc.lock').exists() else {}
+    assert (target in recorded) == (code == 0), recorded.keys()
+    if phase == 'prepare':
+        assert not (repo.root / 'data' / 'prepared').exists()
 
     again = repo.run('dvc', 'repro', target)
     second = again.stdout + again.stderr
