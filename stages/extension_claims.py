@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f'extension_claims: error: {error}; run `dvc repro extensions/dvc.yaml:grid_aggregate`',
               file=sys.stderr)
         return 1
+    missing = profile.get('cells_missing')
+    if missing:  # as the paper's claims stage: no verdict on part of a grid
+        print(f'extension_claims: error: the grid is partial, {args.summary_json} lists {len(missing)} stages '
+              f'without results (profile.cells_missing: {", ".join(missing)}); finish them or remove them from '
+              f'grid.yaml', file=sys.stderr)
+        return 1
     rows = all_claims(cells, profile)
     try:
         write(rows, profile, args.out, args.csv)
