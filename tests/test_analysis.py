@@ -6,13 +6,14 @@ import torch
 from torch import nn
 
 from bnonly.analysis import AnalysisSettings, analyze_model
-from bnonly.analysis.batchnorm import collect_affine, fraction_abs_below, histogram, summary
+from bnonly.analysis.batchnorm import collect_affine, histogram, summary
 from bnonly.analysis.clamping import (clamp_gammas, clamping_curve, random_clamping_curve,
                                      random_control_generator, zero_random_gammas)
 from bnonly.analysis.dead_relu import dead_relus, relu_sites, relu_zero_pass
 from bnonly.analysis.evaluation import accuracy
 from bnonly.analysis.metrics import analysis_metrics, threshold_key
 from bnonly.models import create_model
+from bnonly.norms import fraction_abs_below
 
 
 class TinyNet(nn.Module):

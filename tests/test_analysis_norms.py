@@ -11,15 +11,16 @@ from torch import nn
 
 from bnonly import TRAINABLE_SETS
 from bnonly.analysis import AnalysisSettings, analyze_model
-from bnonly.analysis.batchnorm import affine_layers, batchnorm_layers, collect_affine, fraction_abs_below
+from bnonly.analysis.batchnorm import collect_affine
 from bnonly.analysis.clamping import clamp_gammas, random_control_generator, zero_random_gammas
 from bnonly.analysis.dead_relu import NOT_APPLICABLE, dead_relus, relu_sites, relu_zero_pass
 from bnonly.analysis.evaluation import accuracy
 from bnonly.analysis.plots import FIGURES, dead_relu_figure, histogram_figure
 from bnonly.analysis.metrics import analysis_metrics
 from bnonly.analysis.tables import TABLES, write_tables
-from bnonly.census import census, norm_layers
+from bnonly.census import census
 from bnonly.models import create_model
+from bnonly.norms import batchnorm_layers, fraction_abs_below, norm_layers
 from bnonly.paper import plotting
 
 pytestmark = pytest.mark.usefixtures('single_thread')  # tiny tensors: see conftest.py
@@ -161,7 +162,7 @@ def test_vit_figures_say_normalisation_and_not_applicable(analysed, tmp_path):
 def test_batchnorm_network_reads_exactly_its_batchnorms():
     model = resnet14()
     bn = batchnorm_layers(model)
-    assert [(name, id(module)) for name, module in affine_layers(model)] == [(name, id(module)) for name, module in bn]
+    assert [(name, id(module)) for name, module in norm_layers(model)] == [(name, id(module)) for name, module in bn]
     affine = collect_affine(model)
     assert affine.batchnorm_only and affine.label == 'BatchNorm' and affine.kind_names == ('BatchNorm2d',)
     assert affine.layers == tuple(name for name, _ in bn)

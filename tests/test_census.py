@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 import bnonly
-from bnonly.census import norm_layers
 from bnonly.models import CifarResNet
+from bnonly.norms import norm_layers
 
 pytestmark = pytest.mark.usefixtures('single_thread')  # tiny tensors: see conftest.py
 

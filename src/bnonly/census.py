@@ -3,46 +3,24 @@ categories, plus one group for the normalisations the paper did not use.
 
 - batchnorm: γ and β of every BatchNorm (stem, blocks and projection shortcuts). Running statistics are
   buffers, not parameters.
-- other_norm: γ and β of every other affine normalisation (GroupNorm, LayerNorm, InstanceNorm, RMSNorm and
-  timm's subclasses and RMS/simple norms, e.g. ``LayerNorm2d``). Zero on the paper's networks, so Table 1's
-  BatchNorm column is the batchnorm group unchanged; on a GroupNorm ResNet or a ViT it holds every norm
-  parameter.
+- other_norm: γ and β of every other affine normalisation (``bnonly.norms.is_affine_norm``: GroupNorm,
+  LayerNorm, InstanceNorm, RMSNorm and timm's norms, e.g. ``LayerNorm2d``). Zero on the paper's networks, so
+  Table 1's BatchNorm column is the batchnorm group unchanged; on a GroupNorm ResNet or a ViT it holds every
+  norm parameter.
 - output: the final classifier's weight and bias (``model.get_classifier()``).
 - shortcut: the 1x1 projection convs only (their norms count as batchnorm or other_norm).
 - other: everything else (every other conv and linear, a ViT's class token and position embedding).
 The five groups partition ``model.parameters()``.
 """
-import functools
-
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm, _NormBase
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from bnonly.norms import is_affine_norm
 
 GROUPS = ('batchnorm', 'other_norm', 'output', 'shortcut', 'other')
 NORM_GROUPS = ('batchnorm', 'other_norm')
 # Container names of projection shortcuts: ours (CifarResNet) and timm's/torchvision's ResNets.
 _SHORTCUT_CONTAINERS = ('shortcut', 'downsample')
-# timm's norms that do not subclass a torch norm (the others, LayerNorm2d, GroupNorm1 ..., do).
-_TIMM_NORM_NAMES = ('RmsNorm', 'RmsNorm2d', 'RmsNormFp32', 'RmsNorm2dFp32', 'SimpleNorm', 'SimpleNorm2d',
-                    'SimpleNormFp32', 'SimpleNorm2dFp32')
-
-
-@functools.cache
-def _norm_types() -> tuple[type, ...]:
-    # _NormBase covers BatchNorm and InstanceNorm. timm is imported here, not at module load, because this
-    # module is imported by code that never builds a model.
-    import timm.layers
-    timm_norms = tuple(getattr(timm.layers, name) for name in _TIMM_NORM_NAMES if hasattr(timm.layers, name))
-    return (_NormBase, nn.GroupNorm, nn.LayerNorm, nn.RMSNorm) + timm_norms
-
-
-def is_affine_norm(module: nn.Module) -> bool:
-    """A normalisation layer with a learned scale γ (its ``weight``); β (``bias``) may be absent (RMSNorm)."""
-    return isinstance(module, _norm_types()) and getattr(module, 'weight', None) is not None
-
-
-def norm_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """Every affine normalisation layer (BatchNorm included), with its qualified name, in module order."""
-    return [(name, module) for name, module in model.named_modules() if is_affine_norm(module)]
 
 
 def _is_shortcut_conv(name: str, module: nn.Module) -> bool:

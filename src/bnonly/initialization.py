@@ -5,7 +5,7 @@ PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)); BatchNorm γ ~ U[0, 1), β
 default before 1.2 and the init of every experiment from Figure 2 on. Figure 1 uses ``fixed`` (γ = 1, β = 0).
 
 Beyond the paper, the BatchNorm inits (``BATCHNORM_INITS``, the ``batchnorm`` argument) apply to every affine
-normalisation the census knows (GroupNorm, LayerNorm, RMSNorm ...: ``bnonly.census.is_affine_norm``), so a
+normalisation the census knows (GroupNorm, LayerNorm, RMSNorm ...: ``bnonly.norms.is_affine_norm``), so a
 GroupNorm ResNet or a ViT starts from the same γ and β distribution as the paper's networks; a norm without
 β (RMSNorm) gets γ only. A ViT's learned class token and position embedding (timm's ``cls_token``,
 ``reg_token``, ``pos_embed``) are drawn N(0, 1): see ``_embedding``.
@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-from bnonly.census import is_affine_norm
+from bnonly.norms import is_affine_norm
 
 # timm's names for learned token and position embeddings held directly by a model (its VisionTransformer).
 EMBEDDING_PARAMETERS = ('cls_token', 'reg_token', 'pos_embed')

@@ -5,7 +5,7 @@ Frozen means ``requires_grad=False``: the tensor is not given to the optimizer, 
 updates nor weight decay. BatchNorm running statistics are buffers and keep updating in training mode
 whatever is frozen. Definitions of the paper's sets: docs/paper.md.
 
-Sets beyond the paper (any affine normalisation, ``bnonly.census.is_affine_norm``: BatchNorm, GroupNorm,
+Sets beyond the paper (any affine normalisation, ``bnonly.norms.is_affine_norm``: BatchNorm, GroupNorm,
 LayerNorm, timm's LayerNorm2d ...):
 - ``norm_only``: γ and β of every normalisation layer; on a BatchNorm network exactly ``bn_only``.
 - ``gamma_only``: γ (the ``weight``) of every normalisation layer; β stays at its init (0 by default).
@@ -23,7 +23,8 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.utils import parametrize
 
-from bnonly.census import NORM_GROUPS, norm_layers, parameter_groups
+from bnonly.census import NORM_GROUPS, parameter_groups
+from bnonly.norms import norm_layers
 
 # Which census groups each set trains as whole tensors (random_k's chosen entries and the γ or β of
 # gamma_only/beta_only are added separately).

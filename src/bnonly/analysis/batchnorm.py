@@ -8,16 +8,16 @@ normalisation alike. On a BatchNorm network the layers are exactly its BatchNorm
 BatchNorm-only one.
 
 Conventions, chosen once here so that every table, metric and figure agrees:
-- Layers are every affine normalisation (``bnonly.census.is_affine_norm``: BatchNorm, GroupNorm, LayerNorm,
+- Layers are every affine normalisation (``bnonly.norms.norm_layers``: BatchNorm, GroupNorm, LayerNorm,
   InstanceNorm with affine parameters, RMSNorm, timm's norms) in ``model.named_modules()`` order (forward
   order for our ResNets and timm's), stem, block and projection-shortcut norms alike, as the census counts
-  them (``bnonly.census``). ``batchnorm_layers`` keeps the BatchNorm-only list for callers that mean
-  BatchNorm itself.
+  them and the trainable sets train them (one definition, so that all of them agree on what a
+  normalisation layer is).
 - Every layer's γ and β are flattened (a LayerNorm over several dimensions has a multi-dimensional γ); a
   layer without β (RMSNorm) contributes an empty β tensor, so it is in every γ statistic and in no β one.
 - "Below a threshold" is strict, ``|γ| < t``, and is decided in the parameters' own dtype (the threshold is
-  rounded to it), exactly as ``clamping.clamp_gammas`` decides which γ to zero; a γ stored equal to ``t`` is
-  not below it.
+  rounded to it): ``bnonly.norms.fraction_abs_below``, and exactly as ``clamping.clamp_gammas`` decides which
+  γ to zero; a γ stored equal to ``t`` is not below it.
 - ``std`` is the population standard deviation (divide by n): it describes the trained network's values, it
   does not estimate anything.
 - Histograms of one parameter share one set of bin edges across layers (``bins`` equal bins from the
@@ -29,22 +29,9 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from bnonly.census import norm_layers
+from bnonly.norms import norm_layers
 
 PARAMETERS = ('gamma', 'beta')
-
-
-def batchnorm_layers(model: nn.Module) -> list[tuple[str, _BatchNorm]]:
-    """Every BatchNorm with affine parameters, with its qualified name, in module order."""
-    return [(name, module) for name, module in model.named_modules()
-            if isinstance(module, _BatchNorm) and module.affine]
-
-
-def affine_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """Every normalisation layer with a learned γ, with its qualified name, in module order: the layers the
-    whole analysis reads and clamps (one definition, the census's, so that the analysis and the trainable
-    sets agree on what a normalisation layer is)."""
-    return norm_layers(model)
 
 
 @dataclass(frozen=True)
@@ -88,7 +75,7 @@ def _cpu_copy(tensor: torch.Tensor) -> torch.Tensor:
 
 def collect_affine(model: nn.Module) -> NormAffine:
     """Copy γ and β of every normalisation layer out of ``model`` (the model itself is only read)."""
-    layers = affine_layers(model)
+    layers = norm_layers(model)
     if not layers:
         raise ValueError('the model has no normalisation layer with affine parameters (γ)')
     with torch.no_grad():
@@ -111,16 +98,6 @@ def summary(values: torch.Tensor) -> dict[str, float | int]:
             'min': wide.min().item(),
             'max': wide.max().item(),
             'frac_negative': (wide < 0).double().mean().item()}
-
-
-def fraction_abs_below(values: torch.Tensor, thresholds: list[float]) -> list[float]:
-    """For each threshold t, the fraction of ``values`` with |value| < t (strict, in ``values``' dtype)."""
-    if values.numel() == 0:
-        raise ValueError('no values to count')
-    magnitudes = values.detach().abs().flatten().sort().values
-    # searchsorted(side='left') on sorted |values| counts the entries strictly below each threshold.
-    below = torch.searchsorted(magnitudes, torch.tensor(thresholds, dtype=magnitudes.dtype), side='left')
-    return (below.double() / magnitudes.numel()).tolist()
 
 
 @dataclass(frozen=True)

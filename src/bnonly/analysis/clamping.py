@@ -1,6 +1,6 @@
 """Clamping small γ to zero (the paper's Figure 6): set every γ with |γ| < t to 0 and re-measure accuracy.
 
-Which γ: those of every affine normalisation layer (``batchnorm.affine_layers``): the BatchNorms of the
+Which γ: those of every affine normalisation layer (``bnonly.norms.norm_layers``): the BatchNorms of the
 paper's networks, the GroupNorms or LayerNorms of the ResNet variants, the ViT's LayerNorms. On a BatchNorm
 network these are exactly its BatchNorms, in the same order, so the clamp and its control are unchanged.
 
@@ -35,8 +35,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from bnonly.analysis.batchnorm import affine_layers
 from bnonly.analysis.evaluation import Batch, accuracy
+from bnonly.norms import norm_layers
 
 # The random control's seeds: threshold number i draws with RANDOM_CONTROL_SEED + i (any fixed value would
 # do; fixed so that reruns zero the same γ).
@@ -47,7 +47,7 @@ RANDOM_CONTROL_SEED = 2021
 def clamp_gammas(model: nn.Module, threshold: float) -> int:
     """In place: γ ← 0 wherever |γ| < ``threshold`` (compared in γ's dtype); β untouched. Returns how many."""
     zeroed = 0
-    for _, module in affine_layers(model):
+    for _, module in norm_layers(model):
         small = module.weight.abs() < threshold
         module.weight.masked_fill_(small, 0.0)
         zeroed += int(small.sum())
@@ -63,7 +63,7 @@ def random_control_generator(threshold_index: int) -> torch.Generator:
 def zero_random_gammas(model: nn.Module, count: int, generator: torch.Generator) -> int:
     """In place: γ ← 0 for ``count`` γ drawn uniformly without replacement among all normalisation γ; β
     untouched."""
-    layers = affine_layers(model)
+    layers = norm_layers(model)
     sizes = [module.weight.numel() for _, module in layers]
     total = sum(sizes)
     if not 0 <= count <= total:
@@ -137,7 +137,7 @@ class _WorkingCopy:
 
     def __init__(self, model: nn.Module):
         self.model = copy.deepcopy(model)
-        self.layers = affine_layers(self.model)
+        self.layers = norm_layers(self.model)
         self.trained = [module.weight.detach().clone() for _, module in self.layers]
         self.total = sum(gamma.numel() for gamma in self.trained)
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from bnonly.analysis.batchnorm import BatchNormAffine, Histogram, collect_affine, fraction_abs_below, histogram
+from bnonly.analysis.batchnorm import BatchNormAffine, Histogram, collect_affine, histogram
 from bnonly.analysis.clamping import ClampResult, clamping_curve, random_clamping_curve
 from bnonly.analysis.dead_relu import GRANULARITIES, DeadRelus, ReluPass, dead_relus, relu_zero_pass
 from bnonly.analysis.evaluation import Batch
 from bnonly.config import AnalyzeSettings, check_settings, section_values
+from bnonly.norms import fraction_abs_below
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -30,8 +30,9 @@ import pandas as pd
 import torch
 
 from bnonly import atomic
-from bnonly.analysis.batchnorm import PARAMETERS, fraction_abs_below, summary
+from bnonly.analysis.batchnorm import PARAMETERS, summary
 from bnonly.analysis.run import Analysis
+from bnonly.norms import fraction_abs_below
 
 ALL = 'all'
 
