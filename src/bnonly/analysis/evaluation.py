@@ -1,10 +1,10 @@
-"""Evaluation passes for the analysis: training's one evaluation function, inside a context that restores
-every module's own train/eval flag, with a progress bar.
+"""Evaluation passes for the analysis: the one evaluation function training's test evaluation also counts with
+(``bnonly.evaluation.evaluate``), inside a context that restores every module's own train/eval flag, with a
+progress bar.
 
-Every pass the analysis makes goes through ``passes`` so that all of them see the network as the paper
-evaluates it, and as training's test evaluation does (``bnonly.training.evaluate.evaluate``): BatchNorm
-normalises with its running statistics (eval mode), which a pass never updates, and nothing is recorded for
-autograd (``torch.inference_mode``).
+Every pass the analysis makes goes through ``top1`` so that all of them see the network as the paper
+evaluates it, and as training's test evaluation does: BatchNorm normalises with its running statistics
+(eval mode), which a pass never updates, and nothing is recorded for autograd (``torch.inference_mode``).
 """
 import contextlib
 import itertools
@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator
 import torch
 from torch import nn
 from tqdm import tqdm
+
+from bnonly.evaluation import evaluate
 
 # A batch is a pair (inputs [N, ...], integer labels [N]); the data layer's test loader yields these.
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -53,11 +55,8 @@ def progress(batches: Iterable[Batch], description: str, enabled: bool = True) -
 
 def top1(model: nn.Module, batches: Iterable[Batch], *, description: str, show_progress: bool = True,
          on_batch=None) -> tuple[float, int]:
-    """(top-1 accuracy, inputs seen) of one pass in eval mode: training's ``evaluate`` over the batches moved
-    to the model's device. ``on_batch`` is called once per batch (a hooked pass counts its forwards)."""
-    # Imported here: the training package imports the analysis package (its history reads γ), so a module-level
-    # import would be circular.
-    from bnonly.training.evaluate import evaluate
+    """(top-1 accuracy, inputs seen) of one pass in eval mode: ``bnonly.evaluation.evaluate`` over the batches
+    moved to the model's device. ``on_batch`` is called once per batch (a hooked pass counts its forwards)."""
     device = model_device(model)
     seen = 0
 
