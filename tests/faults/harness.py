@@ -117,14 +117,20 @@ class Launched:
         self.process.wait()
 
 
+PAUSEPOINTS = Path(__file__).resolve().parent / 'pausepoints'
+STEPS_PER_EPOCH = TRAIN_IMAGES // BATCH
+MID_STEP = STEPS_PER_EPOCH + STEPS_PER_EPOCH // 2   # the middle of the second (last) epoch, 0-based
+
+
 class Pause:
-    """The stage code's test-only fault point: with BNONLY_FAULT_PAUSE=<phase> the process creates
-    BNONLY_FAULT_FILE on reaching the phase and waits there until the file is removed."""
+    """A test-only pause point (pausepoints/sitecustomize.py): with ``env`` in its environment, a process
+    creates ``flag`` on reaching ``phase`` and waits there until the file is removed (``release``)."""
 
     def __init__(self, repo: DvcRepo, phase: str):
         self.phase = phase
         self.flag = repo.root.parent / f'fault-{phase}'
-        self.env = {'BNONLY_FAULT_PAUSE': phase, 'BNONLY_FAULT_FILE': str(self.flag)}
+        self.env = {'BNONLY_FAULT_PAUSE': phase, 'BNONLY_FAULT_FILE': str(self.flag), 'PYTHONPATH': str(PAUSEPOINTS),
+                    'BNONLY_FAULT_STEP': str(MID_STEP), 'PYTHONUNBUFFERED': '1'}
 
     def reached(self) -> bool:
         return self.flag.exists()

@@ -1,5 +1,5 @@
 """A full disk, for real: the project (or the resume state) on a small tmpfs that the test fills while training
-or before the analysis. Each write that finds no room fails with one line naming the path and the bytes it
+or the analysis. Each write that finds no room fails with one line naming the path and the bytes it
 needed, leaves the file it was replacing intact, and `dvc repro` finishes once space is freed, from the saved
 state where there is one, with the uninterrupted run's outputs.
 
@@ -7,19 +7,15 @@ Mounting needs root (CAP_SYS_ADMIN); elsewhere these tests skip, saying so.
 """
 import os
 import re
-import shutil
 import subprocess
 import uuid
 
 import pytest
 
-from dvc_repo import DvcRepo
-from faults.harness import (BATCH, TRAIN_IMAGES, Pause, assert_same_analysis, assert_same_training, up_to_date)
-from faults.test_kills import PAUSEPOINTS
+from faults.harness import Pause, assert_same_analysis, assert_same_training, up_to_date
 
 pytestmark = pytest.mark.slow
 
-MID_STEP = TRAIN_IMAGES // BATCH + TRAIN_IMAGES // BATCH // 2  # in the last epoch, after the first epoch's state
 NO_SPACE = re.compile(r'^(\w+): error: no space left on (\S+): needed about ([\d.]+ k?M?B), ([\d.]+ k?M?B) free$')
 
 
@@ -52,9 +48,7 @@ def error_lines(log: str) -> list[re.Match]:
 
 def paused_at_mid_epoch(repo, launch, env=None):
     pause = Pause(repo, 'mid_epoch')
-    run = launch(repo, 'dvc', 'repro', 'train', env={**pause.env, 'PYTHONPATH': str(PAUSEPOINTS),
-                                                     'BNONLY_FAULT_STEP': str(MID_STEP), 'PYTHONUNBUFFERED': '1',
-                                                     **(env or {})})
+    run = launch(repo, 'dvc', 'repro', 'train', env={**pause.env, **(env or {})})
     run.wait_for(pause.reached, 'the middle of the last epoch')
     return run, pause
 
@@ -101,8 +95,7 @@ def test_a_full_disk_in_the_analysis_names_the_file(trained, reference, tmpfs, l
     """Filled once the analysis has written its first table (DVC itself needs room before that)."""
     repo = trained.copy(tmpfs / 'repo')
     pause = Pause(repo, 'analysis')
-    run = launch(repo, 'dvc', 'repro', 'analyze', env={**pause.env, 'PYTHONPATH': str(PAUSEPOINTS),
-                                                       'PYTHONUNBUFFERED': '1'})
+    run = launch(repo, 'dvc', 'repro', 'analyze', env=pause.env)
     run.wait_for(pause.reached, 'the analysis writing its tables')
     filler = fill(tmpfs, leave=4 * 1024)
     pause.release()

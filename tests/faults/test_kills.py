@@ -17,19 +17,14 @@ What each signal does (DVC 3.67 and the stages):
   training stops as for SIGINT. A stop that arrives after the last step lets the run finish.
 """
 import signal
-from pathlib import Path
 
 import pytest
 import yaml
 
-from faults.harness import (BATCH, TRAIN_IMAGES, Pause, assert_committed_like, assert_same_analysis,
-                            assert_same_prepared, assert_same_training)
+from faults.harness import (Pause, assert_committed_like, assert_same_analysis, assert_same_prepared,
+                            assert_same_training)
 
 pytestmark = pytest.mark.slow
-
-PAUSEPOINTS = Path(__file__).resolve().parent / 'pausepoints'
-STEPS_PER_EPOCH = TRAIN_IMAGES // BATCH
-MID_STEP = STEPS_PER_EPOCH + STEPS_PER_EPOCH // 2   # the middle of the second (last) epoch, 0-based
 
 # phase -> (the project's state before the run, the stage `dvc repro` is asked for)
 PHASES = {
@@ -69,8 +64,7 @@ def test_killed_in_a_phase_then_repro_matches_the_uninterrupted_run(phase, numbe
     before, target = PHASES[phase]
     repo = request.getfixturevalue(before).copy(tmp_path / 'repo')
     pause = Pause(repo, phase)
-    run = launch(repo, 'dvc', 'repro', target, env={**pause.env, 'PYTHONPATH': str(PAUSEPOINTS),
-                                                    'BNONLY_FAULT_STEP': str(MID_STEP), 'PYTHONUNBUFFERED': '1'})
+    run = launch(repo, 'dvc', 'repro', target, env=pause.env)
     run.wait_for(pause.reached, f'the {phase} phase')
     run.signal_group(number)
     pause.release()
