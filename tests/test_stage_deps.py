@@ -3,8 +3,9 @@ more (a docstring edit elsewhere reruns nothing) and no less (an edit to a modul
 
 The closure is what importing the stage script loads, in a fresh interpreter: every ``bnonly`` module in
 ``sys.modules`` afterwards, plus the modules the script imports inside a function (``ON_DEMAND``) when the
-stage's command does not switch them off. A folder dep covers the files under it and must hold at least one
-of them. A pipeline in a subfolder runs its stages there, so its paths are read relative to that folder.
+stage's command does not switch them off. A module's package data (``DATA_FILES``) counts with the module.
+A folder dep covers the files under it and must hold at least one of them. A pipeline in a subfolder runs
+its stages there, so its paths are read relative to that folder.
 
 Training and analysis share only the layers below both (``bnonly.norms``, ``bnonly.evaluation``, the models,
 the data): an edit to the analysis reruns no training cell, and an edit to the optimiser no analysis.
@@ -33,6 +34,8 @@ print(json.dumps(sorted({os.path.relpath(m.__file__) for name, m in list(sys.mod
 PIPELINES = ('dvc.yaml', 'extensions/dvc.yaml')
 # Modules a stage script imports inside a function, each with the command-line flag that skips that import.
 ON_DEMAND = {'bnonly.analysis.plots': '--no-plots'}
+# Package data a module reads: a stage that imports the module lists the file too.
+DATA_FILES = {'src/bnonly/data/integrity.py': 'src/bnonly/data/checksums.json'}
 TRAINING_STAGES = ('train', 'grid_train', 'grid_train_fixed')
 ANALYSIS_STAGES = ('analyze', 'grid_analyze')
 
@@ -76,7 +79,8 @@ def closure(script: str, cmd: str = '') -> set[str]:
     on_demand = [module for module in sorted(deferred_imports(script)) if ON_DEMAND[module] not in cmd.split()]
     result = subprocess.run([sys.executable, '-c', CLOSURE, script, *on_demand], cwd=PROJECT, capture_output=True,
                             text=True, check=True)
-    return set(json.loads(result.stdout))
+    modules = set(json.loads(result.stdout))
+    return modules | {DATA_FILES[module] for module in modules & set(DATA_FILES)}
 
 
 def test_every_deferred_import_of_a_stage_script_is_known():

@@ -7,11 +7,15 @@
     for x, y in train.epoch(epoch): ...                          # a pure function of (seed, epoch)
 
 Bad input raises ``DataError`` (a ValueError) naming the file and what is wrong with it.
-"""
-from bnonly.data.errors import DataError
-from bnonly.data.loaders import build_loaders
-from bnonly.data.datasets import DATASETS, default_root
-from bnonly.data.prepare import prepare
-from bnonly.data.prepared import load_meta
 
-__all__ = ['DATASETS', 'DataError', 'build_loaders', 'default_root', 'load_meta', 'prepare']
+The names below load on first use (PEP 562): ``from bnonly.data import DataError`` (the training stage's)
+does not import the preparation code or the data sets' readers, so editing them reruns no training.
+"""
+from bnonly.lazy import export_lazily
+
+# Public name -> the submodule that defines it.
+_LAZY = {'DataError': 'bnonly.data.errors', 'build_loaders': 'bnonly.data.loaders',
+         'DATASETS': 'bnonly.data.datasets', 'default_root': 'bnonly.data.datasets',
+         'prepare': 'bnonly.data.prepare', 'load_meta': 'bnonly.data.prepared'}
+
+export_lazily(__name__, _LAZY)

@@ -1,5 +1,11 @@
 """The paper's networks, and a small ViT for the extensions. Importing this package registers the CIFAR ResNets
-and the ViT with timm."""
+and the ViT with timm.
+
+Unlike the other packages' ``__init__``, this one imports its submodules eagerly: registration with timm is
+a side effect of importing them, and every user of the package needs it (``create_model`` builds any of the
+architectures by name, and a checkpoint may hold any of them), so a lazy import would only move the same
+imports to the first call and hide them from a reader and from the stages' import closures.
+"""
 from torch import nn
 
 from bnonly.initialization import initialize

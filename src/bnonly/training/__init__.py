@@ -7,7 +7,7 @@ The names below load on first use (PEP 562), as ``bnonly``'s do: ``from bnonly.t
 STOPPED_EXIT_CODE`` (a launcher's import) does not import torch, and a module that needs one engine file
 (the analysis: numerics.py) does not load the whole loop.
 """
-import importlib
+from bnonly.lazy import export_lazily
 
 # Public name -> the submodule that defines it.
 _LAZY = {
@@ -19,17 +19,4 @@ _LAZY = {
     'train_run': 'bnonly.training.loop',
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+export_lazily(__name__, _LAZY)
