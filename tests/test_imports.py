@@ -81,3 +81,17 @@ def test_unchecked_names_still_check_the_rest(tmp_path):
     assert load_params(path, check_names=False)['arch'] == 'no_such_net'
     with pytest.raises(ConfigError, match="arch: 'no_such_net' is not valid"):
         load_params(path)
+
+
+def test_training_and_analysis_do_not_import_each_other():
+    """Both stand on bnonly.norms and bnonly.evaluation; neither package imports the other."""
+    loaded = run_python(
+        'import sys\n'
+        'import bnonly.training.loop\n'
+        'steps = [sorted(m for m in sys.modules if m.startswith("bnonly.analysis"))]\n'
+        'for name in [m for m in sys.modules if m.startswith("bnonly")]:\n'
+        '    del sys.modules[name]\n'
+        'import bnonly.analysis.run, bnonly.analysis.metrics, bnonly.analysis.tables, bnonly.analysis.plots\n'
+        'steps.append(sorted(m for m in sys.modules if m.startswith("bnonly.training")))\n'
+        'print(json.dumps(steps))')
+    assert loaded == [[], []]

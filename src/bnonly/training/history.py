@@ -6,8 +6,8 @@ have the test columns, empty (None, an empty CSV cell), so every row has the sam
 from which metrics.json is taken, is complete either way.
 
 γ columns. ``gamma_frac_abs_below_<t>`` is the fraction of all BN γ of the network with |γ| < t (strict, in
-γ's dtype: ``bnonly.norms.fraction_abs_below``, the analysis' convention), measured on the model at the end of the epoch.
-The thresholds are fixed here, not taken from params, because the history must be comparable across runs
+γ's dtype: ``bnonly.norms.fraction_abs_below``, the analysis' convention), measured on the model at the
+end of the epoch. The thresholds are fixed here, not taken from params, because the history must be comparable across runs
 and across changes of ``analyze.thresholds``: a figure of the share of small γ growing with training reads
 the same columns from every run. A network without BatchNorm gets the columns too, as NaN.
 """
