@@ -95,3 +95,15 @@ def test_training_and_analysis_do_not_import_each_other():
         'steps.append(sorted(m for m in sys.modules if m.startswith("bnonly.training")))\n'
         'print(json.dumps(steps))')
     assert loaded == [[], []]
+
+
+def test_a_lazy_name_that_is_also_a_submodule_stays_the_name():
+    """``bnonly.data.prepare`` the function and the module: importing the module first does not hide it."""
+    steps = run_python(
+        'import sys, bnonly.data\n'
+        'steps = ["bnonly.data.loaders" in sys.modules]\n'  # the package itself loads no submodule
+        'import bnonly.data.prepare\n'
+        'from bnonly.data import prepare\n'
+        'steps.append(callable(prepare) and not isinstance(bnonly.data.prepare, type(sys)))\n'
+        'print(json.dumps(steps))')
+    assert steps == [False, True]
