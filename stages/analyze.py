@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from bnonly import atomic, timing
+from bnonly.interrupts import Interrupted, stopped_by_signal
 from bnonly.analysis import AnalysisSettings, analyze_model
 from bnonly.analysis.metrics import analysis_metrics
 from bnonly.analysis.tables import write_tables
@@ -70,40 +71,50 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def analyze(args: argparse.Namespace):
+    """Analyse the checkpoint and write the outputs; returns what main's summary line reports."""
+    params = load_params(args.params, args.overrides)
+    settings = AnalysisSettings.from_params(params)
+    batch_size = args.eval_batch_size or params.get('train', {}).get('eval_batch_size',
+                                                                      default(TrainSettings, 'eval_batch_size'))
+    device = torch.device(args.device) if args.device else pick_device()
+    numerics.configure_backends(device)
+    model, info = load_model(args.checkpoint, device)
+    initial = initial_model(info, device)
+    if initial is None:
+        print(f'analyze: {args.checkpoint} does not record how the network was initialised; '
+              f'no gamma_init metrics', file=sys.stderr)
+    with timing.phase('data'):
+        meta = load_meta(args.data)
+        for key in ('num_classes', 'in_chans'):
+            if meta[key] != info[key]:
+                raise ConfigError(f'{args.checkpoint} has {key}={info[key]} but {args.data} holds '
+                                  f'{key}={meta[key]}: the checkpoint was not trained on this data set')
+        loader = load_test_split(args.data, meta, batch_size=batch_size, device=device)
+    with timing.phase('analysis_passes'):
+        analysis = analyze_model(model, TestPasses(loader), settings, initial=initial,
+                                 show_progress=not args.no_progress)
+    metrics = analysis_metrics(analysis)
+    atomic.write_text(args.out / 'metrics.json', json.dumps(metrics, indent=2) + '\n')
+    write_tables(analysis, args.out / 'tables')
+    if not args.no_plots:
+        from bnonly.analysis.plots import write_figures  # matplotlib only when drawing
+        write_figures(analysis, args.out / 'plots')
+    return metrics, analysis, info, settings
+
+
 def main(argv: list[str] | None = None) -> int:
     timing.start_script()
     args = parse_args(argv)
     try:
-        params = load_params(args.params, args.overrides)
-        settings = AnalysisSettings.from_params(params)
-        batch_size = args.eval_batch_size or params.get('train', {}).get('eval_batch_size',
-                                                                          default(TrainSettings, 'eval_batch_size'))
-        device = torch.device(args.device) if args.device else pick_device()
-        numerics.configure_backends(device)
-        model, info = load_model(args.checkpoint, device)
-        initial = initial_model(info, device)
-        if initial is None:
-            print(f'analyze: {args.checkpoint} does not record how the network was initialised; '
-                  f'no gamma_init metrics', file=sys.stderr)
-        with timing.phase('data'):
-            meta = load_meta(args.data)
-            for key in ('num_classes', 'in_chans'):
-                if meta[key] != info[key]:
-                    raise ConfigError(f'{args.checkpoint} has {key}={info[key]} but {args.data} holds '
-                                      f'{key}={meta[key]}: the checkpoint was not trained on this data set')
-            loader = load_test_split(args.data, meta, batch_size=batch_size, device=device)
-        with timing.phase('analysis_passes'):
-            analysis = analyze_model(model, TestPasses(loader), settings, initial=initial,
-                                     show_progress=not args.no_progress)
-        metrics = analysis_metrics(analysis)
-        atomic.write_text(args.out / 'metrics.json', json.dumps(metrics, indent=2) + '\n')
-        write_tables(analysis, args.out / 'tables')
-        if not args.no_plots:
-            from bnonly.analysis.plots import write_figures  # matplotlib only when drawing
-            write_figures(analysis, args.out / 'plots')
+        with stopped_by_signal():
+            metrics, analysis, info, settings = analyze(args)
     except (ConfigError, DataError, CheckpointError, atomic.WriteError) as error:
         print(f'analyze: error: {error}', file=sys.stderr)
         return 1
+    except Interrupted as stop:
+        print(stop.line('analyze'), file=sys.stderr)
+        return stop.exit_code
 
     dead = metrics['dead_relu']
     dead_text = (f"dead ReLU {dead['granularity']}s: {dead['fraction']:.1%} of {dead['units']}"

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from bnonly import atomic, timing
+from bnonly.interrupts import Interrupted, stopped_by_signal
 from bnonly.config import ConfigError, DataSettings, load_params, require, section_values
 from bnonly.data import DataError, load_meta, prepare
 from bnonly.data.integrity import RECORDED
@@ -28,12 +29,15 @@ def main() -> int:
         data = DataSettings(**section_values(DataSettings, params, 'data'))
         # Stand-in data (tests, a subset of your own) can't match the recorded checksums of the real files.
         checksums = RECORDED if data.verify_checksums else None
-        with timing.phase('data'):
+        with timing.phase('data'), stopped_by_signal():
             prepare(params['dataset'], data.root, args.out, checksums=checksums)
     except (ConfigError, DataError, atomic.WriteError) as error:
         message = str(error).replace('\n', ' ')
         print(f'prepare: error: {message}', file=sys.stderr)
         return 1
+    except Interrupted as stop:
+        print(stop.line('prepare'), file=sys.stderr)
+        return stop.exit_code
     meta = load_meta(args.out)
     print(f'prepare: {meta["dataset"]}: {meta["train_size"]} training and {meta["test_size"]} test images '
           f'from {meta["root"]} -> {args.out}')
