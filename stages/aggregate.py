@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--params', type=Path, default=Path('grid.yaml'))
     parser.add_argument('--root', type=Path, default=Path('.'), help='where results/grid* are')
-    parser.add_argument('--cells', type=Path, default=Path('results/grid_cells.csv'))
+    parser.add_argument('--cells', type=Path, default=Path('reports/grid_cells.csv'))
     parser.add_argument('--summary', type=Path, default=Path('reports/grid_summary.csv'))
     parser.add_argument('--bn-values', type=Path, default=Path('results/grid_bn_values.csv'))
     parser.add_argument('--history', type=Path, default=Path('results/grid_history.csv'))

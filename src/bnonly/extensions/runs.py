@@ -55,7 +55,7 @@ def _of_run(table: pd.DataFrame, run: str) -> pd.DataFrame:
 
 
 def per_seed(cells: pd.DataFrame, run: str, metric: str, source: str = 'train') -> pd.Series:
-    """A run's metric per seed (results/grid_cells.csv), indexed by seed; empty when the run is absent."""
+    """A run's metric per seed (reports/grid_cells.csv), indexed by seed; empty when the run is absent."""
     rows = _of_run(cells, run)
     rows = rows[(rows['source'] == source) & (rows['metric'] == metric)]
     return rows.groupby('seed')['value'].first().astype(float)

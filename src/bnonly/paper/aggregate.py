@@ -5,7 +5,7 @@ analysed cells ``analyze/metrics.json`` and ``analyze/tables/bn_values.csv`` (st
 
 Outputs (fixed paths, written by stages/aggregate.py):
 
-- ``cells`` (results/grid_cells.csv), one row per cell and metric:
+- ``cells`` (reports/grid_cells.csv), one row per cell and metric:
   group, arch, trainable, batchnorm_init, seed, run, norm_layer, weight_init, random_k, source ('train' or
   'analysis'), metric, value. ``run`` is the cell's run as grid.yaml writes it (bnonly.paper.grid: with its
   variant tokens, if any); batchnorm_init, norm_layer, weight_init and random_k are what the cell trained
