@@ -1,4 +1,7 @@
 """Shared pytest fixtures. Keep shared fixtures at the top of this file, each saying what it is for."""
+import subprocess
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -18,3 +21,25 @@ def single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def mount_tmpfs(tmp_path):
+    """``mount_tmpfs('4m')``: a real file system of that size under ``tmp_path``, a full disk for the tests that
+    need one (root and mount required: skipped, with the reason, where it cannot be mounted); unmounted after
+    the test."""
+    mounts = []
+
+    def mount(size: str) -> Path:
+        folder = tmp_path / f'tmpfs{len(mounts)}'
+        folder.mkdir()
+        result = subprocess.run(['mount', '-t', 'tmpfs', '-o', f'size={size}', 'tmpfs', str(folder)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f'cannot mount a tmpfs here (needs root): {result.stderr.strip()}')
+        mounts.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounts:
+        subprocess.run(['umount', '-l', str(folder)], check=True)

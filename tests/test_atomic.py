@@ -98,16 +98,8 @@ def test_size_text(size, text):
 
 
 @pytest.fixture
-def small_tmpfs(tmp_path):
-    """A real 2 MB file system (needs root and mount); skipped where it cannot be mounted."""
-    mount = tmp_path / 'tmpfs'
-    mount.mkdir()
-    result = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', str(mount)], capture_output=True,
-                            text=True)
-    if result.returncode != 0:
-        pytest.skip(f'cannot mount a tmpfs here (needs root): {result.stderr.strip()}')
-    yield mount
-    subprocess.run(['umount', str(mount)], check=True)
+def small_tmpfs(mount_tmpfs):
+    return mount_tmpfs('2m')
 
 
 def test_a_real_full_disk_keeps_the_old_file(small_tmpfs):

@@ -313,16 +313,8 @@ def test_the_stage_reports_divergence_in_one_line_and_exits_1(prepared, tmp_path
 
 
 @pytest.fixture
-def small_tmpfs(tmp_path):
-    """A real 4 MB file system (needs root and mount); skipped where it cannot be mounted."""
-    mount = tmp_path / 'tmpfs'
-    mount.mkdir()
-    result = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', str(mount)], capture_output=True,
-                            text=True)
-    if result.returncode != 0:
-        pytest.skip(f'cannot mount a tmpfs here (needs root): {result.stderr.strip()}')
-    yield mount
-    subprocess.run(['umount', str(mount)], check=True)
+def small_tmpfs(mount_tmpfs):
+    return mount_tmpfs('4m')
 
 
 def test_a_full_disk_at_the_save_is_one_error_line_and_keeps_the_last_state(prepared, tmp_path, small_tmpfs,
