@@ -74,15 +74,20 @@ def test_killed_in_a_phase_then_repro_matches_the_uninterrupted_run(phase, numbe
 
     # Only a Ctrl-C after the last step lets everything finish: training completes and DVC, which ignores
     # SIGINT while a command runs, commits. A SIGTERM kills DVC whatever the stage does.
-    assert (code == 0) == (phase == 'final_save' and number == signal.SIGINT), log
+    # A Ctrl-C during DVC's commit either stops DVC ('interrupted by the user') or, when it lands while DVC
+    # still ignores SIGINT around the stage it ran (seen under load), lets the commit finish: both leave a
+    # consistent workspace, which the checks below hold either way.
+    commit_race = phase == 'dvc_commit' and number == signal.SIGINT
+    if not commit_race:
+        assert (code == 0) == (phase == 'final_save' and number == signal.SIGINT), log
     if number != signal.SIGKILL and phase in TRAINING:
         (line,) = stopped_lines(log)
         assert line.startswith(f'train: stopped by {name} ') and '; state saved to ' in line and \
             line.endswith('; rerun the same command (`dvc repro`) to resume'), line
     else:
         assert not stopped_lines(log), log
-    if phase == 'dvc_commit' and number == signal.SIGINT:
-        assert 'ERROR: interrupted by the user' in log, log
+    if commit_race:
+        assert ('ERROR: interrupted by the user' in log) == (code != 0), log
     assert 'Traceback' not in log, log
     if number != signal.SIGKILL and phase in ('prepare', 'analysis'):
         # Nothing to resume from there: one line says the stage's run was dropped whole and how to redo it.
