@@ -7,6 +7,9 @@
 #                    benchmarks/results/time_breakdown_extensions.md, beside the default's
 VENV := .venv
 SHELL := /bin/bash
+# DVC runs each stage's command through $SHELL (else /bin/sh). Debian's /bin/sh (dash) stays between DVC and
+# the stage and dies on Ctrl-C, so DVC would report the stage failed while training still saves; bash execs it.
+export SHELL
 export DVC_NO_ANALYTICS := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

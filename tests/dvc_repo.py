@@ -26,6 +26,9 @@ def merged_params(root: Path = PROJECT) -> dict:
 
 def dvc_env(root: Path) -> dict:
     env = dict(os.environ)
+    # DVC runs stage commands through $SHELL, else /bin/sh, which on Debian (dash) stays between DVC and the
+    # stage and changes what a Ctrl-C does (docs/faults.md): the same shell wherever the suite runs.
+    env.update(SHELL='/bin/bash')
     env.update(PATH=f'{Path(sys.executable).parent}{os.pathsep}{env.get("PATH", "")}', DVC_NO_ANALYTICS='1',
                DVC_SITE_CACHE_DIR=str(root / '.dvc' / 'tmp' / 'site_cache'), BNONLY_SCRATCH=str(root / '.scratch'),
                GIT_AUTHOR_NAME='test', GIT_AUTHOR_EMAIL='test@example.com', GIT_COMMITTER_NAME='test',

@@ -4,7 +4,7 @@ Needs `sbatch` and a running cluster: `scripts/slurm/start-local-slurm.sh` start
 machine (.ci/run does before `make test`). Without `sbatch` the slurm tests skip, except under CI=true, where
 they fail.
 
-One tiny grid (ResNet-14 bn_only, trained and analysed, and Figure 1's all_but_bn; seeds 0 and 1; 1,024
+One tiny grid (ResNet-14 bn_only, trained and analysed, and Figure 1's all_but_bn; seeds 0 and 1; 4,096
 images, two epochs) is submitted once; while it runs, one task is requeued with `scontrol requeue` after its
 first epoch, and another is sent SIGUSR2 as before a time limit (submitit requeues it). Then: every cell
 equals a local `dvc repro` of the same cell in a clone with its own cache; the requeued tasks resumed (their
@@ -42,6 +42,7 @@ STOPS = {'grid_train@cifar_resnet14-bn_only-0': ['scontrol', 'requeue'],
          'grid_train@cifar_resnet14-bn_only-1': ['scancel', '--signal=USR2']}
 STOP_MARKS = ('DUE TO JOB REQUEUE', 'Caught signal SIGUSR2', 'train: stopped by')
 BAD_RUN = 'cifar_resnet14-random_k-k100000'        # random_k with more entries than a channel has: fails in training
+TRAIN_EXAMPLES = 4096
 SUBMIT = ('--cpus-per-task', '1', '--time', '15', '--signal-delay', '60')
 
 
@@ -82,11 +83,16 @@ def job_state(job: str) -> str:
     return subprocess.run(['scontrol', 'show', 'job', job], capture_output=True, text=True).stdout
 
 
-def start_now(job: str) -> bool:
-    """Lift SLURM's hold on a requeued job; True once it is no longer held."""
-    subprocess.run(['scontrol', 'update', f'JobId={job}', 'StartTime=now'], capture_output=True)
-    time.sleep(1)
-    return 'Reason=BeginTime' not in job_state(job)
+def requeue_state(job: str) -> str:
+    """'running' before any requeue, 'requeueing' while SLURM ends the attempt, 'held' while the requeued job
+    waits for its begin time, 'restarted' once it runs (or ran) again."""
+    text = job_state(job)
+    restarts = re.search(r'\bRestarts=(\d+)', text)
+    if not restarts or restarts.group(1) == '0':
+        return 'running'
+    if 'Reason=BeginTime' in text:
+        return 'held'
+    return 'requeueing' if re.search(r'JobState=(PENDING|COMPLETING|REQUEUE)', text) else 'restarted'
 
 
 def latest_submission(work: WorkDir) -> dict:
@@ -111,8 +117,9 @@ def tiny_slurm_params(raw: Path) -> dict:
     grid = params['grid']
     grid.update(runs=['cifar_resnet14-bn_only'], analyze_runs=['cifar_resnet14-bn_only'], seeds=[0, 1],
                 fixed_init={'runs': ['cifar_resnet14-all_but_bn']})
-    # Long enough for the test to requeue a task between its first epoch's end and its last.
-    grid['train'].update(epochs=2, examples=1024, batch_size=32)
+    # The second epoch (about 10 s on a 2-core machine) outlasts a stop's way through SLURM (a few seconds, more
+    # under load), so the stop sent when the first epoch ends lands in the second, never after the last.
+    grid['train'].update(epochs=2, examples=TRAIN_EXAMPLES, batch_size=32)
     return params
 
 
@@ -121,7 +128,7 @@ def submitted(tmp_path_factory):
     """The tiny grid submitted once, two tasks stopped after their first epoch and requeued, every task ended."""
     _require_slurm()
     base = tmp_path_factory.mktemp('slurm')
-    write_fashion_mnist(base / 'raw', train=1024, test=64)
+    write_fashion_mnist(base / 'raw', train=TRAIN_EXAMPLES, test=64)
     repo = DvcRepo.create(base / 'workspace', tiny_slurm_params(base / 'raw'))
     local = repo.copy(base / 'local')          # the same commit with its own (empty) cache
     work = WorkDir(repo.root / '.slurm')
@@ -144,19 +151,30 @@ def submitted(tmp_path_factory):
             text = logs[name].read_text() if logs[name].is_file() else ''
             if any(mark in text for mark in STOP_MARKS):
                 del waiting[name]
-            elif re.search(r'^epoch 1/2', text, re.M) and time.monotonic() - sent.get(name, -60) > 2:
+            elif re.search(r'^epoch 1/2', text, re.M) and time.monotonic() - sent.get(name, -60) > 5:
                 seen.setdefault('running', {s.cell: s for s in collect(work)}[name])
                 # SLURM may answer "try again later" (a step starting or ending): then the next pass retries.
                 subprocess.run([*waiting[name], jobs[name]], capture_output=True)
                 sent[name] = time.monotonic()
         time.sleep(0.2)
     assert not waiting, f'could not stop {sorted(waiting)} after its first epoch'
-    for name in STOPS:
-        wait_until(lambda: 'Reason=BeginTime' in job_state(jobs[name]), 120, f'{name} to be requeued')
-        seen.setdefault('requeued', {s.cell: s for s in collect(work)}[name])
-        # SLURM holds a requeued batch job for two minutes before it may start again; the test does not wait.
-        # An update sent while SLURM still finishes the requeue can be overwritten: send it until it holds.
-        wait_until(lambda: start_now(jobs[name]), 120, f'{name} to start again', poll=1)
+    # SLURM holds a requeued batch job for two minutes before it may start again; the test does not wait, and
+    # follows both jobs at once (one after the other, the second's hold could end before the test looked).
+    requeueing = set(STOPS)
+    deadline = time.monotonic() + 300
+    while requeueing and time.monotonic() < deadline:
+        for name in sorted(requeueing):
+            state = requeue_state(jobs[name])
+            if state == 'held':
+                seen.setdefault('requeued', {s.cell: s for s in collect(work)}[name])
+                # An update sent while SLURM still finishes the requeue can be overwritten: sent until it holds.
+                subprocess.run(['scontrol', 'update', f'JobId={jobs[name]}', 'StartTime=now'], capture_output=True)
+            elif state == 'restarted':
+                requeueing.discard(name)
+        time.sleep(0.5)
+    assert not requeueing, '\n\n'.join(f'{name} was not requeued and restarted:\n{job_state(jobs[name])}\n'
+                                         f'{logs[name].read_text()[-3000:] if logs[name].is_file() else ""}'
+                                         for name in sorted(requeueing))
     statuses = wait_for_cells(work, set(GOOD))
 
     local_out, _ = local_run.communicate(timeout=600)

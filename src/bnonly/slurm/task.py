@@ -190,6 +190,9 @@ class CellTask:
     def checkpoint(self, cell: Cell):
         """submitit's hook on SIGUSR2 (time limit or preemption): stop, let the training save, requeue."""
         import submitit
+        # One stop per attempt: a second SIGUSR2 (a repeated warning, a second scancel) would re-enter this
+        # handler mid-requeue and requeue or fail the task twice.
+        signal.signal(signal.SIGUSR2, signal.SIG_IGN)
         self._stop = signal.SIGUSR2
         self._forward(signal.SIGUSR2)
         self._wait_stopped()
