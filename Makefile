@@ -5,6 +5,9 @@
 # and, beyond the paper:
 #   make extensions  the extensions pipeline (extensions/dvc.yaml), its wall time in
 #                    benchmarks/results/time_breakdown_extensions.md, beside the default's
+#   make slurm-repro the default pipeline through SLURM (every grid cell a task of one array, then dvc repro in
+#                    the workspace), submit to claims, in benchmarks/results/time_breakdown_slurm.md; needs a
+#                    running cluster (scripts/slurm/start-local-slurm.sh starts a one-node one here)
 VENV := .venv
 SHELL := /bin/bash
 # DVC runs each stage's command through $SHELL (else /bin/sh). Debian's /bin/sh (dash) stays between DVC and
@@ -13,7 +16,7 @@ export SHELL
 export DVC_NO_ANALYTICS := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: repro test extensions setup fashion-mnist
+.PHONY: repro test extensions slurm-repro setup fashion-mnist
 
 setup: $(VENV)/.installed fashion-mnist
 
@@ -37,6 +40,12 @@ repro: setup
 extensions: setup
 	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py \
 	  --out benchmarks/results/time_breakdown_extensions.md -- dvc repro extensions/dvc.yaml
+
+# One task at a time with both cores, as `make repro` trains, so that the two times compare.
+slurm-repro: setup
+	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py \
+	  --out benchmarks/results/time_breakdown_slurm.md -- \
+	  bash -c 'python -m bnonly.slurm submit --wait --cpus-per-task 2 && dvc repro'
 
 test: setup
 	source $(VENV)/bin/activate && python -m pytest
