@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--summary-json', type=Path, default=Path('results/grid_summary.json'))
     args = parser.parse_args(argv)
     try:
-        params = load_params(args.params, check_names=False)  # the names: checked by the cells' stages
+        params = load_params(args.params)
         require(params, 'grid.runs', 'grid.seeds', 'grid.analyze_runs')
         summary = write(params['grid'], args.root, cells_csv=args.cells, summary_csv=args.summary,
                         bn_values_csv=args.bn_values, history_csv=args.history,

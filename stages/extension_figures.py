@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--params', type=Path, default=Path('grid.yaml'))
     args = parser.parse_args(argv)
     try:
-        settings = load_params(args.params, check_names=False).get('figures', {})
+        settings = load_params(args.params).get('figures', {})
         summary = pd.read_csv(args.summary)
         history = pd.read_csv(args.history)
         profile = json.loads(args.summary_json.read_text())['profile']

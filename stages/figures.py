@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--params', type=Path, default=Path('grid.yaml'))
     args = parser.parse_args(argv)
     try:
-        settings = load_params(args.params, check_names=False).get('figures', {})
+        settings = load_params(args.params).get('figures', {})
         if args.figure in NEEDS_BN_VALUES and args.bn_values is None:
             raise ConfigError(f'figure {args.figure} needs --bn-values')
         summary = pd.read_csv(args.summary)

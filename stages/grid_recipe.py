@@ -23,9 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--out', type=Path, default=RECIPE_DIR)
     args = parser.parse_args(argv)
     try:
-        params = load_params(args.params, check_names=False)  # the names: checked by the cells' stages
+        params = load_params(args.params)  # every key and name, each run's included: a typo names grid.yaml
         require(params, *(f'grid.{key}' for key in required_keys(GridSettings)))
-        train_cells(params['grid'])  # fails early on a bad run: a variant token, a norm_layer it cannot take
+        train_cells(params['grid'])  # fails early on a run whose network cannot take its norm_layer
         analysed_cells(params['grid'])  # fails early if an analysed trainable set is never trained
         files = recipe(params['grid'])
     except (ConfigError, GridError) as error:

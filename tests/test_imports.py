@@ -59,30 +59,6 @@ def test_import_bnonly_is_light_and_its_names_load_on_use():
     assert steps == [['torch'], False, [['all', 'all_but_bn'], True, False], True]
 
 
-def test_config_checks_names_only_when_asked():
-    steps = run_python(
-        'import sys\nfrom bnonly.config import load_params\n'
-        'for path in ("params.yaml", "grid.yaml"):\n'
-        '    load_params(path, check_names=False)\n'
-        'steps = ["torch" in sys.modules]\n'
-        'load_params("grid.yaml")\n'
-        'steps.append("torch" in sys.modules)\n'
-        'print(json.dumps(steps))')
-    assert steps == [False, True]
-
-
-def test_unchecked_names_still_check_the_rest(tmp_path):
-    from bnonly.config import ConfigError, load_params
-    path = tmp_path / 'params.yaml'
-    path.write_text('arch: no_such_net\ntrain: {lr: fast}\n')
-    with pytest.raises(ConfigError, match='train.lr: expected a number'):
-        load_params(path, check_names=False)
-    path.write_text('arch: no_such_net\n')
-    assert load_params(path, check_names=False)['arch'] == 'no_such_net'
-    with pytest.raises(ConfigError, match="arch: 'no_such_net' is not valid"):
-        load_params(path)
-
-
 def test_training_and_analysis_do_not_import_each_other():
     """Both stand on bnonly.norms and bnonly.evaluation; neither package imports the other."""
     loaded = run_python(

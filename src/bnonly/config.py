@@ -10,15 +10,13 @@ using it). A misspelt key, an unknown name or a value out of range raises ``Conf
 what is valid. Values are never evaluated.
 
 This module imports neither torch nor timm. The allowed names (data sets, architectures, trainable sets,
-initialisations, normalisations, precisions, memory formats, compile modes, dead-ReLU granularities) belong to
-the modules that define them, most of which import torch; ``Names`` looks them up there only when a value is
-checked against them, and ``load_params(..., check_names=False)`` skips those look-ups (see there).
+initialisations, normalisations, precisions, memory formats, compile modes, dead-ReLU granularities) are the
+plain tuples of ``bnonly.vocabulary``, which the modules that implement them import too: every stage, the
+torch-free report stages included, checks every name it reads.
 """
-import contextvars
 import dataclasses
 import difflib
 import functools
-import importlib
 import numbers
 import re
 import types
@@ -29,29 +27,11 @@ from pathlib import Path
 
 import yaml
 
+from bnonly import vocabulary
+
 
 class ConfigError(ValueError):
     pass
-
-
-@dataclass(frozen=True)
-class Names:
-    """The values a field allows: the names ``module.attribute`` lists (a tuple, or a dict's keys). The module
-    usually imports torch, so it is imported when a value is checked, not when this module is."""
-    module: str
-    attribute: str
-
-    def values(self) -> tuple:
-        return tuple(getattr(importlib.import_module(self.module), self.attribute))
-
-
-# False while load_params(..., check_names=False) validates: fields whose choices are Names then have their
-# type checked only.
-_names_checked = contextvars.ContextVar('names_checked', default=True)
-
-_DATASETS = Names('bnonly.data.datasets', 'DATASETS')
-_ARCHITECTURES = Names('bnonly.models', 'ARCHITECTURES')
-_TRAINABLE_SETS = Names('bnonly.trainable', 'TRAINABLE_SETS')
 
 
 # A grid run (bnonly.paper.grid, and stages/train.py --run) is ARCH-TRAINABLE[-VARIANT]...: no architecture or
@@ -65,8 +45,7 @@ _RUN_SYNTAX = 'ARCH-TRAINABLE[-VARIANT]..., e.g. cifar_resnet14-bn_only or cifar
 
 @functools.cache
 def _variant_tokens() -> dict[str, str]:
-    """Token -> the model setting it sets. The choices live in modules that import torch, so a run without
-    variants never comes here: the report stages parse the paper's grids without torch."""
+    """Token -> the model setting it sets (built once, after ModelSettings whose fields' choices they are)."""
     owner = {}
     for key in RUN_VARIANT_KEYS:
         if key == 'random_k':
@@ -119,18 +98,17 @@ def parse_run(run: str) -> tuple[str, str, dict]:
 
 
 def _run(key: str, value) -> None:
-    """A grid run (parse_run), its arch and trainable set valid choices. Without name checks only its shape is
-    checked: the variant tokens' vocabularies, like the names, are looked up in modules that import torch."""
+    """A grid run (parse_run): its variant tokens, and its arch and trainable set valid choices."""
     try:
-        arch, trainable, *_ = parse_run(value) if _names_checked.get() else _run_parts(value)
+        arch, trainable, _ = parse_run(value)
     except ConfigError as error:
         raise ConfigError(f'{key}: {error}') from None
-    _check_value(f'{key} (arch)', arch, str, {'choices': _ARCHITECTURES})
-    _check_value(f'{key} (trainable)', trainable, str, {'choices': _TRAINABLE_SETS})
+    _check_value(f'{key} (arch)', arch, str, {'choices': vocabulary.ARCHITECTURES})
+    _check_value(f'{key} (trainable)', trainable, str, {'choices': vocabulary.TRAINABLE_SETS})
 
 
 # Field metadata (read by _check_value):
-#   choices       the allowed values: a tuple, or Names (looked up when checked; skipped by check_names=False)
+#   choices       the allowed values: a tuple (of bnonly.vocabulary, for names)
 #   minimum, strict, maximum   bounds of a number (strict: the minimum itself is not allowed)
 #   what          how an error names a free string ('a path')
 #   non_empty     a list must not be empty (default True); unique: nor repeat an item (a repeated matrix value
@@ -154,21 +132,21 @@ class DataSettings:
 @_section
 class RunSettings:
     """The top-level keys of a params file: which run."""
-    dataset: str = field(metadata={'choices': _DATASETS})
-    arch: str = field(metadata={'choices': _ARCHITECTURES})
-    trainable: str = field(metadata={'choices': _TRAINABLE_SETS})
+    dataset: str = field(metadata={'choices': vocabulary.DATASETS})
+    arch: str = field(metadata={'choices': vocabulary.ARCHITECTURES})
+    trainable: str = field(metadata={'choices': vocabulary.TRAINABLE_SETS})
     seed: int = field(metadata={'minimum': 0})
 
 
 @_section
 class ModelSettings:
     """How the network is built and initialised."""
-    batchnorm_init: str = field(metadata={'choices': Names('bnonly.initialization', 'BATCHNORM_INITS')})
-    weight_init: str = field(metadata={'choices': Names('bnonly.initialization', 'WEIGHT_INITS')})
+    batchnorm_init: str = field(metadata={'choices': vocabulary.BATCHNORM_INITS})
+    weight_init: str = field(metadata={'choices': vocabulary.WEIGHT_INITS})
     random_k: int = field(metadata={'minimum': 1})
     # Beyond the paper (CIFAR ResNets only): the normalisation every BatchNorm is replaced by.
     norm_layer: str = field(default='batchnorm', metadata={
-        'choices': Names('bnonly.models.cifar_resnet', 'NORM_LAYERS'), 'omit_default': True, 'model_keyword': True})
+        'choices': vocabulary.NORM_LAYERS, 'omit_default': True, 'model_keyword': True})
 
 
 @_section
@@ -185,11 +163,9 @@ class TrainSettings:
     eval_batch_size: int = field(default=128, metadata={'minimum': 1})
     examples: int | None = field(default=None, metadata={'minimum': 1})  # a fixed subset of the training set
     # The defaults are open_lth's fp32, eager; channels_last computes the same values (numerics.py).
-    precision: str = field(default='fp32', metadata={'choices': Names('bnonly.training.numerics', 'PRECISIONS')})
-    memory_format: str = field(default='channels_last',
-                               metadata={'choices': Names('bnonly.training.numerics', 'MEMORY_FORMATS')})
-    compile: bool | str = field(default=False,
-                                metadata={'choices': Names('bnonly.training.compiling', 'COMPILE_MODES')})
+    precision: str = field(default='fp32', metadata={'choices': vocabulary.PRECISIONS})
+    memory_format: str = field(default='channels_last', metadata={'choices': vocabulary.MEMORY_FORMATS})
+    compile: bool | str = field(default=False, metadata={'choices': vocabulary.COMPILE_MODES})
     # Test after every epoch (open_lth), or only after the last one (history.py). In the fingerprint: a resume
     # state with per-epoch test columns is not the same run as one without.
     eval_every_epoch: bool = True
@@ -200,8 +176,7 @@ class AnalyzeSettings:
     """What the analysis measures (bnonly.analysis)."""
     thresholds: tuple[float, ...] = field(metadata={'minimum': 0, 'strict': True})  # |γ| thresholds
     dead_relu_probability: float = field(default=0.99, metadata={'minimum': 0, 'maximum': 1})
-    dead_relu_granularity: str = field(default='channel', metadata={
-        'choices': Names('bnonly.analysis.dead_relu', 'GRANULARITIES')})
+    dead_relu_granularity: str = field(default='channel', metadata={'choices': vocabulary.GRANULARITIES})
     histogram_bins: int = field(default=50, metadata={'minimum': 1})
 
 
@@ -218,7 +193,7 @@ class FixedInitSettings:
 class GridSettings:
     """The paper grid (bnonly.paper.grid): its cells, and its own copy of the recipe, so that experiments on
     the single run never change a grid cell. Each cell sets the BatchNorm init itself."""
-    dataset: str = field(metadata={'choices': _DATASETS})
+    dataset: str = field(metadata={'choices': vocabulary.DATASETS})
     data: DataSettings
     runs: tuple[str, ...] = field(metadata=_RUNS)
     seeds: tuple[int, ...] = field(metadata={'minimum': 0, 'unique': True})
@@ -259,9 +234,8 @@ def _fields(cls) -> dict[str, tuple[dataclasses.Field, object]]:
 
 
 def choices(cls, name: str) -> tuple:
-    """The values the field ``name`` of ``cls`` allows (looked up now, whatever check_names says)."""
-    allowed = _fields(cls)[name][0].metadata['choices']
-    return allowed.values() if isinstance(allowed, Names) else tuple(allowed)
+    """The values the field ``name`` of ``cls`` allows."""
+    return tuple(_fields(cls)[name][0].metadata['choices'])
 
 
 def default(cls, name: str):
@@ -288,19 +262,13 @@ def _check_number(key: str, value, *, integer: bool, meta: Mapping) -> None:
 def _check_choice(key: str, value, meta: Mapping, *, also_bool: bool, nullable: bool) -> None:
     """A string among ``meta['choices']`` (true and false also allowed where the type admits a bool)."""
     allowed = meta.get('choices')
-    if isinstance(allowed, Names) and not _names_checked.get():
-        if not isinstance(value, str):
-            what = 'true, false or a name' if also_bool else 'a name'
-            raise ConfigError(f'{key}: expected {what}, got {value!r}')
-        return
     if allowed is None:
         if not isinstance(value, str):
             raise ConfigError(f'{key}: expected {meta.get("what", "a string")}{" or null" if nullable else ""}, '
                               f'got {value!r}')
         return
-    options = allowed.values() if isinstance(allowed, Names) else tuple(allowed)
-    if value not in options:
-        valid = ', '.join((('false', 'true') if also_bool else ()) + tuple(map(str, options)))
+    if value not in allowed:
+        valid = ', '.join((('false', 'true') if also_bool else ()) + tuple(map(str, allowed)))
         raise ConfigError(f'{key}: {value!r} is not valid; valid: {valid}')
 
 
@@ -358,13 +326,9 @@ def _check_section(cls, params, prefix: str = '', exclude=()) -> None:
         _check_value(full, value, hint_type, rule.metadata)
 
 
-def validate(params: dict, *, check_names: bool = True) -> None:
+def validate(params: dict) -> None:
     """Check every key and value of a params file's content (``load_params`` does this on reading)."""
-    token = _names_checked.set(check_names)
-    try:
-        _check_section(ParamsFile, params)
-    finally:
-        _names_checked.reset(token)
+    _check_section(ParamsFile, params)
 
 
 def check_settings(settings, prefix: str = '') -> None:
@@ -395,17 +359,11 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return ' '.join(f'{where}{what}'.split())
 
 
-def load_params(path: str | Path = 'params.yaml', overrides: list[str] = (), *, check_names: bool = True) -> dict:
+def load_params(path: str | Path = 'params.yaml', overrides: list[str] = ()) -> dict:
     """Read and validate a params file with a safe YAML loader.
 
     ``overrides`` are ``dotted.key=value`` strings (values parsed as YAML scalars or lists, never evaluated),
     applied before validation: how a paper-grid cell sets its architecture, trainable set and seed.
-
-    ``check_names=False`` checks every key and value except whether a name (a data set, architecture,
-    trainable set, initialisation, normalisation, precision, memory format, compile mode or granularity) is
-    one that exists: looking those up imports torch (3-5 s), which the stages that only read CSV, JSON and
-    YAML files (grid_recipe, aggregate, figures) otherwise never need. The stages that use the names
-    (prepare, train, analyze) check them.
 
     Every error is one ``ConfigError`` line that starts with the file (and the overrides, when one of them may
     be the cause): unreadable YAML (a truncated file, a bad indent, a tag that would build an object) names
@@ -426,7 +384,7 @@ def load_params(path: str | Path = 'params.yaml', overrides: list[str] = (), *, 
     try:
         for override in overrides:
             _apply_override(params, override)
-        validate(params, check_names=check_names)
+        validate(params)
     except ConfigError as error:
         raise ConfigError(f'{source}: {error}') from None
     return Params(params, str(path))

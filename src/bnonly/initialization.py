@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from bnonly.norms import is_affine_norm
+from bnonly.vocabulary import BATCHNORM_INITS, WEIGHT_INITS, keyed
 
 # timm's names for learned token and position embeddings held directly by a model (its VisionTransformer).
 EMBEDDING_PARAMETERS = ('cls_token', 'reg_token', 'pos_embed')
@@ -81,10 +82,10 @@ def _embedding(parameter, generator):
     nn.init.normal_(parameter, generator=generator)
 
 
-WEIGHT_INITS = {'kaiming_normal': _kaiming_normal, 'kaiming_uniform': _kaiming_uniform,
-                'orthogonal': _orthogonal, 'binary': _binary}
-BATCHNORM_INITS = {'uniform': _uniform, 'fixed': _fixed, 'oneone': _oneone,
-                   'positivenegative': _positivenegative}
+_WEIGHT_INIT = keyed(WEIGHT_INITS, {'kaiming_normal': _kaiming_normal, 'kaiming_uniform': _kaiming_uniform,
+                                     'orthogonal': _orthogonal, 'binary': _binary})
+_BATCHNORM_INIT = keyed(BATCHNORM_INITS, {'uniform': _uniform, 'fixed': _fixed, 'oneone': _oneone,
+                                          'positivenegative': _positivenegative})
 
 
 def _lookup(table: dict, name: str, what: str):
@@ -97,8 +98,8 @@ def initialize(model: nn.Module, *, weights: str = 'kaiming_normal', batchnorm: 
                seed: int | None = None) -> nn.Module:
     """Re-initialise every conv, linear and affine normalisation of ``model`` in place, as open_lth does its
     convs, linears and BatchNorms; and a ViT's token and position embeddings (``EMBEDDING_PARAMETERS``)."""
-    init_weight = _lookup(WEIGHT_INITS, weights, 'weight init')
-    init_batchnorm = _lookup(BATCHNORM_INITS, batchnorm, 'batchnorm init')
+    init_weight = _lookup(_WEIGHT_INIT, weights, 'weight init')
+    init_batchnorm = _lookup(_BATCHNORM_INIT, batchnorm, 'batchnorm init')
     generator = torch.Generator()
     if seed is None:
         generator.seed()

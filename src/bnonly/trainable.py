@@ -25,10 +25,11 @@ from torch.nn.utils import parametrize
 
 from bnonly.census import NORM_GROUPS, parameter_groups
 from bnonly.norms import norm_layers
+from bnonly.vocabulary import TRAINABLE_SETS, keyed
 
 # Which census groups each set trains as whole tensors (random_k's chosen entries and the γ or β of
 # gamma_only/beta_only are added separately).
-_TRAINED_GROUPS = {
+_TRAINED_GROUPS = keyed(TRAINABLE_SETS, {
     'all': {'batchnorm', 'other_norm', 'output', 'shortcut', 'other'},
     'all_but_bn': {'other_norm', 'output', 'shortcut', 'other'},
     'bn_only': {'batchnorm'},
@@ -39,8 +40,7 @@ _TRAINED_GROUPS = {
     'norm_only': set(NORM_GROUPS),
     'gamma_only': set(),
     'beta_only': set(),
-}
-TRAINABLE_SETS = tuple(_TRAINED_GROUPS)
+})
 # The attribute of every normalisation layer that gamma_only and beta_only train.
 _NORM_ATTRIBUTE = {'gamma_only': 'weight', 'beta_only': 'bias'}
 _BATCHNORM_SETS = ('bn_only', 'bn_output', 'all_but_bn')

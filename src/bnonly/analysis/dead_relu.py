@@ -46,9 +46,9 @@ import torch
 from torch import nn
 
 from bnonly.analysis.evaluation import Batch, top1
+from bnonly.vocabulary import GRANULARITIES
 
 SITES = ('stem', 'block', 'residual')
-GRANULARITIES = ('channel', 'channel_position')
 # Attributes that mark a module as a residual block: ours (CifarResNet) and timm's/torchvision's ResNets.
 _BLOCK_ATTRIBUTES = ('shortcut', 'downsample')
 # Why the dead-ReLU analysis reports nothing for a network without ReLU modules (module docstring).

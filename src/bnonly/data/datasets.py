@@ -4,9 +4,9 @@ from types import ModuleType
 
 from bnonly.data import cifar10, fashion_mnist, imagenet
 from bnonly.data.errors import DataError
+from bnonly.vocabulary import DATASETS, keyed
 
-MODULES = {'fashion_mnist': fashion_mnist, 'cifar10': cifar10, 'imagenet': imagenet}
-DATASETS = tuple(MODULES)
+MODULES = keyed(DATASETS, {'fashion_mnist': fashion_mnist, 'cifar10': cifar10, 'imagenet': imagenet})
 
 
 def module(dataset: str) -> ModuleType:

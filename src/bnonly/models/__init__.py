@@ -10,13 +10,9 @@ from torch import nn
 
 from bnonly.initialization import initialize
 from bnonly.models import cifar_resnet, vit  # noqa: F401 (registration with timm)
-from bnonly.models.cifar_resnet import CifarResNet, DEPTHS, WIDTH_MULTIPLIERS
-from bnonly.models.imagenet_resnet import IMAGENET_RESNETS, create_imagenet_resnet
-from bnonly.models.vit import VIT_ARCHITECTURES
-
-CIFAR_DEEP = tuple(f'cifar_resnet{d}' for d in DEPTHS)
-CIFAR_WIDE = tuple(f'cifar_wide_resnet14_{k}' for k in WIDTH_MULTIPLIERS)
-ARCHITECTURES = CIFAR_DEEP + CIFAR_WIDE + IMAGENET_RESNETS + VIT_ARCHITECTURES
+from bnonly.models.cifar_resnet import CifarResNet
+from bnonly.models.imagenet_resnet import create_imagenet_resnet
+from bnonly.vocabulary import ARCHITECTURES, CIFAR_DEEP, CIFAR_WIDE, IMAGENET_RESNETS, VIT_ARCHITECTURES
 
 
 def create_model(name: str, *, num_classes: int | None = None, in_chans: int = 3, batchnorm_init: str = 'uniform',

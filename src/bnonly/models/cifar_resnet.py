@@ -35,14 +35,11 @@ import torch.nn.functional as F
 from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
 
 from bnonly.initialization import initialize
+from bnonly.vocabulary import DEPTHS, NORM_LAYERS, WIDTH_MULTIPLIERS
 
 # open_lth normalises CIFAR-10 with the ImageNet statistics (datasets/cifar10.py); we keep its choice.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-NORM_LAYERS = ('batchnorm', 'groupnorm', 'layernorm')
-DEPTHS = (14, 20, 32, 44, 56, 110, 218, 434, 866)
-WIDTH_MULTIPLIERS = (1, 2, 4, 8, 16, 32)
 
 
 def groupnorm_groups(channels: int) -> int:

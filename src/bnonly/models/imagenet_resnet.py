@@ -7,7 +7,7 @@ is turned off, and timm's Kaiming fan_out init is replaced by the paper's (``bno
 import timm
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-IMAGENET_RESNETS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet200')
+from bnonly.vocabulary import IMAGENET_RESNETS
 
 # A model built here carries no weights: its cfg must not point at any, nor keep the evaluation recipe of
 # timm's trained weights (test at 288 px, crop 0.95, bicubic). It is evaluated as the paper does instead:

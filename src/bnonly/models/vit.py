@@ -27,8 +27,8 @@ from timm.models import build_model_with_cfg, generate_default_cfgs, register_mo
 from timm.models.vision_transformer import VisionTransformer
 
 from bnonly.initialization import initialize
+from bnonly.vocabulary import VIT_ARCHITECTURES  # noqa: F401 (the names this module registers)
 
-VIT_ARCHITECTURES = ('vit_fmnist_tiny',)
 VIT_FMNIST_TINY = dict(img_size=28, patch_size=4, embed_dim=64, depth=4, num_heads=4, mlp_ratio=2.0,
                        class_token=True, global_pool='token')
 # Fashion-MNIST's training-set pixel mean and standard deviation (after ToTensor's division by 255).

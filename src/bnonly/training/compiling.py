@@ -16,7 +16,7 @@ Constraints honoured here:
 import torch
 from torch import nn
 
-COMPILE_MODES = ('default', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs')
+from bnonly.vocabulary import COMPILE_MODES
 
 
 def compile_mode(option: bool | str) -> str | None:

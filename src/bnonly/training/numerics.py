@@ -25,9 +25,9 @@ import warnings
 import torch
 
 from bnonly.training import host_memory
+from bnonly.vocabulary import MEMORY_FORMATS, PRECISIONS, keyed
 
-PRECISIONS = ('fp32', 'bf16')
-MEMORY_FORMATS = {'channels_last': torch.channels_last, 'contiguous': torch.contiguous_format}
+_MEMORY_FORMAT = keyed(MEMORY_FORMATS, {'channels_last': torch.channels_last, 'contiguous': torch.contiguous_format})
 
 
 def autocast(device: torch.device, precision: str):
@@ -48,7 +48,7 @@ def warn_if_slow(device: torch.device, precision: str) -> None:
 def memory_format(name: str) -> torch.memory_format:
     if name not in MEMORY_FORMATS:
         raise ValueError(f'unknown memory_format {name!r}; valid: {", ".join(MEMORY_FORMATS)}')
-    return MEMORY_FORMATS[name]
+    return _MEMORY_FORMAT[name]
 
 
 def configure_backends(device: torch.device) -> None:
