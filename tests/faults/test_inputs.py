@@ -1,6 +1,6 @@
 """Malformed inputs through `dvc repro`: a truncated or invalid params.yaml or grid.yaml, and a grid run with a
-typo. Each stops before any training with one line naming the file and the key (and the valid values where
-there is a list of them); no stage leaves outputs.
+typo (refused by the grid_recipe stage, before any cell). Each stops before any training with one line naming
+the file and the key (and the valid values where there is a list of them); no stage leaves outputs.
 
 DVC reads both files itself before any stage of ours runs (params.yaml for the stages' params, grid.yaml as
 dvc.yaml's ``vars``). For YAML it cannot parse it names the file; for a grid.yaml that parses but lacks what
@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from bnonly import vocabulary
 from dvc_repo import dvc_env
 
 pytestmark = pytest.mark.slow
@@ -92,19 +93,21 @@ def test_a_grid_list_left_empty_is_named_by_the_checker(repo):
     assert checker(repo, 'grid.yaml').stderr == 'error: grid.yaml: grid.seeds: expected a non-empty list, got None\n'
 
 
-def test_a_run_token_typo_stops_its_cell_naming_the_key_and_valid_sets(repo, raw_data):
+@pytest.mark.parametrize('run, key, name', [('cifar_resnet14-bn_onyl', 'trainable', 'bn_onyl'),
+                                             ('cifar_resnt14-bn_only', 'arch', 'cifar_resnt14')])
+def test_a_run_name_typo_stops_grid_recipe_naming_grid_yaml_the_key_and_valid_names(repo, raw_data, run, key, name):
     params = repo.params
     grid = params['grid']
     grid['data'].update(root=str(raw_data), verify_checksums=False)
-    grid.update(runs=['cifar_resnet14-bn_onyl'], analyze_runs=['cifar_resnet14-bn_onyl'], seeds=[0])
+    grid.update(runs=[run], analyze_runs=[run], seeds=[0])
     repo.write_params(params)
-    cell = 'grid_train@cifar_resnet14-bn_onyl-0'
+    cell = f'grid_train@{run}-0'
     assert cell in repo.run('dvc', 'stage', 'list', '--name-only').stdout.split()
     result = repo.run('dvc', 'repro', cell, check=False)
     assert result.returncode != 0
-    (line,) = stage_errors(result.stdout + result.stderr)
-    assert line.startswith('train: error: results/grid_recipe/train.yaml with arch=cifar_resnet14 '
-                           "trainable=bn_onyl seed=0: trainable: 'bn_onyl' is not valid; valid: all, all_but_bn"), line
-    assert not (repo.root / 'results' / 'grid').exists()
-    check = checker(repo, 'grid.yaml')
-    assert check.stderr.startswith("error: grid.yaml: grid.runs[0] (trainable): 'bn_onyl' is not valid; valid: all")
+    valid = ', '.join(vocabulary.ARCHITECTURES if key == 'arch' else vocabulary.TRAINABLE_SETS)
+    message = f"grid.yaml: grid.runs[0] ({key}): {name!r} is not valid; valid: {valid}"
+    assert stage_errors(result.stdout + result.stderr) == [f'grid_recipe: error: {message}']
+    assert f"Running stage '{cell}'" not in result.stdout
+    assert not (repo.root / 'results' / 'grid').exists() and not (repo.root / 'results' / 'grid_recipe').exists()
+    assert checker(repo, 'grid.yaml').stderr == f'error: {message}\n'
