@@ -80,9 +80,9 @@ def _run_parts(run) -> list[str]:
 def parse_run(run: str) -> tuple[str, str, dict]:
     """``'ARCH-TRAINABLE[-VARIANT]...'`` -> (arch, trainable, {model key: value} in the run's order).
 
-    The one reader of run strings (the grid's cells, the train stage's --run). Names are not checked here
-    (the stages that use them do), only the variant tokens: an unknown token or two tokens for one setting is a
-    ConfigError naming the token and the allowed values."""
+    The one reader of run strings (the grid's cells, the train stage's --run). The arch and trainable set are
+    not checked here (the fields they fill are, where load_params validates them), only the variant tokens: an
+    unknown token or two tokens for one setting is a ConfigError naming the token and the allowed values."""
     arch, trainable, *tokens = _run_parts(run)
     variants = {}
     for token in tokens:
