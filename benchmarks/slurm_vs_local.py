@@ -64,10 +64,12 @@ def environment(clone_root: Path) -> dict:
     return env
 
 
-def model_md5s(root: Path) -> dict[str, str]:
-    stages = yaml.safe_load((root / 'dvc.lock').read_text())['stages']
-    return {out['path']: out['md5'] for stage in stages.values() for out in stage.get('outs', [])
-            if out['path'].endswith('model.pt')}
+def model_md5s(root: Path, stages: set[str]) -> dict[str, str]:
+    """dvc.lock's md5 of each model.pt the given stages wrote (the committed lock's other entries are left out:
+    both clones inherit them unchanged)."""
+    recorded = yaml.safe_load((root / 'dvc.lock').read_text())['stages']
+    return {out['path']: out['md5'] for name, stage in recorded.items() if name in stages
+            for out in stage.get('outs', []) if out['path'].endswith('model.pt')}
 
 
 def stage_names(root: Path) -> list[str]:
@@ -107,8 +109,11 @@ def main() -> int:
     load_after = os.getloadavg()[0]
 
     retrained = GRID_CELL.findall(repro_out)
-    local_models, slurm_models = model_md5s(local), model_md5s(slurm)
+    trained = {stage for cell in cells for stage in cell.stages}
+    local_models, slurm_models = model_md5s(local, trained), model_md5s(slurm, trained)
     differing = sorted(path for path in local_models if slurm_models.get(path) != local_models[path])
+    if len(local_models) != len(cells):
+        sys.exit(f'slurm_vs_local: dvc.lock records {len(local_models)} models for {len(cells)} cells')
     slurm_seconds = submit_seconds + repro_seconds
     ratio = slurm_seconds / local_seconds
     scope = f'`--cells {args.cells}`' if args.cells else 'the whole default pipeline (`dvc repro`)'
