@@ -11,8 +11,8 @@ Each claim names two runs of extensions/grid.yaml and one test, fixed here befor
   by switching features off through small γ, which γ only can do and β only (γ frozen at its random init)
   cannot.
 - "Barely changes" claims are **TOST equivalence tests** with the paper table's margin, ±1 point
-  (bnonly.paper.claims.EQUIVALENCE_MARGIN), printed with the 90% interval the TOST decides by. All three init
-  claims (X10-X12) were posed so before the first run (seeds 0-2). Only X12 stays one: X10 and X11 are
+  (bnonly.paper.paper_claims.EQUIVALENCE_MARGIN), printed with the 90% interval the TOST decides by. All three
+  init claims (X10-X12) were posed so before the first run (seeds 0-2). Only X12 stays one: X10 and X11 are
   **estimates** now (bnonly.paper.statistics.two_sided_t: the difference, its 95% interval and a two-sided p,
   no verdict), because on seeds 0-2 their intervals were about 8 points wide with the estimate 2-3 points
   below 0, so no affordable seed count shows ±1 point. That change was made after seeing the data.
@@ -36,8 +36,10 @@ import pandas as pd
 
 from bnonly import atomic
 from bnonly.extensions import runs
-from bnonly.paper.claims import DATASET_LABELS, EQUIVALENCE_MARGIN, budget, interval_label, points
+from bnonly.paper.claims import budget, interval_label, points
 from bnonly.paper.claims_table import escape, p_text, q_text, tally, to_frame, verdict_text
+from bnonly.paper.names import dataset_label
+from bnonly.paper.paper_claims import EQUIVALENCE_MARGIN
 from bnonly.paper.statistics import ALPHA, Outcome, equivalence, one_sided_t, paired_differences, two_sided_t
 from bnonly.paper.verdicts import Finding, Planning, Row, decide, not_measured
 
@@ -141,13 +143,13 @@ def claim_row(cells: pd.DataFrame, claim: Claim, dataset: str) -> Row:
 def all_claims(cells: pd.DataFrame, profile: dict) -> list[Row]:
     """Every row of the table, Holm-corrected together (exploratory rows apart) and decided at the grid's
     budget."""
-    dataset = DATASET_LABELS.get(profile.get('dataset'), str(profile.get('dataset')))
+    dataset = dataset_label(profile.get('dataset'))
     return decide([claim_row(cells, claim, dataset) for claim in CLAIMS], budget=budget(profile))
 
 
 def to_markdown(rows: list[Row], profile: dict) -> str:
     """The table for people; the cells are rendered by bnonly.paper.claims_table, as the paper's table is."""
-    dataset = DATASET_LABELS.get(profile.get('dataset'), str(profile.get('dataset')))
+    dataset = dataset_label(profile.get('dataset'))
     family = max((r.family_size for r in rows), default=0)
     exploratory = ', '.join(r.number for r in rows if r.exploratory) or 'none'
     length = budget(profile)

@@ -1,14 +1,16 @@
 """The claims table as files: reports/claims.md (for people) and reports/claims.csv (for scripts).
 
 The rows and their verdicts come from bnonly.paper.claims; this module only renders them, and states in the
-Markdown header the rules they were decided by (the constants it prints are claims' and statistics').
+Markdown header the rules they were decided by (the constants it prints are paper_claims' and statistics').
 """
 import math
 
 import pandas as pd
 
-from bnonly.paper.claims import (DATASET_LABELS, EQUIVALENCE_MARGIN, PRIMARY_BOTH_DIRECTIONS, PRIMARY_CLAIMS,
-                                 PRIMARY_THRESHOLD, budget)
+from bnonly.paper.claims import budget
+from bnonly.paper.names import dataset_label
+from bnonly.paper.paper_claims import (EQUIVALENCE_MARGIN, PRIMARY_BOTH_DIRECTIONS, PRIMARY_CLAIMS,
+                                       PRIMARY_THRESHOLD)
 from bnonly.paper.statistics import (ALPHA, CONFIDENCE, POWER, SD_CONFIDENCE, TOST_CONFIDENCE, TOST_POWER,
                                      TWO_SIDED)
 from bnonly.paper.verdicts import (CONTRADICTED, EXPLORATORY, FAILS, NOT_MEASURED, UNRESOLVED, VERDICTS, Row,
@@ -120,7 +122,7 @@ def tally(rows: list[Row]) -> str:
 
 def to_markdown(rows: list[Row], profile: dict, both_directions: bool = PRIMARY_BOTH_DIRECTIONS) -> str:
     """``both_directions``: the design the rows were decided with (bnonly.paper.claims.all_claims)."""
-    dataset = DATASET_LABELS.get(profile.get('dataset'), str(profile.get('dataset')))
+    dataset = dataset_label(profile.get('dataset'))
     decided = sum(1 for r in rows if r.verdict not in (NOT_MEASURED, EXPLORATORY) and not math.isnan(r.p_raw))
     length = budget(profile)
     short = (f'Every cell trained {length.text}, far short of the paper\'s recipe: each verdict names that budget, '
