@@ -157,11 +157,14 @@ def test_stale_cell_folder_is_refused(grid_root):
 
 
 def test_flatten_and_threshold_keys():
+    """The reports read the keys the analysis writes: bnonly.paper.names (torch-free) spells them as
+    bnonly.analysis.metrics does."""
     from bnonly.analysis.metrics import threshold_key
-    from bnonly.paper.figures import threshold_from_key
+    from bnonly.paper import names
     assert aggregate.flatten({'a': 1, 'b': {'c': 2.5, 'd': 'x', 'e': True}}) == {'a': 1.0, 'b.c': 2.5}
     for threshold in (0.01, 1e-05, 0.5, 0.25):
-        assert threshold_from_key(threshold_key(threshold)) == threshold
+        assert names.threshold_key(threshold) == threshold_key(threshold)
+        assert names.key_threshold(threshold_key(threshold)) == threshold
 
 
 def test_write_analysis_fixture_matches_the_analysis_schema(tmp_path):

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from bnonly.paper import aggregate, figures
-from bnonly.paper.figures import (FIGURES, NEEDS_BN_VALUES, NEEDS_HISTORY, draw, family_panels, gamma_fractions,
-                                  gamma_history)
+from bnonly.paper.figure_data import family_panels, gamma_fractions, gamma_history
+from bnonly.paper.figures import FIGURES, NEEDS_BN_VALUES, NEEDS_HISTORY, draw
 from bnonly.paper.synthetic import write_grid
 
 SETTINGS = {'dpi': 60, 'histogram_bins': 12, 'gamma_thresholds': [0.005, 0.01, 0.1, 0.5]}

@@ -25,11 +25,13 @@ from bnonly.extensions import runs
 from bnonly.extensions.runs import Stat, summary_stat
 from bnonly.paper import plotting
 from bnonly.paper.aggregate import ci95
-from bnonly.paper.figures import DEFAULTS, HISTORY_GAMMA, caption_text
+from bnonly.paper.figure_data import HISTORY_GAMMA, caption_text
+from bnonly.paper.figures import DEFAULTS
+from bnonly.paper.names import threshold_key
 
 ACCURACY = 'test accuracy (%)\nmean over seeds, bars: 95% t-interval'
-SMALL_GAMMA = 0.1   # E4: the claims' primary |γ| threshold (bnonly.paper.claims.PRIMARY_THRESHOLD)
-SMALL_GAMMA_COLUMN = HISTORY_GAMMA + 't0p1'        # its column in the training history (Figure 8's)
+SMALL_GAMMA = 0.1   # E4: the claims' primary |γ| threshold (bnonly.paper.paper_claims.PRIMARY_THRESHOLD)
+SMALL_GAMMA_COLUMN = HISTORY_GAMMA + threshold_key(SMALL_GAMMA)   # its column in the training history (Figure 8's)
 
 
 class Bar(NamedTuple):
@@ -81,7 +83,7 @@ def grouped_bars(axis: Axes, groups: dict[str, list[Bar]], *, scale: float = 100
 
 
 def _caption(figure: Figure, profile: dict, n_values, extra: str) -> None:
-    """The paper figures' caption (bnonly.paper.figures.caption_text), wrapped to the figure's width."""
+    """The paper figures' caption (bnonly.paper.figure_data.caption_text), wrapped to the figure's width."""
     width = int(figure.get_figwidth() * 12)   # characters of the 8-point caption per inch, with a margin
     plotting.caption(figure, textwrap.fill(caption_text(profile, n_values, extra), width))
 

@@ -3,9 +3,12 @@
 - ``grid``: which cells the ``grid`` section of grid.yaml declares, their names and folders, the recipe
   files every cell reads, and what an architecture name says (family, depth, width).
 - ``aggregate``: every cell's metrics into tidy tables and a summary over seeds (mean, std, n).
-- ``plotting`` and ``figures``: Figures 1 to 7 from the aggregated tables (matplotlib, Agg).
-- ``claims``: the paper's headline claims beside our measurements, each decided by a stated test
-  (``statistics`` the tests, ``verdicts`` Holm and the verdicts, ``claims_table`` the Markdown and CSV).
+- ``names``: a data set's name for people, a |γ| threshold's metric key.
+- ``figure_data``, ``plotting`` and ``figures``: Figures 1 to 8 from the aggregated tables (what each plots,
+  then matplotlib, Agg).
+- ``paper_claims``: the paper's headline claims declared as data, each with a stated test; ``claims``
+  evaluates them on the per-seed cells (``results``) beside our measurements (``statistics`` the tests,
+  ``verdicts`` Holm and the verdicts, ``claims_table`` the Markdown and CSV).
 - ``cost``: how long a grid takes on our CPU (the measured speeds), ``python -m bnonly.paper.cost``.
 - ``synthetic``: stand-in cell results in the stages' file formats (tests; never a measurement).
 

@@ -1,9 +1,10 @@
-"""Figures 1 to 7 of the paper, and Figure 8 of ours, drawn from the aggregated grid (bnonly.paper.aggregate).
+"""Figures 1 to 7 of the paper, and Figure 8 of ours, drawn from the aggregated grid (bnonly.paper.aggregate);
+what each plots, and its caption, is selected by bnonly.paper.figure_data.
 
 Each ``figureN(summary, bn_values, profile, settings)`` returns a matplotlib ``Figure`` (Figure 8 also takes
 ``history``); ``draw`` saves it as PNG and PDF. ``summary`` is reports/grid_summary.csv, ``bn_values``
-results/grid_bn_values.csv (Figures 4 and 5), ``history`` results/grid_history.csv (Figure 8); ``profile`` is the ``profile`` block of results/grid_summary.json,
-``settings`` the ``figures`` section of grid.yaml. Accuracies and fractions are plotted in percent; every
+results/grid_bn_values.csv (Figures 4 and 5), ``history`` results/grid_history.csv (Figure 8); ``profile`` is
+the ``profile`` block of results/grid_summary.json, ``settings`` the ``figures`` section of grid.yaml. Accuracies and fractions are plotted in percent; every
 point is the mean over seeds, and its error bar the 95% confidence interval of that mean (Student's t, n - 1
 degrees of freedom) wherever n > 1; Figure 4's bands are ±1 standard deviation over seeds, and say so.
 
@@ -26,77 +27,12 @@ from matplotlib.ticker import MaxNLocator
 
 from bnonly.config import FiguresSettings
 from bnonly.paper import plotting
-from bnonly.paper.aggregate import ci95
+from bnonly.paper.figure_data import (TRACED, arch_order, caption_text, clamping_table, compared_first,
+                                      family_panels, gamma_fractions, gamma_history, random_k, rows, trainable_order)
 from bnonly.paper.grid import arch_info, paper_runs
 
-DATASET_LABELS = {'fashion_mnist': 'Fashion-MNIST', 'cifar10': 'CIFAR-10', 'imagenet': 'ImageNet'}
-COMPARED = ('bn_only', 'all')  # Figures 4-7
 # What a grid file without a `figures` section, or without one of its keys, draws with.
 DEFAULTS = FiguresSettings()
-
-
-# ---------------------------------------------------------------------------------------------- selection
-def threshold_from_key(key: str) -> float:
-    """The inverse of bnonly.analysis.metrics.threshold_key: 't0p01' -> 0.01, 't1e-05' -> 1e-05."""
-    return float(key[1:].replace('p', '.'))
-
-
-def rows(summary: pd.DataFrame, group: str, source: str, metric: str) -> pd.DataFrame:
-    return summary[(summary.group == group) & (summary.source == source) & (summary.metric == metric)]
-
-
-def arch_order(archs) -> list[str]:
-    return sorted(set(archs), key=lambda arch: arch_info(arch).sort_key)
-
-
-def trainable_order(trainables) -> list[str]:
-    known = [t for t in plotting.TRAINABLE_ORDER if t in set(trainables)]
-    return known + sorted(set(trainables) - set(known))
-
-
-def family_panels(data: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
-    """(title, x label, rows with an ``x`` column) for the depth, width and ImageNet-depth families present."""
-    panels = []
-    deep = data[data.family == 'deep'].assign(x=lambda d: d.depth)
-    if deep.arch.nunique() > 0:
-        panels.append(('Depth: ResNet-D', 'depth D (layers)', deep))
-    wide = data[(data.family == 'wide') | ((data.family == 'deep') & (data.depth == 14))].assign(x=lambda d: d.width)
-    if (wide.family == 'wide').any():
-        if (wide.arch == 'cifar_wide_resnet14_1').any():  # the same network as ResNet-14: keep one
-            wide = wide[wide.arch != 'cifar_resnet14']
-        panels.append(('Width: WRN-14-W', 'width multiplier W (channels x W)', wide))
-    imagenet = data[data.family == 'imagenet'].assign(x=lambda d: d.depth)
-    if imagenet.arch.nunique() > 0:
-        panels.append(('ImageNet: ResNet-D', 'depth D (layers)', imagenet))
-    return panels
-
-
-def random_k(summary: pd.DataFrame) -> int | None:
-    """k of the random_k sets, from their trainable count (k per conv output channel = k per BN channel)."""
-    trained = rows(summary, 'grid', 'train', 'trainable_params')
-    trained = trained[trained.trainable == 'random_k']
-    if trained.empty:
-        return None
-    row = trained.iloc[0]
-    return int(round(row['mean'] / (row['batchnorm_params'] / 2)))
-
-
-CI_BARS = 'bars: 95% t-interval of the mean'
-
-
-def caption_text(profile: dict, n_values, extra: str = '', *, spread: str = CI_BARS) -> str:
-    dataset = profile.get('dataset')
-    name = DATASET_LABELS.get(dataset, str(dataset))
-    train_images = profile.get('train_images')
-    images = f'{train_images:,}' if isinstance(train_images, int) else str(train_images)
-    n = sorted({int(v) for v in n_values}) or [0]
-    seeds = f'n = {n[0]} seeds' if len(n) == 1 else f'n = {n[0]}-{n[-1]} seeds'
-    spread = f'; {spread}' if max(n) > 1 else '; n = 1: no spread'
-    epochs = profile.get('epochs')
-    steps = f' ({profile["steps"]:,} SGD steps)' if isinstance(profile.get('steps'), int) else ''
-    text = (f'{name}, {epochs} epoch{"" if epochs == 1 else "s"} on {images} training images{steps}; '
-            f'mean of {seeds}{spread}')
-    return text + (f'. {extra}' if extra else '')
 
 
 # ---------------------------------------------------------------------------------------------- figures
@@ -194,9 +130,7 @@ def figure3(summary, bn_values, profile, settings) -> Figure:
 
 
 def _analysed(bn_values: pd.DataFrame) -> tuple[list[str], list[str]]:
-    present = set(bn_values.trainable)
-    trainables = [t for t in COMPARED if t in present] + [t for t in trainable_order(present) if t not in COMPARED]
-    return arch_order(bn_values.arch), trainables
+    return arch_order(bn_values.arch), compared_first(bn_values.trainable)
 
 
 def figure4(summary, bn_values, profile, settings) -> Figure:
@@ -239,26 +173,12 @@ def figure4(summary, bn_values, profile, settings) -> Figure:
     return figure
 
 
-def gamma_fractions(bn_values: pd.DataFrame, thresholds) -> pd.DataFrame:
-    """Per (arch, trainable): mean, std and n over seeds of the fraction of |γ| < t, for each threshold."""
-    records = []
-    for (arch, trainable, seed), group in bn_values.groupby(['arch', 'trainable', 'seed']):
-        magnitude = group['gamma'].abs().to_numpy()
-        records += [dict(arch=arch, trainable=trainable, seed=seed, threshold=float(t),
-                         fraction=float((magnitude < t).mean())) for t in thresholds]
-    table = pd.DataFrame(records, columns=['arch', 'trainable', 'seed', 'threshold', 'fraction'])
-    table = (table.groupby(['arch', 'trainable', 'threshold'])['fraction']
-             .agg(mean='mean', std=lambda v: v.std(ddof=1) if len(v) > 1 else np.nan, n='count').reset_index())
-    return table.assign(ci95=ci95(table['std'], table['n']))
-
-
 def _per_trainable_lines(title: str, table: pd.DataFrame, x: str, ylabel: str, xlabel: str, profile: dict,
                          scale: float, zero_line: bool = False, ylim=None, extra: str = '',
                          dashed: pd.DataFrame | None = None, dashed_label: str = '') -> Figure:
     """One panel per trainable set, one line per network; ``dashed`` (same columns) draws a second, dashed
     line per network (a control)."""
-    trainables = [t for t in COMPARED if t in set(table.trainable)] + \
-        [t for t in trainable_order(table.trainable) if t not in COMPARED]
+    trainables = compared_first(table.trainable)
     archs = arch_order(table.arch)
     figure, axes = plotting.new_figure(max(1, len(trainables)), sharey=True)
     if not trainables:
@@ -302,13 +222,6 @@ def figure5(summary, bn_values, profile, settings) -> Figure:
                                 'γ with |γ| < t (%)', 'threshold t (log scale)', profile, 100, ylim=(0, None))
 
 
-def clamping_table(summary: pd.DataFrame, prefix: str = 'clamped') -> pd.DataFrame:
-    table = summary[(summary.group == 'grid') & (summary.source == 'analysis')
-                    & summary.metric.str.fullmatch(prefix + r'\.t[^.]+\.delta')].copy()
-    table['threshold'] = table.metric.str.split('.').str[1].map(threshold_from_key)
-    return table
-
-
 def figure6(summary, bn_values, profile, settings) -> Figure:
     return _per_trainable_lines('Figure 6: change in test accuracy after setting every γ with |γ| < t to 0',
                                 clamping_table(summary), 'threshold', 'change in test accuracy (percentage points)',
@@ -323,8 +236,7 @@ def figure7(summary, bn_values, profile, settings) -> Figure:
     probability = rows(summary, 'grid', 'analysis', 'dead_relu.probability')['mean']
     p = f'{probability.iloc[0]:g}' if not probability.empty else 'p'
     archs = arch_order(data.arch)
-    trainables = [t for t in COMPARED if t in set(data.trainable)] + \
-        [t for t in trainable_order(data.trainable) if t not in COMPARED]
+    trainables = compared_first(data.trainable)
     figure, axes = plotting.new_figure(width=max(5.0, 1.4 * len(archs) + 2), height=4.0)
     axis = axes[0, 0]
     if data.empty:
@@ -346,25 +258,6 @@ def figure7(summary, bn_values, profile, settings) -> Figure:
     figure.suptitle(f'Figure 7: ReLU channels that output 0 with probability > {p} over the test set')
     plotting.caption(figure, caption_text(profile, data['n']))
     return figure
-
-
-HISTORY_GAMMA = 'gamma_frac_abs_below_'   # history.csv columns: the share of |γ| < t after each epoch
-TRACED = ('bn_only', 'all')
-
-
-def gamma_history(history: pd.DataFrame) -> pd.DataFrame:
-    """Per (arch, trainable, threshold, epoch): mean, std, n and ci95 over seeds of the share of |γ| < t,
-    for the paper-initialised cells of the sets that train γ (BN-only and all)."""
-    columns = [c for c in history.columns if c.startswith(HISTORY_GAMMA)]
-    cells = history[(history.group == 'grid') & history.trainable.isin(TRACED)]
-    if not columns or cells.empty:
-        return pd.DataFrame(columns=['arch', 'trainable', 'threshold', 'epoch', 'mean', 'std', 'n', 'ci95'])
-    long = cells.melt(id_vars=['arch', 'trainable', 'seed', 'epoch'], value_vars=columns, var_name='column',
-                      value_name='share').dropna(subset=['share'])
-    long['threshold'] = long.column.str.removeprefix(HISTORY_GAMMA).map(threshold_from_key)
-    table = (long.groupby(['arch', 'trainable', 'threshold', 'epoch'])['share']
-             .agg(mean='mean', std=lambda v: v.std(ddof=1) if len(v) > 1 else np.nan, n='count').reset_index())
-    return table.assign(ci95=ci95(table['std'], table['n']))
 
 
 def figure8(summary, bn_values, profile, settings, history=None) -> Figure:

@@ -13,6 +13,7 @@ import pandas as pd
 import yaml
 
 from bnonly.paper.grid import Cell, analysed_cells, arch_info, train_cells
+from bnonly.paper.names import threshold_key
 
 BASE_ACCURACY = {'all': 0.90, 'all_but_bn': 0.885, 'bn_only': 0.70, 'output_only': 0.55, 'bn_output': 0.74,
                  'random_k': 0.45, 'random_k_output': 0.60}
@@ -66,7 +67,7 @@ def write_cell(cell: Cell, root: Path, *, dataset: str = 'fashion_mnist', epochs
     growth = 0.25 if cell.trainable in ('bn_only', 'bn_output') else 0.05 if cell.trainable == 'all' else 0.0
     history = {'epoch': list(range(1, epochs + 1)), 'train_loss': [1 - acc] * epochs}
     for t in (0.01, 0.05, 0.1, 0.2):
-        history['gamma_frac_abs_below_t' + format(t, 'g').replace('.', 'p')] = \
+        history['gamma_frac_abs_below_' + threshold_key(t)] = \
             [t + growth * (epoch / epochs) + rng.normal(0, 0.002) for epoch in range(1, epochs + 1)]
     pd.DataFrame(history).to_csv(train_dir / 'history.csv', index=False)
 
@@ -87,17 +88,16 @@ def write_analysis(cell: Cell, root: Path, *, thresholds=(0.01, 0.05, 0.1),
     acc = accuracy(cell)
     analyze_dir = Path(root) / cell.analyze_dir
     (analyze_dir / 'tables').mkdir(parents=True, exist_ok=True)
-    key = lambda t: 't' + format(t, 'g').replace('.', 'p')  # noqa: E731 (bnonly.analysis.metrics.threshold_key)
     metrics = {
         'test_accuracy': acc, 'test_images': 10000,
         'gamma': {'count': channels, 'mean': float(gamma.mean()), 'std': float(gamma.std()),
                   'min': float(gamma.min()), 'max': float(gamma.max()), 'frac_negative': float((gamma < 0).mean()),
-                  'frac_abs_below': {key(t): float((np.abs(gamma) < t).mean()) for t in thresholds}},
-        'gamma_init': {'frac_abs_below': {key(t): t + float(rng.normal(0, 0.005)) for t in thresholds}},
+                  'frac_abs_below': {threshold_key(t): float((np.abs(gamma) < t).mean()) for t in thresholds}},
+        'gamma_init': {'frac_abs_below': {threshold_key(t): t + float(rng.normal(0, 0.005)) for t in thresholds}},
         'beta': {'count': channels, 'mean': float(beta.mean()), 'std': float(beta.std()), 'min': float(beta.min()),
                  'max': float(beta.max()), 'frac_negative': float((beta < 0).mean())},
-        'clamped': {key(t): {'test_accuracy': acc - t * 0.1, 'delta': -t * 0.1} for t in thresholds},
-        'clamped_random': {key(t): {'test_accuracy': acc - t, 'delta': -t} for t in thresholds},
+        'clamped': {threshold_key(t): {'test_accuracy': acc - t * 0.1, 'delta': -t * 0.1} for t in thresholds},
+        'clamped_random': {threshold_key(t): {'test_accuracy': acc - t, 'delta': -t} for t in thresholds},
         'dead_relu': {'granularity': 'channel', 'probability': 0.99, 'units': channels, 'fraction': dead,
                       'site': {'stem': dead, 'block': dead, 'residual': dead}},
     }
