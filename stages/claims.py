@@ -1,8 +1,9 @@
 """Stage `claims`: the paper's headline claims beside our measurements, with tested verdicts (reports/claims.md).
 
 Reads the per-seed cells (reports/grid_cells.csv, in git), their summary (reports/grid_summary.csv, for parameter
-counts) and the profile in results/grid_summary.json; the tests and rules are in bnonly.paper.claims and
-bnonly.paper.statistics. Also writes the same table as CSV for scripts.
+counts) and the profile in results/grid_summary.json; the claims and their rules are declared in
+bnonly.paper.paper_claims, evaluated by bnonly.paper.claims with the tests of bnonly.paper.statistics. Also
+writes the same table as CSV for scripts.
 """
 import argparse
 import json
@@ -12,8 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from bnonly import atomic, timing
-from bnonly.paper.claims import Results, all_claims
+from bnonly.paper.claims import all_claims
 from bnonly.paper.claims_table import to_frame, to_markdown
+from bnonly.paper.results import Results
 
 
 def main(argv: list[str] | None = None) -> int:

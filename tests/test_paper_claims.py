@@ -13,7 +13,7 @@ from scipy import stats
 
 from bnonly.paper import claims, claims_table, paper_claims
 from bnonly.paper.aggregate import summarize
-from bnonly.paper.claims import Results
+from bnonly.paper.results import Results
 from bnonly.paper.statistics import sd_upper, seeds_needed, upper_bound
 from bnonly.paper.synthetic import batchnorm_params
 from bnonly.paper.verdicts import CONTRADICTED, FAILS, HOLDS, NOT_MEASURED, UNRESOLVED
@@ -132,7 +132,8 @@ def test_noisy_small_effect_is_not_resolvable_and_says_how_many_seeds():
     differences = np.subtract(bn, rk)
     # planned at row 6's declared effect (5 points), the sd at its upper 80% bound: sd sqrt(2 / chi2_0.2(2))
     sd = differences.std(ddof=1) * math.sqrt(2 / stats.chi2.ppf(0.2, 2))
-    assert found.planning_sd == pytest.approx(sd) and found.planning.effect == paper_claims.PLANNING['6'].effect == 0.05
+    declared = next(c for c in paper_claims.CLAIMS if c.number == '6').planning
+    assert found.planning_sd == pytest.approx(sd) and found.planning.effect == declared.effect == 0.05
     assert found.seeds_needed == seeds_needed(0.05 / sd) > 3
     text = claims_table.verdict_text(found)
     assert f'a new confirmatory seed set of ≈ {found.seeds_needed_holm} seeds' in text

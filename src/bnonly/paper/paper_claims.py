@@ -31,8 +31,8 @@ bnonly.paper.verdicts). Rules:
   A grid trained for less than the paper's recipe (``PAPER_EPOCHS``; every Fashion-MNIST grid) tests the
   paper's claims about converged networks at a short budget: a significant result the other way reads
   "reversed at <budget>", never "does not hold".
-- Seeds needed are planned at the effect in ``PLANNING`` (the paper's where it states one for the networks
-  compared, else a smallest effect of interest declared here) and the sd at its upper 80% confidence bound.
+- Seeds needed are planned at each claim's ``planning`` effect (the paper's where it states one for the
+  networks compared, else a smallest effect of interest declared here) and the sd at its upper 80% confidence bound.
 - Clamping is two rows, each decided on its own: 17a (the change is within the margin, TOST) and 17b (it
   costs less than zeroing as many random γ, one-sided paired t on the difference of the two changes).
 - Dead ReLUs are compared on the logit scale (a difference of log-odds, a log odds ratio), decided on the
@@ -199,4 +199,3 @@ CLAIMS = (
                detail=DEAD_RELU_DETAIL),
 )
 PRIMARY_CLAIMS = tuple(claim.number for claim in CLAIMS if claim.primary)
-PLANNING = {claim.number: claim.planning for claim in CLAIMS}
