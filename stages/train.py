@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 
 from bnonly import atomic, timing
-from bnonly.config import ConfigError, load_params, parse_run
+from bnonly.config import ConfigError, load_params
+from bnonly.vocabulary import parse_run
 from bnonly.data import DataError
 from bnonly.training import RunSpec, TrainingDiverged, TrainingStopped, train_run
 

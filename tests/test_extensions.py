@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from bnonly.config import load_params, parse_run
+from bnonly.config import load_params
+from bnonly.vocabulary import parse_run
 from bnonly.extensions import claims, figures, runs
 from bnonly.paper import aggregate
 from bnonly.paper.aggregate import KEYS, summarize

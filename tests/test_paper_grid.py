@@ -115,14 +115,13 @@ def test_a_run_may_carry_variants(run, variants):
 
 
 def test_variant_vocabularies_are_the_librarys():
-    """Each token comes from the allowed values where the library defines them; they do not overlap."""
-    from bnonly.config import RUN_VARIANT_KEYS, _variant_tokens
-    from bnonly.initialization import BATCHNORM_INITS, WEIGHT_INITS
-    from bnonly.models.cifar_resnet import NORM_LAYERS
-    expected = {'norm_layer': set(NORM_LAYERS), 'batchnorm_init': set(BATCHNORM_INITS),
-                'weight_init': set(WEIGHT_INITS)}
-    assert {key: {t for t, k in _variant_tokens().items() if k == key} for key in expected} == expected
-    assert sum(map(len, expected.values())) == len(_variant_tokens())  # disjoint
+    """Each token comes from the allowed values of the model setting it sets (the library imports the same
+    tuples); they do not overlap."""
+    from bnonly.config import ModelSettings, choices
+    from bnonly.vocabulary import RUN_VARIANT_KEYS, variant_tokens
+    expected = {key: set(choices(ModelSettings, key)) for key in ('norm_layer', 'batchnorm_init', 'weight_init')}
+    assert {key: {t for t, k in variant_tokens().items() if k == key} for key in expected} == expected
+    assert sum(map(len, expected.values())) == len(variant_tokens())  # disjoint
     assert RUN_VARIANT_KEYS == ('norm_layer', 'batchnorm_init', 'weight_init', 'random_k')
 
 

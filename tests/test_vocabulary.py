@@ -51,7 +51,7 @@ def test_the_vocabulary_imports_only_the_standard_library():
 
 
 def test_run_names_can_be_split_on_dashes():
-    """A run is ARCH-TRAINABLE[-VARIANT]... (config.parse_run): no name in it may contain a '-'."""
+    """A run is ARCH-TRAINABLE[-VARIANT]... (vocabulary.parse_run): no name in it may contain a '-'."""
     named = vocabulary.ARCHITECTURES + vocabulary.TRAINABLE_SETS + vocabulary.NORM_LAYERS + \
         vocabulary.BATCHNORM_INITS + vocabulary.WEIGHT_INITS
     assert not [name for name in named if '-' in name]

@@ -18,7 +18,6 @@ import dataclasses
 import difflib
 import functools
 import numbers
-import re
 import types
 import typing
 from collections.abc import Mapping
@@ -28,73 +27,7 @@ from pathlib import Path
 import yaml
 
 from bnonly import vocabulary
-
-
-class ConfigError(ValueError):
-    pass
-
-
-# A grid run (bnonly.paper.grid, and stages/train.py --run) is ARCH-TRAINABLE[-VARIANT]...: no architecture or
-# trainable-set name contains a '-', and each VARIANT token sets one model setting below. The tokens of the
-# string settings are their fields' own choices (disjoint vocabularies, so a token names its setting);
-# random_k's token is k<N>. The run string is the cells' name prefix, so it is kept as written.
-RUN_VARIANT_KEYS = ('norm_layer', 'batchnorm_init', 'weight_init', 'random_k')
-_RANDOM_K_TOKEN = re.compile(r'k([1-9][0-9]*)')  # no leading zero: one token per value, so a run reads back as written
-_RUN_SYNTAX = 'ARCH-TRAINABLE[-VARIANT]..., e.g. cifar_resnet14-bn_only or cifar_resnet14-bn_only-groupnorm'
-
-
-@functools.cache
-def _variant_tokens() -> dict[str, str]:
-    """Token -> the model setting it sets (built once, after ModelSettings whose fields' choices they are)."""
-    owner = {}
-    for key in RUN_VARIANT_KEYS:
-        if key == 'random_k':
-            continue
-        for value in choices(ModelSettings, key):
-            if value in owner:
-                raise TypeError(f'{value!r} is a value of both model.{owner[value]} and model.{key}: '
-                                f'a run token must name one setting')
-            owner[value] = key
-    return owner
-
-
-def _variant_help() -> str:
-    tokens = _variant_tokens()
-    named = [f'model.{key}: {", ".join(t for t, k in tokens.items() if k == key)}'
-             for key in RUN_VARIANT_KEYS if key != 'random_k']
-    return '; '.join(named + ['model.random_k: k<N> with N >= 1'])
-
-
-def variant_token(key: str, value) -> str:
-    """The run token that sets model.``key`` to ``value`` (the inverse of parse_run's reading)."""
-    return f'k{value}' if key == 'random_k' else str(value)
-
-
-def _run_parts(run) -> list[str]:
-    parts = run.split('-') if isinstance(run, str) else []
-    if len(parts) < 2 or not all(parts):
-        raise ConfigError(f'{run!r} is not a run; expected {_RUN_SYNTAX}')
-    return parts
-
-
-def parse_run(run: str) -> tuple[str, str, dict]:
-    """``'ARCH-TRAINABLE[-VARIANT]...'`` -> (arch, trainable, {model key: value} in the run's order).
-
-    The one reader of run strings (the grid's cells, the train stage's --run). The arch and trainable set are
-    not checked here (the fields they fill are, where load_params validates them), only the variant tokens: an
-    unknown token or two tokens for one setting is a ConfigError naming the token and the allowed values."""
-    arch, trainable, *tokens = _run_parts(run)
-    variants = {}
-    for token in tokens:
-        match = _RANDOM_K_TOKEN.fullmatch(token)
-        key, value = ('random_k', int(match.group(1))) if match else (_variant_tokens().get(token), token)
-        if key is None:
-            raise ConfigError(f'run {run!r}: {token!r} is not a variant; valid: {_variant_help()}')
-        if key in variants:
-            raise ConfigError(f'run {run!r}: {variant_token(key, variants[key])!r} and {token!r} both set '
-                              f'model.{key}; a run sets each at most once')
-        variants[key] = value
-    return arch, trainable, variants
+from bnonly.vocabulary import ConfigError, parse_run
 
 
 def _run(key: str, value) -> None:

@@ -1,5 +1,6 @@
 """Every name a params file may choose from: data sets, architectures, trainable sets, initialisations,
-normalisations, precisions, memory formats, compile modes and dead-ReLU granularities, as plain tuples.
+normalisations, precisions, memory formats, compile modes and dead-ReLU granularities, as plain tuples; and the
+grammar of a grid run's name, which spells an architecture, a trainable set and model settings in one string.
 
 One home that imports only the standard library, so that ``bnonly.config`` checks every name of params.yaml
 and grid.yaml without torch (the report stages, grid_recipe among them, never import it), and so that a
@@ -7,7 +8,14 @@ stage that reads a name depends on this file, which its deps list says. The modu
 names (the models, ``bnonly.trainable``, ``bnonly.data.datasets`` ...) import them from here; where one keeps
 a mapping keyed by them, ``keyed`` checks at import that it has exactly these keys, in this order.
 """
+import functools
+import re
 from collections.abc import Mapping
+
+
+class ConfigError(ValueError):
+    """A params file, grid file or run name that asks for something the schema or this vocabulary does not have
+    (``bnonly.config`` raises it for every key; defined here so that a run name needs nothing above this file)."""
 
 DATASETS = ('fashion_mnist', 'cifar10', 'imagenet')
 
@@ -40,3 +48,59 @@ def keyed(names: tuple, mapping: Mapping) -> Mapping:
     if tuple(mapping) != names:
         raise TypeError(f'keys {", ".join(map(str, mapping))} are not the vocabulary\'s {", ".join(map(str, names))}')
     return mapping
+
+
+# A grid run (bnonly.paper.grid, and stages/train.py --run) is ARCH-TRAINABLE[-VARIANT]...: no architecture or
+# trainable-set name contains a '-', and each VARIANT token sets one model setting: the string settings' tokens
+# are their own names (disjoint sets, so a token names its setting); random_k's token is k<N>. The run string
+# is the cells' name prefix, so it is kept as written.
+RUN_VARIANT_TOKENS = {'norm_layer': NORM_LAYERS, 'batchnorm_init': BATCHNORM_INITS, 'weight_init': WEIGHT_INITS}
+RUN_VARIANT_KEYS = (*RUN_VARIANT_TOKENS, 'random_k')
+_RANDOM_K_TOKEN = re.compile(r'k([1-9][0-9]*)')  # no leading zero: one token per value, so a run reads back as written
+_RUN_SYNTAX = 'ARCH-TRAINABLE[-VARIANT]..., e.g. cifar_resnet14-bn_only or cifar_resnet14-bn_only-groupnorm'
+
+
+@functools.cache
+def variant_tokens() -> dict[str, str]:
+    """Token -> the model setting it sets."""
+    owner = {}
+    for key, names in RUN_VARIANT_TOKENS.items():
+        for name in names:
+            if name in owner:
+                raise TypeError(f'{name!r} is a value of both model.{owner[name]} and model.{key}: '
+                                f'a run token must name one setting')
+            owner[name] = key
+    return owner
+
+
+def _variant_help() -> str:
+    named = [f'model.{key}: {", ".join(names)}' for key, names in RUN_VARIANT_TOKENS.items()]
+    return '; '.join(named + ['model.random_k: k<N> with N >= 1'])
+
+
+def variant_token(key: str, value) -> str:
+    """The run token that sets model.``key`` to ``value`` (the inverse of parse_run's reading)."""
+    return f'k{value}' if key == 'random_k' else str(value)
+
+
+def parse_run(run: str) -> tuple[str, str, dict]:
+    """``'ARCH-TRAINABLE[-VARIANT]...'`` -> (arch, trainable, {model key: value} in the run's order).
+
+    The one reader of run strings (the grid's cells, the train stage's --run). The arch and trainable set are
+    not checked here (the fields they fill are, where bnonly.config validates them), only the variant tokens:
+    an unknown token or two tokens for one setting is a ConfigError naming the token and the allowed values."""
+    parts = run.split('-') if isinstance(run, str) else []
+    if len(parts) < 2 or not all(parts):
+        raise ConfigError(f'{run!r} is not a run; expected {_RUN_SYNTAX}')
+    arch, trainable, *tokens = parts
+    variants = {}
+    for token in tokens:
+        match = _RANDOM_K_TOKEN.fullmatch(token)
+        key, value = ('random_k', int(match.group(1))) if match else (variant_tokens().get(token), token)
+        if key is None:
+            raise ConfigError(f'run {run!r}: {token!r} is not a variant; valid: {_variant_help()}')
+        if key in variants:
+            raise ConfigError(f'run {run!r}: {variant_token(key, variants[key])!r} and {token!r} both set '
+                              f'model.{key}; a run sets each at most once')
+        variants[key] = value
+    return arch, trainable, variants

@@ -3,7 +3,7 @@
 The ``grid`` section of grid.yaml declares two sets of cells, each expanded by a DVC ``matrix`` stage in
 dvc.yaml (same order, same names). A *run* is ``<arch>-<trainable>``, optionally followed by variant tokens
 that change one model setting each (``<arch>-<trainable>-groupnorm``, ``...-fixed``, ``...-orthogonal``,
-``...-k1``: bnonly.config.parse_run); a cell is a run and a seed. Listing runs, not a product of architectures
+``...-k1``: bnonly.vocabulary.parse_run); a cell is a run and a seed. Listing runs, not a product of architectures
 and trainable sets, lets a grid train each network only with the sets its claims need (the default CPU grid
 cannot afford every set on every network).
 
@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bnonly.config import RUN_VARIANT_KEYS, ConfigError, parse_run, variant_token
+from bnonly.vocabulary import RUN_VARIANT_KEYS, ConfigError, parse_run, variant_token
 
 GRID_DIR = Path('results/grid')
 FIXED_DIR = Path('results/grid_fixed')
@@ -123,7 +123,7 @@ def _parse(run: str) -> tuple[str, str, dict]:
 
 
 def split_run(run: str) -> tuple[str, str]:
-    """A run's (arch, trainable), whatever its variants (bnonly.config.parse_run)."""
+    """A run's (arch, trainable), whatever its variants (bnonly.vocabulary.parse_run)."""
     return _parse(run)[:2]
 
 
