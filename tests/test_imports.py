@@ -83,3 +83,24 @@ def test_a_lazy_name_that_is_also_a_submodule_stays_the_name():
         'steps.append(callable(prepare) and not isinstance(bnonly.data.prepare, type(sys)))\n'
         'print(json.dumps(steps))')
     assert steps == [False, True]
+
+
+GRID_FILES = ['grid.yaml', 'extensions/grid.yaml', 'params/paper_cifar10.yaml', 'params/paper_imagenet.yaml']
+
+
+@pytest.mark.parametrize('grid_file', GRID_FILES)
+def test_every_grid_is_planned_without_torch(grid_file, tmp_path):
+    """grid_recipe checks and writes each grid's recipe, and the grid's cells (what the aggregate, the figures and
+    the claims select from) are listed, variant runs and all, without torch or timm."""
+    code = (f'import runpy, sys\n'
+            f'sys.argv = ["grid_recipe", "--params", {grid_file!r}, "--out", {str(tmp_path)!r}]\n'
+            f'try:\n'
+            f'    runpy.run_path("stages/grid_recipe.py", run_name="__main__")\n'
+            f'except SystemExit as end:\n'
+            f'    assert end.code in (0, None), end.code\n'
+            f'from bnonly.config import load_params\n'
+            f'from bnonly.paper.grid import analysed_cells, train_cells\n'
+            f'grid = load_params({grid_file!r})["grid"]\n'
+            f'assert train_cells(grid) and analysed_cells(grid) is not None')
+    assert heavy_imports(code) == []
+    assert sorted(path.name for path in tmp_path.iterdir()) == ['analyze.yaml', 'prepare.yaml', 'train.yaml']
