@@ -144,19 +144,26 @@ def submitted(tmp_path_factory):
     assert submission['prepare'] is not None        # grid_prepare ran nowhere yet: one preparation job first
     jobs = {cell['name']: cell['job_id'] for cell in submission['cells']}
     logs = {cell['name']: Path(cell['log']) for cell in submission['cells']}
-    waiting, sent, seen = dict(STOPS), {}, {}
+    # Each stop is started, not awaited: scancel signals the task at once but retries a request slurmctld
+    # refuses ("try again later", while the job changes state) for minutes, and the other job's stop must not
+    # wait for it. A stop is sent again only when the last one ended and the task's log shows no effect.
+    waiting, sending, seen = dict(STOPS), {}, {}
     deadline = time.monotonic() + 300
     while waiting and time.monotonic() < deadline:
         for name in list(waiting):
             text = logs[name].read_text() if logs[name].is_file() else ''
+            last = sending.get(name)
             if any(mark in text for mark in STOP_MARKS):
                 del waiting[name]
-            elif re.search(r'^epoch 1/2', text, re.M) and time.monotonic() - sent.get(name, -60) > 5:
+            elif re.search(r'^epoch 1/2', text, re.M) and \
+                    (last is None or (last[0].poll() is not None and time.monotonic() - last[1] > 5)):
                 seen.setdefault('running', {s.cell: s for s in collect(work)}[name])
-                # SLURM may answer "try again later" (a step starting or ending): then the next pass retries.
-                subprocess.run([*waiting[name], jobs[name]], capture_output=True)
-                sent[name] = time.monotonic()
+                sending[name] = (subprocess.Popen([*waiting[name], jobs[name]], stdout=subprocess.DEVNULL,
+                                                  stderr=subprocess.DEVNULL), time.monotonic())
         time.sleep(0.2)
+    for process, _ in sending.values():
+        process.kill()
+        process.wait()
     assert not waiting, f'could not stop {sorted(waiting)} after its first epoch'
     # SLURM holds a requeued batch job for two minutes before it may start again; the test does not wait, and
     # follows both jobs at once (one after the other, the second's hold could end before the test looked).
