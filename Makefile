@@ -1,10 +1,12 @@
 # Entry points, each doing its own set-up on a fresh Debian machine:
 #   make repro   the pipeline (dvc repro) on the default configuration, recording where its wall time
-#                went in benchmarks/results/time_breakdown.md (benchmarks/time_breakdown.py)
+#                went in benchmarks/results/time_breakdown.md (benchmarks/time_breakdown.py), then README.md's
+#                results rewritten from what it wrote (python -m bnonly.readme_results)
 #   make test    the test suite
 # and, beyond the paper:
 #   make extensions  the extensions pipeline (extensions/dvc.yaml), its wall time in
-#                    benchmarks/results/time_breakdown_extensions.md, beside the default's
+#                    benchmarks/results/time_breakdown_extensions.md, beside the default's; README.md's results
+#                    rewritten too
 #   make slurm-repro the default pipeline through SLURM (every grid cell a task of one array, then dvc repro in
 #                    the workspace), submit to claims, in benchmarks/results/time_breakdown_slurm.md; needs a
 #                    running cluster (scripts/slurm/start-local-slurm.sh starts a one-node one here)
@@ -34,12 +36,14 @@ fashion-mnist:
 
 repro: setup
 	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py -- dvc repro
+	source $(VENV)/bin/activate && python -m bnonly.readme_results
 
 # `dvc repro extensions/dvc.yaml` reproduces only the extensions pipeline (and what it depends on); --out keeps
 # its breakdown (.md, .csv and the .jsonl log beside it) apart from `make repro`'s.
 extensions: setup
 	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py \
 	  --out benchmarks/results/time_breakdown_extensions.md -- dvc repro extensions/dvc.yaml
+	source $(VENV)/bin/activate && python -m bnonly.readme_results
 
 # One task at a time with both cores, as `make repro` trains, so that the two times compare.
 slurm-repro: setup
