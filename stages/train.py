@@ -16,20 +16,31 @@ from pathlib import Path
 import torch
 
 from bnonly import atomic, timing
-from bnonly.config import ConfigError, load_params
-from bnonly.vocabulary import parse_run
+from bnonly.config import ConfigError, load_params, require
+from bnonly.vocabulary import BUDGET_KEY, budget_milestones, parse_run
 from bnonly.data import DataError
 from bnonly.training import RunSpec, TrainingDiverged, TrainingStopped, train_run
 
 
 def run_overrides(args: argparse.Namespace) -> list[str]:
     """The params overrides: --run's arch, trainable set and variants first, so that an explicit --set still
-    wins."""
+    wins. A budget token (e<N>) sets train.epochs and the params file's LR milestones scaled to it."""
     if args.run is None:
         return list(args.overrides)
     arch, trainable, variants = parse_run(args.run)
+    epochs = variants.pop(BUDGET_KEY, None)
+    budget = [] if epochs is None else budget_overrides(args.params, epochs, args.run)
     return [f'arch={arch}', f'trainable={trainable}', *(f'model.{key}={value}' for key, value in variants.items()),
-            *args.overrides]
+            *budget, *args.overrides]
+
+
+def budget_overrides(params: Path, epochs: int, run: str) -> list[str]:
+    """train.epochs = ``epochs`` and the recipe's milestones (``params``' train section) scaled to it."""
+    recipe = load_params(params)
+    require(recipe, 'train.epochs', 'train.milestones')
+    train = recipe['train']
+    milestones = budget_milestones(train['milestones'], train['epochs'], epochs, run)
+    return [f'train.epochs={epochs}', f'train.milestones=[{", ".join(map(str, milestones))}]']
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

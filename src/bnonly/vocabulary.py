@@ -57,6 +57,10 @@ def keyed(names: tuple, mapping: Mapping) -> Mapping:
 RUN_VARIANT_TOKENS = {'norm_layer': NORM_LAYERS, 'batchnorm_init': BATCHNORM_INITS, 'weight_init': WEIGHT_INITS}
 RUN_VARIANT_KEYS = (*RUN_VARIANT_TOKENS, 'random_k')
 _RANDOM_K_TOKEN = re.compile(r'k([1-9][0-9]*)')  # no leading zero: one token per value, so a run reads back as written
+# The budget token e<N> sets train.epochs = N, the one run setting outside the model: the recipe's LR milestones
+# scale with it (budget_milestones), so that one grid holds one recipe at several budgets (study/grid.yaml).
+BUDGET_KEY = 'epochs'
+_BUDGET_TOKEN = re.compile(r'e([1-9][0-9]*)')
 _RUN_SYNTAX = 'ARCH-TRAINABLE[-VARIANT]..., e.g. cifar_resnet14-bn_only or cifar_resnet14-bn_only-groupnorm'
 
 
@@ -75,16 +79,29 @@ def variant_tokens() -> dict[str, str]:
 
 def _variant_help() -> str:
     named = [f'model.{key}: {", ".join(names)}' for key, names in RUN_VARIANT_TOKENS.items()]
-    return '; '.join(named + ['model.random_k: k<N> with N >= 1'])
+    return '; '.join(named + ['model.random_k: k<N> with N >= 1', 'train.epochs: e<N> with N >= 1'])
 
 
 def variant_token(key: str, value) -> str:
-    """The run token that sets model.``key`` to ``value`` (the inverse of parse_run's reading)."""
-    return f'k{value}' if key == 'random_k' else str(value)
+    """The run token that sets ``key`` (a model key, or BUDGET_KEY) to ``value`` (the inverse of parse_run's
+    reading)."""
+    return f'k{value}' if key == 'random_k' else f'e{value}' if key == BUDGET_KEY else str(value)
+
+
+def budget_milestones(milestones, recipe_epochs: int, epochs: int, run: str = '') -> tuple[int, ...]:
+    """The recipe's LR milestones (epochs) scaled to a budget of ``epochs``: each x epochs / recipe_epochs, which
+    must be a whole epoch (a ConfigError naming the run otherwise)."""
+    scaled = tuple(milestone * epochs / recipe_epochs for milestone in milestones)
+    if any(value != int(value) for value in scaled):
+        where = f'run {run!r}: ' if run else ''
+        raise ConfigError(f'{where}train.milestones {list(milestones)} of {recipe_epochs} epochs do not scale to '
+                          f'whole epochs at {epochs} ({", ".join(f"{v:g}" for v in scaled)})')
+    return tuple(int(value) for value in scaled)
 
 
 def parse_run(run: str) -> tuple[str, str, dict]:
-    """``'ARCH-TRAINABLE[-VARIANT]...'`` -> (arch, trainable, {model key: value} in the run's order).
+    """``'ARCH-TRAINABLE[-VARIANT]...'`` -> (arch, trainable, {model key: value} in the run's order; a budget
+    token adds BUDGET_KEY: its number of epochs).
 
     The one reader of run strings (the grid's cells, the train stage's --run). The arch and trainable set are
     not checked here (the fields they fill are, where bnonly.config validates them), only the variant tokens:
@@ -96,11 +113,14 @@ def parse_run(run: str) -> tuple[str, str, dict]:
     variants = {}
     for token in tokens:
         match = _RANDOM_K_TOKEN.fullmatch(token)
-        key, value = ('random_k', int(match.group(1))) if match else (variant_tokens().get(token), token)
+        budget = _BUDGET_TOKEN.fullmatch(token)
+        key, value = (('random_k', int(match.group(1))) if match else (BUDGET_KEY, int(budget.group(1))) if budget
+                      else (variant_tokens().get(token), token))
         if key is None:
             raise ConfigError(f'run {run!r}: {token!r} is not a variant; valid: {_variant_help()}')
         if key in variants:
+            section = 'train' if key == BUDGET_KEY else 'model'
             raise ConfigError(f'run {run!r}: {variant_token(key, variants[key])!r} and {token!r} both set '
-                              f'model.{key}; a run sets each at most once')
+                              f'{section}.{key}; a run sets each at most once')
         variants[key] = value
     return arch, trainable, variants

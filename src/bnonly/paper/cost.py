@@ -22,7 +22,8 @@ one, and the table marks it ``~``:
   networks' evaluation scales like training (conv work).
 - a run with variants (bnonly.paper.grid: another normalisation or init) is estimated at its paper run's
   speed, marked ``~``: the variants change little of the work, but they were not measured. A network no
-  measured one scales to (the ViT) is listed as not estimated and left out of the total.
+  measured one scales to (the ViT) is listed as not estimated and left out of the total. A budget token
+  (``-e12``: 12 epochs) changes only the number of epochs, at the paper run's measured speed.
 - CIFAR-10's 3x32x32 images cost (32/28)^2 = 1.31x Fashion-MNIST's 1x28x28: the conv work scales with the
   spatial area, and only the stem sees the extra input channels. ImageNet is not estimated (no CPU profile
   makes sense there).
@@ -171,11 +172,11 @@ def estimate(grid: dict) -> Estimate:
     train = grid['train']
     images = min(train['examples'] or train_size, train_size)
     image_cost = IMAGE_COST[dataset]
-    epochs = train['epochs']
-    evaluations = epochs if train.get('eval_every_epoch', True) else 1
     overheads = measured_overheads()
     rows = []
     for cell in train_cells(grid):
+        epochs = cell.epochs or train['epochs']  # a budget token's, else the recipe's
+        evaluations = epochs if train.get('eval_every_epoch', True) else 1
         row = dict(stage=cell.train_stage, run=cell.run, arch=cell.arch, trainable=cell.trainable, note='')
         try:
             speed, measured = train_speed(cell.arch, cell.trainable)
@@ -184,9 +185,9 @@ def estimate(grid: dict) -> Estimate:
             rows.append(dict(row, part='not estimated', seconds=math.nan, measured=False, note=str(error)))
             continue
         rows += [dict(row, part='training', seconds=images * epochs * image_cost / speed,
-                      measured=measured and not cell.variants),
+                      measured=measured and not cell.model_variants),
                  dict(row, part='test evaluation', seconds=evaluations * test_size * image_cost / evaluation,
-                      measured=cell.arch == 'cifar_resnet14' and not cell.variants),
+                      measured=cell.arch == 'cifar_resnet14' and not cell.model_variants),
                  dict(row, part='start-up', seconds=overheads.start['train'], measured=True)]
     passes = analysis_passes(grid)
     for cell in analysed_cells(grid):
@@ -195,7 +196,7 @@ def estimate(grid: dict) -> Estimate:
             evaluation = eval_speed(cell.arch)
         except ValueError:
             continue  # its trained cells say why
-        rows += [dict(row, part='analysis', measured=cell.arch == 'cifar_resnet14' and not cell.variants,
+        rows += [dict(row, part='analysis', measured=cell.arch == 'cifar_resnet14' and not cell.model_variants,
                       seconds=passes * test_size * image_cost * overheads.analysis_slowdown / evaluation),
                  dict(row, part='start-up', seconds=overheads.start['analyze'], measured=True)]
     rows.append(dict(stage='other stages', run='', arch='', trainable='', note='', part='start-up',
@@ -214,8 +215,9 @@ def report(grid: dict) -> str:
     table = (trained.groupby(['arch', 'trainable'], sort=False)
              .agg(cells=('stage', 'count'), seconds=('seconds', 'sum'), measured=('measured', 'all'),
                   run=('run', 'first'), note=('note', 'first')).reset_index())
+    epochs = sorted({cell.epochs or grid['train']['epochs'] for cell in train_cells(grid)})
     lines = [f'{grid["dataset"]}: {len(trained)} trained cells ({result.train_images:,} images x '
-             f'{grid["train"]["epochs"]} epochs each), {int((cells.part == "analysis").sum())} analysed '
+             f'{" or ".join(map(str, epochs))} epochs each), {int((cells.part == "analysis").sum())} analysed '
              f'({analysis_passes(grid)} test passes each)', '',
              '| network | trainable | cells | img/s | training |', '|---|---|---:|---:|---:|']
     for row in table.itertuples():

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bnonly.vocabulary import RUN_VARIANT_KEYS, ConfigError, parse_run, variant_token
+from bnonly.vocabulary import BUDGET_KEY, RUN_VARIANT_KEYS, ConfigError, budget_milestones, parse_run, variant_token
 
 GRID_DIR = Path('results/grid')
 FIXED_DIR = Path('results/grid_fixed')
@@ -45,9 +45,10 @@ class GridError(ValueError):
 class Cell:
     """One trained cell. ``group`` names the grid.yaml list the cell comes from, 'grid' or 'fixed_init'
     (``GROUPS``), and so its results folder, its DVC stage and its default BatchNorm init (uniform or fixed).
-    ``variants`` are the model settings its run sets (model key -> value, in the run's order; empty for the
-    paper's runs). The ``group`` column of the aggregated tables (bnonly.paper.aggregate), which the claims
-    and figures select on, keeps the group's name; ``batchnorm_init`` says what the cell trained with."""
+    ``variants`` are the settings its run sets (model key -> value, in the run's order, with ``epochs`` for a
+    budget token e<N>; empty for the paper's runs). The ``group`` column of the aggregated tables
+    (bnonly.paper.aggregate), which the claims and figures select on, keeps the group's name; ``batchnorm_init``
+    says what the cell trained with."""
     group: str          # 'grid' or 'fixed_init'
     arch: str
     trainable: str
@@ -56,7 +57,7 @@ class Cell:
     variants: Mapping = field(default_factory=dict, hash=False)
 
     def __post_init__(self):
-        unknown = set(self.variants) - set(RUN_VARIANT_KEYS)
+        unknown = set(self.variants) - {*RUN_VARIANT_KEYS, BUDGET_KEY}
         if unknown:
             raise GridError(f'{sorted(unknown)} are not run variants; valid: {", ".join(RUN_VARIANT_KEYS)}')
         object.__setattr__(self, 'variants', types.MappingProxyType(dict(self.variants)))  # frozen, like the cell
@@ -93,6 +94,16 @@ class Cell:
     @property
     def random_k(self) -> int | None:
         return self.variants.get('random_k')
+
+    @property
+    def epochs(self) -> int | None:
+        """The budget its e<N> token sets (train.epochs, the recipe's milestones scaled); None: the recipe's."""
+        return self.variants.get(BUDGET_KEY)
+
+    @property
+    def model_variants(self) -> dict:
+        """The model settings its variant tokens set (all but the budget)."""
+        return {key: value for key, value in self.variants.items() if key != BUDGET_KEY}
 
     @property
     def folder(self) -> Path:
@@ -144,6 +155,11 @@ def train_cells(grid: dict) -> list[Cell]:
     cells = _cells('grid', grid['runs'], grid['seeds']) + _cells('fixed_init', fixed.get('runs', []), grid['seeds'])
     recipe_norm = (grid.get('model') or {}).get('norm_layer', 'batchnorm')
     for cell in cells:
+        if cell.epochs is not None:  # refused here, before any cell trains, rather than by its train stage
+            try:
+                budget_milestones(grid['train']['milestones'], grid['train']['epochs'], cell.epochs, cell.run)
+            except ConfigError as error:
+                raise GridError(str(error)) from None
         # timm would take another norm_layer for its own networks' layers and build something else entirely.
         norm = cell.norm_layer or recipe_norm
         if norm != 'batchnorm' and arch_info(cell.arch).builtin_norm is not None:
