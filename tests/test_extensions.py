@@ -15,9 +15,10 @@ from bnonly.vocabulary import parse_run
 from bnonly.extensions import claims, figures, runs
 from bnonly.paper import aggregate
 from bnonly.paper.aggregate import KEYS, summarize
-from bnonly.paper.claims_table import p_text, verdict_text
+from bnonly.paper.claims import evaluate
 from bnonly.paper.grid import analysed_cells, train_cells
-from bnonly.paper.verdicts import CONTRADICTED, EXPLORATORY, HOLDS, NOT_MEASURED, UNRESOLVED
+from bnonly.reporting.claims_table import p_text, verdict_text
+from bnonly.reporting.verdicts import CONTRADICTED, EXPLORATORY, HOLDS, NOT_MEASURED, UNRESOLVED
 
 PROJECT = Path(__file__).resolve().parents[1]
 SEEDS = (0, 1, 2)
@@ -84,8 +85,13 @@ def history() -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------- claims
+def all_claims(cells: pd.DataFrame, profile: dict = PROFILE):
+    """The extensions' table on per-seed cells, through the evaluator every table shares."""
+    return evaluate(claims.TABLE, claims.TABLE.results(summarize(cells), profile, cells))
+
+
 def test_each_claim_gets_the_verdict_its_built_in_effect_asks_for(cells):
-    table = {row.number: row for row in claims.all_claims(cells, PROFILE)}
+    table = {row.number: row for row in all_claims(cells)}
     assert {number: row.verdict for number, row in table.items()} == EXPECTED
     assert 'cifar_resnet14-norm_only-layernorm' in table['X6'].reason
     assert 'trainable parameters 1,120 vs 1,120 (equal)' in table['X4'].ours
@@ -111,15 +117,17 @@ def test_claims_pair_by_seed(cells):
     # Seed offsets up to five times the effect, shared by both runs of a seed: paired, X1 still holds.
     swing = {0: 0.0, 1: 0.5, 2: -0.4}
     shifted = cells.assign(value=cells.value + cells.seed.map(swing).where(cells.metric == 'test_accuracy', 0))
-    row = claims.all_claims(shifted, PROFILE)[0]
+    row = all_claims(shifted)[0]
     assert row.number == 'X1' and row.verdict == HOLDS
 
 
 def test_the_claims_stage_writes_markdown_and_csv(cells, tmp_path):
     cells.to_csv(tmp_path / 'cells.csv', index=False)
+    summarize(cells).to_csv(tmp_path / 'summary.csv', index=False)
     (tmp_path / 'summary.json').write_text(json.dumps({'profile': PROFILE}))
-    main = runpy.run_path(str(PROJECT / 'stages' / 'extension_claims.py'), run_name='test')['main']
-    assert main(['--cells', str(tmp_path / 'cells.csv'), '--summary-json', str(tmp_path / 'summary.json'),
+    main = runpy.run_path(str(PROJECT / 'stages' / 'claims.py'), run_name='test')['main']
+    assert main(['--table', 'extensions', '--cells', str(tmp_path / 'cells.csv'), '--summary',
+                 str(tmp_path / 'summary.csv'), '--summary-json', str(tmp_path / 'summary.json'),
                  '--out', str(tmp_path / 'claims.md'), '--csv', str(tmp_path / 'claims.csv')]) == 0
     text = (tmp_path / 'claims.md').read_text()
     assert text.count('\n| X') == len(claims.CLAIMS) and '1,000 SGD steps per cell, 3 seeds' in text
@@ -130,13 +138,13 @@ def test_the_claims_stage_writes_markdown_and_csv(cells, tmp_path):
 # -------------------------------------------------------------------------------------------- figures
 @pytest.mark.parametrize('name', sorted(figures.FIGURES))
 def test_each_figure_is_written(name, cells, history, tmp_path):
-    paths = figures.draw(name, summarize(cells), history, PROFILE, {'dpi': 40}, tmp_path / name)
+    paths = figures.draw(name, summarize(cells), PROFILE, {'dpi': 40}, tmp_path / name, history=history)
     assert [p.suffix for p in paths] == ['.png', '.pdf'] and all(p.stat().st_size > 1000 for p in paths)
 
 
 def test_a_figure_without_its_runs_still_draws(tmp_path):
     empty = pd.DataFrame(columns=['group', 'run', 'source', 'metric', 'mean', 'ci95', 'n'])
-    assert figures.draw('E3', empty, None, PROFILE, {'dpi': 40}, tmp_path / 'E3')[0].stat().st_size > 0
+    assert figures.draw('E3', empty, PROFILE, {'dpi': 40}, tmp_path / 'E3')[0].stat().st_size > 0
 
 
 def test_the_share_of_small_gamma_is_the_last_epochs_mean_and_interval(history):
@@ -151,11 +159,16 @@ def test_the_figures_stage_reads_the_aggregated_files(cells, history, tmp_path):
     history.to_csv(tmp_path / 'history.csv', index=False)
     (tmp_path / 'summary.json').write_text(json.dumps({'profile': PROFILE}))
     (tmp_path / 'grid.yaml').write_text('figures: {dpi: 50}\n')
-    main = runpy.run_path(str(PROJECT / 'stages' / 'extension_figures.py'), run_name='test')['main']
-    assert main(['--figure', 'E2', '--summary', str(tmp_path / 'summary.csv'), '--summary-json',
-                 str(tmp_path / 'summary.json'), '--history', str(tmp_path / 'history.csv'), '--params',
-                 str(tmp_path / 'grid.yaml'), '--out', str(tmp_path / 'E2')]) == 0
+    main = runpy.run_path(str(PROJECT / 'stages' / 'figures.py'), run_name='test')['main']
+    assert main(['--table', 'extensions', '--figure', 'E2', '--summary', str(tmp_path / 'summary.csv'),
+                 '--summary-json', str(tmp_path / 'summary.json'), '--history', str(tmp_path / 'history.csv'),
+                 '--params', str(tmp_path / 'grid.yaml'), '--out', str(tmp_path / 'E2')]) == 0
     assert (tmp_path / 'E2.png').stat().st_size > 1000
+    with pytest.raises(SystemExit):     # a figure of the other table
+        main(['--table', 'extensions', '--figure', '4', '--out', str(tmp_path / 'figure4')])
+    assert main(['--table', 'extensions', '--figure', 'E4', '--summary', str(tmp_path / 'summary.csv'),
+                 '--summary-json', str(tmp_path / 'summary.json'), '--params', str(tmp_path / 'grid.yaml'),
+                 '--out', str(tmp_path / 'E4')]) == 1     # E4 reads the histories: an error without them
 
 
 # ----------------------------------------------------------------------------------------------- grid
@@ -169,7 +182,7 @@ def test_the_extensions_grid_parses_and_names_every_run_it_is_read_for(grid):
     assert len(cells) == 16 * 3 and len(analysed_cells(grid)) == 4 * 3
     assert [cell.run for cell in cells[::3]] == list(grid['runs'])          # each run reads back as written
     assert set(runs.ALL_RUNS) == set(grid['runs'])
-    assert {run for claim in claims.CLAIMS for run in (claim.a, claim.b)} <= set(grid['runs'])
+    assert {run for claim in claims.CLAIMS for run in (claim.select.a, claim.select.b)} <= set(grid['runs'])
     variants = {cell.run: dict(cell.variants) for cell in cells}
     assert variants['cifar_resnet14-norm_only-groupnorm'] == {'norm_layer': 'groupnorm'}
     assert variants['cifar_resnet14-bn_only-fixed'] == {'batchnorm_init': 'fixed'}
@@ -215,7 +228,7 @@ def test_the_grids_cells_aggregate_into_the_tables_the_figures_and_claims_read(g
     summary = aggregate.write(grid, tmp_path, cells_csv=out / 'cells.csv', summary_csv=out / 'summary.csv',
                               bn_values_csv=out / 'bn_values.csv', history_csv=out / 'history.csv',
                               summary_json_path=out / 'summary.json')
-    table = claims.all_claims(pd.read_csv(out / 'cells.csv'), PROFILE)
+    table = all_claims(pd.read_csv(out / 'cells.csv'))
     assert [row.number for row in table if row.verdict == NOT_MEASURED] == []
     summary, history = pd.read_csv(out / 'summary.csv'), pd.read_csv(out / 'history.csv')
     assert all(runs.summary_stat(summary, run, 'test_accuracy').n == 3 for run in runs.ALL_RUNS)

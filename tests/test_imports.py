@@ -10,8 +10,10 @@ import pytest
 
 from dvc_repo import PROJECT
 
-# extension_*: the extensions pipeline's figures and claims (extensions/dvc.yaml)
-REPORT_STAGES = ['aggregate', 'figures', 'claims', 'grid_recipe', 'extension_figures', 'extension_claims']
+# figures and claims serve every table (bnonly.figure_sets, bnonly.claims_tables): the default grid's and the
+# extensions grid's (extensions/dvc.yaml)
+REPORT_STAGES = ['aggregate', 'figures', 'claims', 'grid_recipe']
+TABLES = ['paper', 'extensions']
 HEAVY = ('torch', 'timm')
 
 
@@ -36,6 +38,31 @@ def import_stage(name: str) -> str:
 @pytest.mark.parametrize('stage', REPORT_STAGES)
 def test_report_stage_imports_neither_torch_nor_timm(stage):
     assert heavy_imports(import_stage(stage)) == []
+
+
+@pytest.mark.parametrize('table', TABLES)
+def test_the_claims_and_a_figure_of_each_table_run_without_torch(table, tmp_path):
+    """Running, not only importing: the claims stage and one figure of the table, in one fresh interpreter, on
+    a small synthetic grid's aggregated tables (bnonly.paper.synthetic, never measurements)."""
+    from bnonly.paper import aggregate
+    from bnonly.paper.synthetic import write_grid
+    grid = {'runs': ['cifar_resnet14-bn_only', 'cifar_resnet14-random_k'], 'seeds': [0, 1, 2], 'analyze_runs': []}
+    write_grid(grid, tmp_path / 'cells')
+    out = tmp_path / 'tables'
+    aggregate.write(grid, tmp_path / 'cells', cells_csv=out / 'cells.csv', summary_csv=out / 'summary.csv',
+                    bn_values_csv=out / 'bn.csv', history_csv=out / 'history.csv',
+                    summary_json_path=out / 'summary.json')
+    figure = {'paper': '2', 'extensions': 'E1'}[table]
+    tables = ['--summary', str(out / 'summary.csv'), '--summary-json', str(out / 'summary.json')]
+    claims = ['--table', table, '--cells', str(out / 'cells.csv'), *tables, '--out', str(tmp_path / 'claims.md'),
+              '--csv', str(tmp_path / 'claims.csv')]
+    figures = ['--table', table, '--figure', figure, *tables, '--params', 'grid.yaml', '--out',
+               str(tmp_path / 'figure')]
+    code = (f'import runpy\n'
+            f'for script, argv in (("claims", {claims!r}), ("figures", {figures!r})):\n'
+            f'    assert runpy.run_path(f"stages/{{script}}.py", run_name="imported")["main"](argv) == 0, script')
+    assert heavy_imports(code) == []
+    assert (tmp_path / 'claims.md').is_file() and (tmp_path / 'figure.png').is_file()
 
 
 def test_the_probe_sees_torch_and_timm():

@@ -252,8 +252,8 @@ def test_a_cells_table_from_before_run_columns_still_summarises():
     assert (row['run'], row['mean'], row['n'], row['batchnorm_params']) == ('cifar_resnet14-bn_only', 0.55, 2, 1120)
 
 
-@pytest.mark.parametrize('stage', ['claims', 'extension_claims'])
-def test_the_claims_stages_refuse_a_partial_grid(grid_root, tmp_path, capsys, stage):
+@pytest.mark.parametrize('table', ['paper', 'extensions'])
+def test_the_claims_stage_refuses_a_partial_grid(grid_root, tmp_path, capsys, table):
     """No verdict from part of a grid: the stage names the missing cells instead of testing what is left."""
     import runpy
     from dvc_repo import PROJECT
@@ -262,11 +262,11 @@ def test_the_claims_stages_refuse_a_partial_grid(grid_root, tmp_path, capsys, st
     aggregate.write(GRID, grid_root, cells_csv=out / 'cells.csv', summary_csv=out / 'summary.csv',
                     bn_values_csv=out / 'bn.csv', history_csv=out / 'history.csv',
                     summary_json_path=out / 'summary.json')
-    main = runpy.run_path(str(PROJECT / 'stages' / f'{stage}.py'), run_name='test')['main']
-    extra = ['--summary', str(out / 'summary.csv')] if stage == 'claims' else []
-    assert main(['--cells', str(out / 'cells.csv'), '--summary-json', str(out / 'summary.json'), *extra,
-                 '--out', str(tmp_path / 'claims.md'), '--csv', str(tmp_path / 'claims.csv')]) == 1
+    main = runpy.run_path(str(PROJECT / 'stages' / 'claims.py'), run_name='test')['main']
+    assert main(['--table', table, '--cells', str(out / 'cells.csv'), '--summary-json', str(out / 'summary.json'),
+                 '--summary', str(out / 'summary.csv'), '--out', str(tmp_path / 'claims.md'),
+                 '--csv', str(tmp_path / 'claims.csv')]) == 1
     assert capsys.readouterr().err == (
-        f'{stage}: error: the grid is partial, {out / "summary.json"} lists 1 stages without results '
+        f'claims: error: the grid is partial, {out / "summary.json"} lists 1 stages without results '
         f'(profile.cells_missing: grid_train@cifar_resnet14-all-1); finish them or remove them from grid.yaml\n')
     assert not (tmp_path / 'claims.md').exists()

@@ -11,12 +11,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bnonly.paper import claims, claims_table, paper_claims
+from bnonly.paper import claims, paper_claims
 from bnonly.paper.aggregate import summarize
 from bnonly.paper.results import Results
-from bnonly.paper.statistics import sd_upper, seeds_needed, upper_bound
+from bnonly.paper.claims_table import TABLE
 from bnonly.paper.synthetic import batchnorm_params
-from bnonly.paper.verdicts import CONTRADICTED, FAILS, HOLDS, NOT_MEASURED, UNRESOLVED
+from bnonly.reporting import claims_table
+from bnonly.reporting.statistics import sd_upper, seeds_needed, upper_bound
+from bnonly.reporting.verdicts import CONTRADICTED, FAILS, HOLDS, NOT_MEASURED, UNRESOLVED, decide
 
 PROFILE = {'dataset': 'fashion_mnist', 'steps': 1000, 'seeds': 3, 'cells_trained': 30, 'cells_analysed': 15}
 SEEDS = (0, 1, 2)
@@ -52,8 +54,13 @@ def results(*rows, profile=PROFILE) -> Results:
     return Results(summarize(cells), profile, cells)
 
 
+def all_claims(cells: Results, **options):
+    """The paper's table on ``cells`` (bnonly.paper.claims.evaluate)."""
+    return claims.evaluate(TABLE, cells, **options)
+
+
 def row(number, *groups, profile=PROFILE):
-    table = claims.all_claims(results(*groups, profile=profile))
+    table = all_claims(results(*groups, profile=profile))
     return next(r for r in table if r.number == number)
 
 
@@ -100,14 +107,14 @@ def test_reversed_effect_at_the_papers_budget_does_not_hold():
 def test_a_reversed_primary_claim_is_left_open_by_the_gatekeeping():
     cells = results(accuracy('cifar_resnet14', 'bn_only', [0.50, 0.51, 0.49]),
                     accuracy('cifar_resnet14', 'output_only', [0.80, 0.80, 0.79]))
-    found = next(r for r in claims.all_claims(cells) if r.number == '7')
+    found = next(r for r in all_claims(cells) if r.number == '7')
     # its contradicting test is in the secondary family, which opens only if every primary claim holds
     assert found.family == 'primary' and found.verdict == UNRESOLVED and found.p_opposite_holm > 0.05
     # one Holm family over the same tests would call it reversed
-    single = next(r for r in claims.decide([r for r in claims.all_claims(cells)]) if r.number == '7')
+    single = next(r for r in decide([r for r in all_claims(cells)]) if r.number == '7')
     assert single.family == '' and single.verdict == FAILS
     # and so does the primary family with both directions of each primary claim in it
-    both = next(r for r in claims.all_claims(cells, both_directions=True) if r.number == '7')
+    both = next(r for r in all_claims(cells, both_directions=True) if r.number == '7')
     assert both.family == 'primary' and both.verdict == CONTRADICTED
 
 
@@ -115,14 +122,14 @@ def test_the_sensitivity_line_is_computed_under_a_one_direction_table():
     cells = results(accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.79]),
                     accuracy('cifar_resnet14', 'random_k', [0.50, 0.52, 0.49]),
                     accuracy('cifar_resnet14', 'output_only', [0.70, 0.75, 0.69]))
-    table = claims.all_claims(cells)
-    both = claims.all_claims(cells, both_directions=True)
-    largest = max(r.p_holm for r in both if r.number in claims.PRIMARY_CLAIMS and r.verdict != NOT_MEASURED)
-    held = sum(r.verdict == HOLDS for r in both if r.number in claims.PRIMARY_CLAIMS)
-    text = claims_table.to_markdown(table, PROFILE)
+    table = all_claims(cells)
+    both = all_claims(cells, both_directions=True)
+    largest = max(r.p_holm for r in both if r.number in paper_claims.PRIMARY_CLAIMS and r.verdict != NOT_MEASURED)
+    held = sum(r.verdict == HOLDS for r in both if r.number in paper_claims.PRIMARY_CLAIMS)
+    text = claims_table.to_markdown(TABLE, table, PROFILE)
     assert (f'with both directions of each primary claim in the primary family: {held} of 8 still hold, largest '
             f'Holm-adjusted p = {largest:.3f}.') in text
-    assert 'Sensitivity' not in claims_table.to_markdown(both, PROFILE, both_directions=True)
+    assert 'Sensitivity' not in claims_table.to_markdown(TABLE, both, PROFILE, both_directions=True)
 
 
 def test_noisy_small_effect_is_not_resolvable_and_says_how_many_seeds():
@@ -257,7 +264,7 @@ def test_dead_relus_on_the_logit_scale_with_sites():
 
 
 def test_paper_numbers_off_their_data_set_print_nothing():
-    table = claims.all_claims(results(accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.82])))
+    table = all_claims(results(accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.82])))
     for found in table[:5]:
         assert found.verdict == NOT_MEASURED and found.ours == '-'
         assert 'the grid ran on Fashion-MNIST' in found.reason
@@ -276,9 +283,9 @@ def test_paper_numbers_on_cifar10():
 
 
 def test_markdown_and_csv(tmp_path):
-    table = claims.all_claims(results(accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.79]),
+    table = all_claims(results(accuracy('cifar_resnet14', 'bn_only', [0.80, 0.81, 0.79]),
                                       accuracy('cifar_resnet14', 'random_k', [0.50, 0.52, 0.49])))
-    text = claims_table.to_markdown(table, PROFILE)
+    text = claims_table.to_markdown(TABLE, table, PROFILE)
     assert text.count('\n| ') == len(table) + 1  # header + one line per claim
     assert 'Grid: Fashion-MNIST, 1,000 SGD steps per cell, 3 seeds, 30 trained and 15 analysed cells' in text
     header = ('| # | Claim (paper) | Paper | Ours (estimate [CI, unadjusted] per network) | Test | n | Family | '
@@ -287,7 +294,7 @@ def test_markdown_and_csv(tmp_path):
     assert '| 6 | BatchNorm-only training is far above' in text and '| primary |' in text
     assert 'serial gatekeeping' in text and 'Holm' in text and 'TOST' in text and '±1 point' in text
     assert 'unadjusted' in text and 'new confirmatory seed set' in text
-    frame = claims_table.to_frame(table)
+    frame = claims_table.to_frame(TABLE, table)
     assert len(frame) == 19 and {'estimate', 'ci_low', 'ci_high', 'ci_level', 'n', 'family', 'p_raw', 'p_holm',
                                  'verdict', 'verdict_text', 'scope', 'budget', 'seeds_needed'} <= set(frame.columns)
     random_k = frame.set_index('number').loc['6']

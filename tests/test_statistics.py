@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bnonly.paper import statistics as st
+from bnonly.reporting import statistics as st
 
 # Student (1908), Cushny & Peebles' sleep data: extra hours of sleep, drug 2 - drug 1, per patient
 SLEEP_DIFFERENCES = [1.2, 2.4, 1.3, 1.3, 0.0, 1.0, 1.8, 0.8, 4.6, 1.4]
@@ -130,3 +130,19 @@ def test_blocked_contrast_keeps_only_complete_blocks():
 def test_benjamini_hochberg_on_a_known_example():
     """BH by hand: q_(i) = min over j >= i of p_(j) m / j; p = [0.01, 0.04, 0.03, 0.005] -> [0.02, 0.04, 0.04, 0.02]."""
     assert st.benjamini_hochberg([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.02, 0.04, 0.04, 0.02])
+
+
+def test_one_t_interval_for_the_claims_and_the_error_bars():
+    """bnonly.reporting.intervals is scipy's t interval to the last bit (the claims' intervals), and its
+    half-width is what the summary's ci95 and the figures' error bars print."""
+    from bnonly.reporting.intervals import t_half_width, t_interval
+    x = np.asarray(SLEEP_DIFFERENCES)
+    sem = stats.sem(x)
+    for confidence in (0.95, 0.9):
+        expected = stats.t.interval(confidence, len(x) - 1, loc=x.mean(), scale=sem)
+        assert t_interval(x.mean(), sem, len(x) - 1, confidence) == expected
+        result = st.one_sided_t(x) if confidence == 0.95 else st.equivalence(x, low=-5, high=5)
+        assert (result.ci_low, result.ci_high) == tuple(float(v) for v in expected)
+    half = t_half_width([x.std(ddof=1), 1.0, 2.0], [len(x), 1, 3])
+    assert half[0] == pytest.approx(stats.t.ppf(0.975, 9) * sem, rel=1e-12)
+    assert math.isnan(half[1]) and half[2] == pytest.approx(4.303 * 2 / math.sqrt(3), rel=1e-3)

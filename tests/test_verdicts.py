@@ -1,10 +1,10 @@
-"""Serial gatekeeping over two Holm families (bnonly.paper.verdicts.decide) against Holm computed by hand."""
+"""Serial gatekeeping over two Holm families (bnonly.reporting.verdicts.decide) against Holm computed by hand."""
 import math
 
 import pytest
 
-from bnonly.paper.statistics import ONE_SIDED, Outcome, sd_upper, seeds_needed
-from bnonly.paper.verdicts import (CONTRADICTED, EXPLORATORY, FAILS, HOLDS, NOT_MEASURED, UNRESOLVED, Budget,
+from bnonly.reporting.statistics import ONE_SIDED, Outcome, sd_upper, seeds_needed
+from bnonly.reporting.verdicts import (CONTRADICTED, EXPLORATORY, FAILS, HOLDS, NOT_MEASURED, UNRESOLVED, Budget,
                                    Finding, Planning, Row, both_directions_sensitivity, decide, not_measured)
 
 

@@ -35,7 +35,7 @@ from bnonly.paper.claims import budget
 from bnonly.paper.grid import GridError, analysed_cells, train_cells
 from bnonly.paper.names import dataset_label
 from bnonly.paper.paper_claims import PAPER_EPOCHS
-from bnonly.paper.verdicts import CONTRADICTED, EXPLORATORY, FAILS, HOLDS, NOT_MEASURED, UNRESOLVED, VERDICTS
+from bnonly.reporting.verdicts import CONTRADICTED, EXPLORATORY, FAILS, HOLDS, NOT_MEASURED, UNRESOLVED, VERDICTS
 
 README = Path('README.md')
 # The column the current claims code (bnonly.paper.claims_table.to_frame) writes the scoped verdict to; a claims

@@ -1,6 +1,7 @@
 """Every name a params file may choose from: data sets, architectures, trainable sets, initialisations,
-normalisations, precisions, memory formats, compile modes and dead-ReLU granularities, as plain tuples; and the
-grammar of a grid run's name, which spells an architecture, a trainable set and model settings in one string.
+normalisations, precisions, memory formats, compile modes and dead-ReLU granularities, as plain tuples; the
+grammar of a grid run's name, which spells an architecture, a trainable set and model settings in one string;
+and the key a |γ| threshold is spelled with in the metrics, histories and reports (``threshold_key``).
 
 One home that imports only the standard library, so that ``bnonly.config`` checks every name of params.yaml
 and grid.yaml without torch (the report stages, grid_recipe among them, never import it), and so that a
@@ -124,3 +125,15 @@ def parse_run(run: str) -> tuple[str, str, dict]:
                               f'{section}.{key}; a run sets each at most once')
         variants[key] = value
     return arch, trainable, variants
+
+
+def threshold_key(threshold: float) -> str:
+    """How a |γ| threshold is spelled in a metric key or a column name (the analysis metrics, the training
+    history, the aggregated tables and the claims): 't' + the threshold written with '%g', its '.' as 'p', since
+    DVC reserves dots for nesting: 0.01 -> 't0p01', 1e-05 -> 't1e-05'."""
+    return 't' + format(threshold, 'g').replace('.', 'p')
+
+
+def key_threshold(key: str) -> float:
+    """The inverse of ``threshold_key``: 't0p01' -> 0.01, 't1e-05' -> 1e-05."""
+    return float(key[1:].replace('p', '.'))

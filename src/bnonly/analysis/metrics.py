@@ -2,7 +2,8 @@
 
 Scheme: nested objects whose own key names never contain a dot, because DVC joins nested keys with dots
 (``gamma.frac_abs_below.t0p01``). A threshold t becomes the key ``t`` + t written with ``%g`` and the
-decimal point replaced by ``p``: 0.01 -> ``t0p01``, 0.5 -> ``t0p5``, 1e-05 -> ``t1e-05``.
+decimal point replaced by ``p`` (bnonly.vocabulary.threshold_key): 0.01 -> ``t0p01``, 0.5 -> ``t0p5``,
+1e-05 -> ``t1e-05``.
 
     test_accuracy                  unclamped top-1 accuracy on the test set (eval mode, running statistics)
     test_images                    number of test images every pass saw
@@ -38,11 +39,7 @@ dead_relu keys after ``applicable`` on a network without ReLUs.
 from bnonly.analysis.batchnorm import summary
 from bnonly.analysis.dead_relu import DeadRelus
 from bnonly.analysis.run import Analysis
-
-
-def threshold_key(threshold: float) -> str:
-    """The metrics key of a threshold: 0.01 -> 't0p01' (no dots: DVC reserves them for nesting)."""
-    return 't' + format(threshold, 'g').replace('.', 'p')
+from bnonly.vocabulary import threshold_key
 
 
 def dead_relu_metrics(dead: DeadRelus) -> dict:

@@ -24,10 +24,11 @@ from matplotlib.figure import Figure
 from bnonly.extensions import runs
 from bnonly.extensions.runs import Stat, summary_stat
 from bnonly.paper import plotting
-from bnonly.paper.aggregate import ci95
 from bnonly.paper.figure_data import HISTORY_GAMMA, caption_text
 from bnonly.paper.figures import DEFAULTS
 from bnonly.paper.names import threshold_key
+from bnonly.paper.plotting import FigureSet
+from bnonly.reporting.intervals import t_half_width
 
 ACCURACY = 'test accuracy (%)\nmean over seeds, bars: 95% t-interval'
 SMALL_GAMMA = 0.1   # E4: the claims' primary |γ| threshold (bnonly.paper.paper_claims.PRIMARY_THRESHOLD)
@@ -160,12 +161,13 @@ def figure_e3(summary: pd.DataFrame, history: pd.DataFrame, profile: dict) -> Fi
 
 
 def seed_stat(values: pd.Series) -> Stat | None:
-    """Mean and 95% half-width of per-seed values (the aggregate's own ci95); None when there are none."""
+    """Mean and 95% half-width of per-seed values (the summary's ci95: bnonly.reporting.intervals); None when
+    there are none."""
     values = values.dropna().astype(float)
     if values.empty:
         return None
     std = values.std(ddof=1) if len(values) > 1 else math.nan
-    return Stat(float(values.mean()), float(ci95([std], [len(values)])[0]), len(values))
+    return Stat(float(values.mean()), float(t_half_width(std, len(values))), len(values))
 
 
 def final_small_gamma(history: pd.DataFrame, run: str) -> Stat | None:
@@ -206,10 +208,14 @@ FIGURES: dict[str, Callable[[pd.DataFrame, pd.DataFrame, dict], Figure]] = {
     'E1': figure_e1, 'E2': figure_e2, 'E3': figure_e3, 'E4': figure_e4}
 
 
-def draw(name: str, summary: pd.DataFrame, history: pd.DataFrame | None, profile: dict, settings: dict,
-         out_stem: str | Path) -> list[Path]:
-    """Draw figure ``name`` and save it as ``<out_stem>.png`` and ``.pdf``; ``settings``: grid.yaml's figures."""
+def draw(name: str, summary: pd.DataFrame, profile: dict, settings: dict, out_stem: str | Path, *,
+         bn_values: pd.DataFrame | None = None, history: pd.DataFrame | None = None) -> list[Path]:
+    """Draw figure ``name`` and save it as ``<out_stem>.png`` and ``.pdf``; ``settings``: grid.yaml's figures;
+    ``history``: results/grid_history.csv (E4; none of these figures reads the γ/β values)."""
     if name not in FIGURES:
         raise ValueError(f'no figure {name}; figures: {", ".join(FIGURES)}')
     figure = FIGURES[name](summary, history, profile)
     return plotting.save(figure, out_stem, dpi=int(settings.get('dpi', DEFAULTS.dpi)))
+
+
+FIGURE_SET = FigureSet('extensions', tuple(FIGURES), draw, needs_history=frozenset({'E4'}))

@@ -5,10 +5,10 @@
 - ``aggregate``: every cell's metrics into tidy tables and a summary over seeds (mean, std, n).
 - ``names``: a data set's name for people, a |γ| threshold's metric key.
 - ``figure_data``, ``plotting`` and ``figures``: Figures 1 to 8 from the aggregated tables (what each plots,
-  then matplotlib, Agg).
-- ``paper_claims``: the paper's headline claims declared as data, each with a stated test; ``claims``
-  evaluates them on the per-seed cells (``results``) beside our measurements (``statistics`` the tests,
-  ``verdicts`` Holm and the verdicts, ``claims_table`` the Markdown and CSV).
+  then matplotlib, Agg); ``plotting.FigureSet`` is what a grid's set of figures declares.
+- ``paper_claims``: the paper's headline claims declared as data, each with a stated test; ``claims_table``
+  declares the table they form. ``claims`` evaluates any declared table (the extensions' too) on its per-seed
+  cells (``results``) beside our measurements; the tests, verdicts and files are bnonly.reporting's.
 - ``cost``: how long a grid takes on our CPU (the measured speeds), ``python -m bnonly.paper.cost``.
 - ``synthetic``: stand-in cell results in the stages' file formats (tests; never a measurement).
 

@@ -1,7 +1,10 @@
-"""The paper's claims table, evaluated: each declared claim (bnonly.paper.paper_claims) tested on the grid's
-per-seed cells (bnonly.paper.results), its estimate printed, then every row decided at once
-(bnonly.paper.verdicts). Nothing here names a claim: a row's test, cells and wording are its declaration's.
+"""Any claims table, evaluated: each declared claim (bnonly.reporting.claim; the paper's in
+bnonly.paper.paper_claims, the extensions' in bnonly.extensions.claims) tested on its grid's per-seed cells (what
+the table's ``results`` reads: bnonly.paper.results, bnonly.extensions.runs), its estimate printed, then every
+row decided at once (bnonly.reporting.verdicts). Nothing here names a claim or a table: a row's test, cells and
+wording are its declaration's.
 """
+import dataclasses
 import math
 from typing import Callable
 
@@ -9,14 +12,15 @@ import numpy as np
 import pandas as pd
 
 from bnonly.paper.names import dataset_label, threshold_key
-from bnonly.paper.paper_claims import (BLOCKED, CLAIMS, COST_NOTE, DEAD_RELU_DETAIL, EQUIVALENCE_MARGIN,
-                                       EQUIVALENT, GAMMA_BETA_EFFECTS, LOGIT, OTHER_THRESHOLDS, PAPER_EFFECT,
-                                       PAPER_EPOCHS, PRIMARY_BOTH_DIRECTIONS, PRIMARY_CLAIMS, PRIMARY_KEY,
-                                       PRIMARY_THRESHOLD, TARGET, TOLERANCE, PaperClaim)
+from bnonly.paper.paper_claims import (COST_NOTE, EQUIVALENCE_MARGIN, GAMMA_BETA_EFFECTS, PAPER_EPOCHS, PRIMARY_KEY,
+                                       PRIMARY_THRESHOLD, TOLERANCE)
 from bnonly.paper.results import Comparison, Results, Side, label
-from bnonly.paper.statistics import (CONFIDENCE, TOST, Outcome, blocked_contrast, equivalence, one_sided_t,
-                                     paired_differences, upper_bound)
-from bnonly.paper.verdicts import Budget, Finding, Row, decide, not_measured
+from bnonly.reporting.claim import (BLOCKED, CONTRAST, DEAD_RELU_DETAIL, EQUIVALENT, ESTIMATE, EXPLORATORY, LOGIT,
+                                    OTHER_THRESHOLDS, PAPER_EFFECT, TARGET, TRAINABLE_COUNTS, Claim)
+from bnonly.reporting.claims_table import ClaimsTable
+from bnonly.reporting.statistics import (CONFIDENCE, TOST, Outcome, blocked_contrast, equivalence, one_sided_t,
+                                         paired_differences, two_sided_t, upper_bound)
+from bnonly.reporting.verdicts import Budget, Finding, Row, decide, not_measured
 
 
 def _count(value) -> str:
@@ -73,26 +77,28 @@ def _test_text(findings: list[Finding]) -> str:
     return text
 
 
-def _row(claim: PaperClaim, what: str, findings: list[Finding]) -> Row:
+def _row(claim: Claim, what: str, findings: list[Finding]) -> Row:
     ours = (f'{what}, estimate [{interval_label(findings)}]: '
             + '; '.join(f'{f.label}: {f.text}' for f in findings))
     test = _test_text(findings) + (f'; {claim.note}' if claim.note else '')
     return Row(claim.number, claim.claim, claim.paper, ours=ours, test=test, findings=findings,
-               planning=claim.planning)
+               reason=claim.reason, planning=claim.planning, exploratory=claim.family == EXPLORATORY)
 
 
 # ------------------------------------------------------------------------------------------------ tests
 def paired_findings(results: Results, comparisons: list[Comparison], *,
                     transform: Callable[[Results, Side], pd.Series] | None = None,
-                    formatter: Callable[[Outcome], str] = points, kind: str = 'paired t') -> list[Finding]:
-    """One one-sided paired t (a - b > 0) per comparison whose two cells share at least one seed."""
+                    formatter: Callable[[Outcome], str] = points, kind: str = 'paired t',
+                    test: Callable[..., Outcome] = one_sided_t) -> list[Finding]:
+    """One paired t per comparison whose two cells share at least one seed: one-sided (a - b > 0), or
+    ``two_sided_t`` for an estimate that decides nothing."""
     read = transform or (lambda r, side: r.values(side))
     findings = []
     for label_, a, b in comparisons:
         differences = paired_differences(read(results, a), read(results, b))
         if differences.empty:
             continue
-        outcome = one_sided_t(differences.to_numpy(), kind=kind)
+        outcome = test(differences.to_numpy(), kind=kind)
         findings.append(Finding(label_, outcome, formatter(outcome)))
     return findings
 
@@ -114,11 +120,17 @@ def blocked_findings(results: Results, comparisons: list[Comparison]) -> list[Fi
 
 
 def equivalent_findings(results: Results, comparisons: list[Comparison]) -> list[Finding]:
-    """One TOST per cell: its per-seed value within ±EQUIVALENCE_MARGIN."""
+    """One TOST per comparison within ±EQUIVALENCE_MARGIN: of a cell's per-seed value (a change it measured),
+    or of the per-seed differences a - b on the seeds both cells share."""
     findings = []
-    for label_, side, _ in comparisons:
-        outcome = equivalence(results.values(side).to_numpy(), low=-EQUIVALENCE_MARGIN, high=EQUIVALENCE_MARGIN,
-                              kind='one-sample on the per-seed change',
+    for label_, a, b in comparisons:
+        if b is None:
+            values, kind = results.values(a), 'one-sample on the per-seed change'
+        else:
+            values, kind = paired_differences(results.values(a), results.values(b)), 'paired'
+        if b is not None and values.empty:
+            continue
+        outcome = equivalence(values.to_numpy(), low=-EQUIVALENCE_MARGIN, high=EQUIVALENCE_MARGIN, kind=kind,
                               margins=f'±{100 * EQUIVALENCE_MARGIN:g} point')
         findings.append(Finding(label_, outcome, points(outcome)))
     return findings
@@ -134,7 +146,7 @@ def empirical_logit(results: Results, side: Side) -> pd.Series:
     return np.log(clipped / (1 - clipped))
 
 
-def target_row(results: Results, claim: PaperClaim) -> Row:
+def target_row(results: Results, claim: Claim) -> Row:
     """A number the paper reports: our mean significantly above it minus TOLERANCE (one-sided one-sample t)."""
     dataset = claim.select.dataset
     if results.dataset != dataset:
@@ -155,7 +167,7 @@ def target_row(results: Results, claim: PaperClaim) -> Row:
 
 
 # ------------------------------------------------------------------------- printed beside, never tested
-def _against_the_papers_effect(claim: PaperClaim, results: Results, comparison: Comparison, outcome: Outcome) -> str:
+def _against_the_papers_effect(claim: Claim, results: Results, comparison: Comparison, outcome: Outcome) -> str:
     """The one-sided upper bound of the gain, and where the paper's +0.5 to +2 points lie against it."""
     bound = upper_bound(outcome)
     if math.isnan(bound):
@@ -168,7 +180,7 @@ def _against_the_papers_effect(claim: PaperClaim, results: Results, comparison: 
     return f'; one-sided upper {100 * CONFIDENCE:g}% bound (unadjusted) {100 * bound:+.1f} points: {where}'
 
 
-def _other_thresholds(claim: PaperClaim, results: Results, comparison: Comparison, outcome: Outcome) -> str:
+def _other_thresholds(claim: Claim, results: Results, comparison: Comparison, outcome: Outcome) -> str:
     """The same comparison at the non-primary thresholds: printed, never tested."""
     select, parts = claim.select, []
     for t in results.thresholds():
@@ -186,7 +198,7 @@ def _other_thresholds(claim: PaperClaim, results: Results, comparison: Compariso
 SITES = ('block', 'residual')
 
 
-def _dead_relu_detail(claim: PaperClaim, results: Results, comparison: Comparison, outcome: Outcome) -> str:
+def _dead_relu_detail(claim: Claim, results: Results, comparison: Comparison, outcome: Outcome) -> str:
     """The mean fractions of the two cells, then the odds ratio at each ReLU site."""
     bn, everything = (100 * results.values(side).mean() for side in (comparison.a, comparison.b))
     parts = []
@@ -200,8 +212,18 @@ def _dead_relu_detail(claim: PaperClaim, results: Results, comparison: Compariso
     return f', BN-only {bn:.1f}% vs all {everything:.1f}% (means){sites}'
 
 
+def _trainable_counts(claim: Claim, results: Results, comparison: Comparison, outcome: Outcome) -> str:
+    """The trainable parameter counts of the two cells, as their first seed trained them."""
+    counts = []
+    for side in (comparison.a, comparison.b):
+        values = results.values(side._replace(metric='trainable_params'))
+        counts.append('?' if values.empty else f'{values.iloc[0]:,.0f}')
+    a, b = counts
+    return f'; trainable parameters {a} vs {b}' + (' (equal)' if a == b != '?' else '')
+
+
 DETAILS = {PAPER_EFFECT: _against_the_papers_effect, OTHER_THRESHOLDS: _other_thresholds,
-           DEAD_RELU_DETAIL: _dead_relu_detail}
+           DEAD_RELU_DETAIL: _dead_relu_detail, TRAINABLE_COUNTS: _trainable_counts}
 
 
 # -------------------------------------------------------------------------------------------- the table
@@ -213,7 +235,7 @@ def _counts_note(results: Results, comparisons: list[Comparison]) -> str:
     return 'equal trainable counts' if all(a == b for a, b in counts) else 'trainable counts differ here'
 
 
-def claim_row(results: Results, claim: PaperClaim) -> Row:
+def claim_row(results: Results, claim: Claim) -> Row:
     """The row of one declared claim: its findings, each with its printed detail, or why it is not measured."""
     if claim.test == TARGET:
         return target_row(results, claim)
@@ -225,6 +247,8 @@ def claim_row(results: Results, claim: PaperClaim) -> Row:
     elif claim.test == LOGIT:
         findings = paired_findings(results, comparisons, transform=empirical_logit, formatter=odds_ratio,
                                    kind='paired t on logits')
+    elif claim.test == ESTIMATE:
+        findings = paired_findings(results, comparisons, test=two_sided_t)
     else:
         findings = paired_findings(results, comparisons)
     if not findings:
@@ -238,7 +262,11 @@ def claim_row(results: Results, claim: PaperClaim) -> Row:
     return _row(claim, claim.what.format(data=results.dataset_label, counts=counts), findings)
 
 
-def all_claims(results: Results, *, both_directions: bool = PRIMARY_BOTH_DIRECTIONS) -> list[Row]:
-    """Every row, corrected for multiplicity (primary family first) and decided at the grid's budget."""
-    rows = [claim_row(results, claim) for claim in CLAIMS]
-    return decide(rows, primary=PRIMARY_CLAIMS, both_directions=both_directions, budget=budget(results.profile))
+def evaluate(table: ClaimsTable, results, *, both_directions: bool | None = None) -> list[Row]:
+    """Every row of ``table`` on ``results`` (what its ``results`` read), corrected for multiplicity (primary
+    family first, when the table has one) and decided at the grid's budget. ``both_directions``: the design of
+    the primary family, the table's own unless given."""
+    both_directions = table.both_directions if both_directions is None else both_directions
+    rows = [claim_row(results, claim) for claim in table.claims]
+    return decide(rows, primary=table.primary, both_directions=both_directions, budget=budget(results.profile),
+                  gate=table.gate)

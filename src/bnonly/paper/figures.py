@@ -27,6 +27,7 @@ from matplotlib.ticker import MaxNLocator
 
 from bnonly.config import FiguresSettings
 from bnonly.paper import plotting
+from bnonly.paper.plotting import FigureSet
 from bnonly.paper.figure_data import (TRACED, arch_order, caption_text, clamping_table, compared_first,
                                       family_panels, gamma_fractions, gamma_history, random_k, rows, trainable_order)
 from bnonly.paper.grid import arch_info, paper_runs
@@ -312,3 +313,13 @@ def draw(number: int, summary: pd.DataFrame, bn_values: pd.DataFrame | None, pro
     else:
         figure = FIGURES[number](summary, bn_values, profile, settings)
     return plotting.save(figure, out_stem, dpi=int(settings.get('dpi', DEFAULTS.dpi)))
+
+
+def _draw_named(name: str, summary: pd.DataFrame, profile: dict, settings: dict, out_stem: str | Path, *,
+                bn_values: pd.DataFrame | None = None, history: pd.DataFrame | None = None) -> list[Path]:
+    return draw(int(name), summary, bn_values, profile, settings, out_stem, history)
+
+
+FIGURE_SET = FigureSet('paper', tuple(str(number) for number in FIGURES), _draw_named,
+                       needs_bn_values=frozenset(str(number) for number in NEEDS_BN_VALUES),
+                       needs_history=frozenset(str(number) for number in NEEDS_HISTORY))

@@ -46,11 +46,12 @@ bnonly.paper.verdicts). Rules:
   number. The qualitative claims are measured on whatever data set the grid ran on.
 """
 import math
-from dataclasses import dataclass
 
 from bnonly.paper.names import threshold_key
 from bnonly.paper.results import EachNetwork, EqualBatchNorm, FamilyEnds, PerNetwork, Side, Targets
-from bnonly.paper.verdicts import Planning
+from bnonly.reporting.claim import (BLOCKED, DEAD_RELU_DETAIL, EQUIVALENT, LOGIT, OTHER_THRESHOLDS, PAIRED,
+                                    PAPER_EFFECT, PRIMARY, TARGET, Claim, primary_rows)
+from bnonly.reporting.verdicts import Planning
 
 TOLERANCE = 0.02            # a paper accuracy is reproduced when we are significantly above it minus 2 points
 EQUIVALENCE_MARGIN = 0.01   # "barely changes accuracy": within ±1 point, fixed before any data
@@ -64,36 +65,9 @@ PRIMARY_BOTH_DIRECTIONS = False
 PAPER_EPOCHS = {'cifar10': 160, 'imagenet': 90}
 COST_NOTE = 'too deep for the CPU profile; run the paper grid (params/paper_cifar10.yaml) on a GPU'
 
-# How a claim is tested (bnonly.paper.claims evaluates each):
-PAIRED = 'paired'           # one-sided paired t of a - b > 0 per network
-BLOCKED = 'blocked'         # the same contrast in the block model of every network of that trainable set
-TARGET = 'target'           # one-sided one-sample t above the paper's number minus TOLERANCE
-EQUIVALENT = 'equivalent'   # TOST of the per-seed value within ±EQUIVALENCE_MARGIN
-LOGIT = 'logit'             # paired t on empirical logits, printed as odds ratios
-# What a row prints beside each network's estimate, never tested:
-OTHER_THRESHOLDS = 'other thresholds'   # the same comparison at every other |γ| threshold
-PAPER_EFFECT = 'paper effect'           # the one-sided upper bound against GAMMA_BETA_EFFECTS
-DEAD_RELU_DETAIL = 'dead relu detail'   # the two mean fractions and the per-site odds ratios
-
-
-@dataclass(frozen=True)
-class PaperClaim:
-    """One row of the claims table. In ``what``, '{data}' is the grid's data set and '{counts}' whether the
-    compared cells train as many parameters; in a selector's metric and in ``missing``, '{t}' is the key of
-    PRIMARY_THRESHOLD."""
-    number: str
-    claim: str                  # the paper's claim, as the row words it
-    paper: str                  # what the paper reports
-    select: PerNetwork | EachNetwork | FamilyEnds | EqualBatchNorm | Targets  # which cells it tests
-    test: str                   # PAIRED, BLOCKED, TARGET, EQUIVALENT or LOGIT
-    planning: Planning          # the effect a seed count plans for
-    what: str = ''              # what the estimate is (TARGET rows: said by the test)
-    missing: str = ''           # why not measured (TARGET rows: said by the test)
-    primary: bool = False       # in the primary family of the gatekeeping procedure (module docstring)
-    note: str = ''              # said after the test's name
-    detail: str = ''            # OTHER_THRESHOLDS, PAPER_EFFECT or DEAD_RELU_DETAIL
-
-
+# Each row is a bnonly.reporting.claim.Claim: its cells (a selector of bnonly.paper.results, whose metric is
+# read at PRIMARY_THRESHOLD's key where it says '{t}'), its test (TARGET rows: against the paper's number minus
+# TOLERANCE; EQUIVALENT rows: within ±EQUIVALENCE_MARGIN), its wording and its family.
 T = f'{PRIMARY_THRESHOLD:g}'                   # as the rows print it
 PRIMARY_KEY = threshold_key(PRIMARY_THRESHOLD)  # as the metrics name it: '{t}' below
 SHARE, SHARE_AT_INIT = 'gamma.frac_abs_below.{t}', 'gamma_init.frac_abs_below.{t}'
@@ -114,88 +88,88 @@ def _bn_only(arch: str, metric: str = 'test_accuracy', trainable: str = 'bn_only
 
 # The primary family (``primary``) was fixed before the default grid's seeds ran (module docstring).
 CLAIMS = (
-    PaperClaim('1', 'Deep ResNets trained BatchNorm-only reach 82% on CIFAR-10 (ResNet-866).', '82% (ResNet-866)',
-               Targets('cifar10', ((_bn_only('cifar_resnet866'), 0.82),)), TARGET, _PAPERS_NUMBER),
-    PaperClaim('2', '... and 32% top-5 on ImageNet (ResNet-200).', '32% top-5 (ResNet-200)',
-               Targets('imagenet', ((_bn_only('resnet200', 'test_top5_accuracy'), 0.32),)), TARGET, _PAPERS_NUMBER),
-    PaperClaim('3', 'BN-only ResNet-14 reaches about 48% on CIFAR-10 (secondary sources).', '≈ 48% (ResNet-14)',
-               Targets('cifar10', ((_bn_only('cifar_resnet14'), 0.48),)), TARGET, _PAPERS_NUMBER),
-    PaperClaim('4', 'BN-only ResNet-110 reaches about 69.5% on CIFAR-10 (secondary sources).',
-               '≈ 69.5% (ResNet-110)', Targets('cifar10', ((_bn_only('cifar_resnet110'), 0.695),)), TARGET,
-               _PAPERS_NUMBER),
-    PaperClaim('5', 'The same CIFAR-10 ResNets with all parameters trained reach about 91-93%.',
-               '91-93% (ResNet-14, ResNet-110)',
-               Targets('cifar10', ((_bn_only('cifar_resnet14', trainable='all'), 0.91),
-                                   (_bn_only('cifar_resnet110', trainable='all'), 0.91))), TARGET, _PAPERS_NUMBER),
-    PaperClaim('6', 'BatchNorm-only training is far above training the same number of randomly chosen parameters, '
-               'at every depth and width.', 'large gap at every depth and width (Figure 2)',
-               PerNetwork('bn_only', 'random_k'), PAIRED, Planning(0.05, _SESOI + ' ("far above")'),
-               what='BN-only − random_k test accuracy on {data} ({counts})',
-               missing='needs bn_only and random_k cells of the same network', primary=True),
-    PaperClaim('7', 'BatchNorm-only training is above training only the output layer (the title comparison), in '
-               'every network.', 'BN-only above output-only throughout (Figure 2)',
-               PerNetwork('bn_only', 'output_only'), PAIRED, _TWO_POINTS,
-               what='BN-only − output_only test accuracy on {data}',
-               missing='needs bn_only and output_only cells of the same network', primary=True),
-    PaperClaim('8', 'BatchNorm plus output layer is above as many random parameters plus the output layer.',
-               'above (Figure 2)', PerNetwork('bn_output', 'random_k_output'), PAIRED, _TWO_POINTS,
-               what='bn_output − random_k_output test accuracy on {data} ({counts})',
-               missing='needs bn_output and random_k_output cells of the same network'),
-    PaperClaim('9', 'BN-only accuracy rises with depth.', 'rises from ResNet-14 to ResNet-866 (Figures 2, 3)',
-               FamilyEnds('deep'), BLOCKED, _TWO_POINTS, what='deepest − shallowest BN-only test accuracy on {data}',
-               missing='needs BN-only cells of two depths of the deep family', primary=True),
-    PaperClaim('10', 'BN-only accuracy rises with width.', 'rises from WRN-14-1 to WRN-14-32 (Figures 2, 3)',
-               FamilyEnds('width'), BLOCKED, _TWO_POINTS,
-               what='widest − narrowest BN-only test accuracy on {data} (ResNet-14 = WRN-14-1)',
-               missing='needs BN-only cells of two widths of WRN-14-W (ResNet-14 counts as WRN-14-1)'),
-    PaperClaim('11', 'With all parameters trained, having γ and β at all is worth +0.5-2 points (CIFAR-10), +2 '
-               '(ImageNet).', '+0.5 to +2 points (CIFAR-10), +2 (ImageNet) (Figure 1)',
-               PerNetwork('all', 'all_but_bn', group='fixed_init'), PAIRED,
-               Planning(GAMMA_BETA_EFFECTS[0], 'the paper\'s smallest'),
-               what='all − all_but_bn test accuracy on {data}, both with γ = 1, β = 0 at init',
-               missing='needs the fixed_init cells all and all_but_bn (Figure 1)', detail=PAPER_EFFECT),
-    PaperClaim('12', 'At an equal count of BatchNorm parameters, depth beats width (BN-only).',
-               'ResNet-434 about 7 points above WRN-14-32 (32.5K vs 35.8K BN)', EqualBatchNorm(BN_COUNT_TOLERANCE),
-               BLOCKED, _TWO_POINTS,
-               what='deeper − wider BN-only test accuracy on {data}, BatchNorm counts within '
-                    f'{100 * BN_COUNT_TOLERANCE:.0f}%',
-               missing='needs a deep and a wide BN-only network with BatchNorm counts within 25%', primary=True),
-    PaperClaim('13', 'BN-only training makes small γ: more |γ| near 0 than at initialisation.',
-               '27% of γ below 0.01 (CIFAR-10 ResNet-110), 33% (ImageNet ResNet-101) (Figure 4)',
-               PerNetwork('bn_only', 'bn_only', SHARE, SHARE_AT_INIT, source='analysis'), PAIRED, _TWO_POINTS,
-               what=f'share of |γ| < {T} after BN-only training − the same cell\'s share at init, in points',
-               missing=f'needs analysed BN-only cells with gamma_init.* at threshold {T}', primary=True,
-               detail=OTHER_THRESHOLDS),
-    PaperClaim('14', '... and more than with all parameters trained.', 'few small γ with all trained (Figure 4)',
-               PerNetwork('bn_only', 'all', SHARE, source='analysis'), PAIRED, _TWO_POINTS,
-               what=f'share of |γ| < {T}, BN-only − all, in points',
-               missing=f'needs analysed bn_only and all cells of the same network at threshold {T}', primary=True,
-               detail=OTHER_THRESHOLDS),
-    *(PaperClaim(number, f'The share of small γ grows with {word} (BN-only).', f'grows with {word} (Figure 5)',
-                 FamilyEnds(family, SHARE, 'analysis'), BLOCKED, _TWO_POINTS,
-                 what=f'share of |γ| < {T}, {ends} BN-only network, in points',
-                 missing=f'needs analysed BN-only cells of two {word}s at threshold {T}')
+    Claim('1', 'Deep ResNets trained BatchNorm-only reach 82% on CIFAR-10 (ResNet-866).', '82% (ResNet-866)',
+          Targets('cifar10', ((_bn_only('cifar_resnet866'), 0.82),)), TARGET, _PAPERS_NUMBER),
+    Claim('2', '... and 32% top-5 on ImageNet (ResNet-200).', '32% top-5 (ResNet-200)',
+          Targets('imagenet', ((_bn_only('resnet200', 'test_top5_accuracy'), 0.32),)), TARGET, _PAPERS_NUMBER),
+    Claim('3', 'BN-only ResNet-14 reaches about 48% on CIFAR-10 (secondary sources).', '≈ 48% (ResNet-14)',
+          Targets('cifar10', ((_bn_only('cifar_resnet14'), 0.48),)), TARGET, _PAPERS_NUMBER),
+    Claim('4', 'BN-only ResNet-110 reaches about 69.5% on CIFAR-10 (secondary sources).',
+          '≈ 69.5% (ResNet-110)', Targets('cifar10', ((_bn_only('cifar_resnet110'), 0.695),)), TARGET,
+          _PAPERS_NUMBER),
+    Claim('5', 'The same CIFAR-10 ResNets with all parameters trained reach about 91-93%.',
+          '91-93% (ResNet-14, ResNet-110)',
+          Targets('cifar10', ((_bn_only('cifar_resnet14', trainable='all'), 0.91),
+                              (_bn_only('cifar_resnet110', trainable='all'), 0.91))), TARGET, _PAPERS_NUMBER),
+    Claim('6', 'BatchNorm-only training is far above training the same number of randomly chosen parameters, '
+          'at every depth and width.', 'large gap at every depth and width (Figure 2)',
+          PerNetwork('bn_only', 'random_k'), PAIRED, Planning(0.05, _SESOI + ' ("far above")'),
+          what='BN-only − random_k test accuracy on {data} ({counts})',
+          missing='needs bn_only and random_k cells of the same network', family=PRIMARY),
+    Claim('7', 'BatchNorm-only training is above training only the output layer (the title comparison), in '
+          'every network.', 'BN-only above output-only throughout (Figure 2)',
+          PerNetwork('bn_only', 'output_only'), PAIRED, _TWO_POINTS,
+          what='BN-only − output_only test accuracy on {data}',
+          missing='needs bn_only and output_only cells of the same network', family=PRIMARY),
+    Claim('8', 'BatchNorm plus output layer is above as many random parameters plus the output layer.',
+          'above (Figure 2)', PerNetwork('bn_output', 'random_k_output'), PAIRED, _TWO_POINTS,
+          what='bn_output − random_k_output test accuracy on {data} ({counts})',
+          missing='needs bn_output and random_k_output cells of the same network'),
+    Claim('9', 'BN-only accuracy rises with depth.', 'rises from ResNet-14 to ResNet-866 (Figures 2, 3)',
+          FamilyEnds('deep'), BLOCKED, _TWO_POINTS, what='deepest − shallowest BN-only test accuracy on {data}',
+          missing='needs BN-only cells of two depths of the deep family', family=PRIMARY),
+    Claim('10', 'BN-only accuracy rises with width.', 'rises from WRN-14-1 to WRN-14-32 (Figures 2, 3)',
+          FamilyEnds('width'), BLOCKED, _TWO_POINTS,
+          what='widest − narrowest BN-only test accuracy on {data} (ResNet-14 = WRN-14-1)',
+          missing='needs BN-only cells of two widths of WRN-14-W (ResNet-14 counts as WRN-14-1)'),
+    Claim('11', 'With all parameters trained, having γ and β at all is worth +0.5-2 points (CIFAR-10), +2 '
+          '(ImageNet).', '+0.5 to +2 points (CIFAR-10), +2 (ImageNet) (Figure 1)',
+          PerNetwork('all', 'all_but_bn', group='fixed_init'), PAIRED,
+          Planning(GAMMA_BETA_EFFECTS[0], 'the paper\'s smallest'),
+          what='all − all_but_bn test accuracy on {data}, both with γ = 1, β = 0 at init',
+          missing='needs the fixed_init cells all and all_but_bn (Figure 1)', detail=PAPER_EFFECT),
+    Claim('12', 'At an equal count of BatchNorm parameters, depth beats width (BN-only).',
+          'ResNet-434 about 7 points above WRN-14-32 (32.5K vs 35.8K BN)', EqualBatchNorm(BN_COUNT_TOLERANCE),
+          BLOCKED, _TWO_POINTS,
+          what='deeper − wider BN-only test accuracy on {data}, BatchNorm counts within '
+               f'{100 * BN_COUNT_TOLERANCE:.0f}%',
+          missing='needs a deep and a wide BN-only network with BatchNorm counts within 25%', family=PRIMARY),
+    Claim('13', 'BN-only training makes small γ: more |γ| near 0 than at initialisation.',
+          '27% of γ below 0.01 (CIFAR-10 ResNet-110), 33% (ImageNet ResNet-101) (Figure 4)',
+          PerNetwork('bn_only', 'bn_only', SHARE, SHARE_AT_INIT, source='analysis'), PAIRED, _TWO_POINTS,
+          what=f'share of |γ| < {T} after BN-only training − the same cell\'s share at init, in points',
+          missing=f'needs analysed BN-only cells with gamma_init.* at threshold {T}', family=PRIMARY,
+          detail=OTHER_THRESHOLDS),
+    Claim('14', '... and more than with all parameters trained.', 'few small γ with all trained (Figure 4)',
+          PerNetwork('bn_only', 'all', SHARE, source='analysis'), PAIRED, _TWO_POINTS,
+          what=f'share of |γ| < {T}, BN-only − all, in points',
+          missing=f'needs analysed bn_only and all cells of the same network at threshold {T}', family=PRIMARY,
+          detail=OTHER_THRESHOLDS),
+    *(Claim(number, f'The share of small γ grows with {word} (BN-only).', f'grows with {word} (Figure 5)',
+            FamilyEnds(family, SHARE, 'analysis'), BLOCKED, _TWO_POINTS,
+            what=f'share of |γ| < {T}, {ends} BN-only network, in points',
+            missing=f'needs analysed BN-only cells of two {word}s at threshold {T}')
       for number, family, word, ends in (('15', 'deep', 'depth', 'deepest − shallowest'),
                                          ('16', 'width', 'width', 'widest − narrowest'))),
-    PaperClaim('17a', f'Setting the small γ (|γ| < {T}) to 0 barely changes accuracy (BN-only).',
-               'little change up to |γ| < 0.01 and beyond (Figure 6)', EachNetwork('bn_only', CLAMPED, 'analysis'),
-               EQUIVALENT, Planning(EQUIVALENCE_MARGIN, 'a true change of 0'),
-               what=f'test-accuracy change after zeroing every |γ| < {T} (equivalence margin '
-                    f'±{100 * EQUIVALENCE_MARGIN:g} point)',
-               missing='needs analysed BN-only cells with ' + CLAMPED),
-    PaperClaim('17b', '... and zeroing them costs less than zeroing as many random γ.',
-               'the small γ are the unimportant ones (Figure 6)',
-               PerNetwork('bn_only', 'bn_only', CLAMPED, CLAMPED_RANDOM, source='analysis'), PAIRED,
-               Planning(0.05, _SESOI),
-               what=f'change after zeroing |γ| < {T} − change after zeroing as many random γ (same cell)',
-               missing=f'needs analysed BN-only cells with {CLAMPED} and {CLAMPED_RANDOM}', primary=True),
-    PaperClaim('18', 'More ReLUs are dead (Pr[output = 0] > 0.99) under BN-only than with all parameters trained.',
-               'many dead under BN-only, almost none with all trained (Figure 7)',
-               PerNetwork('bn_only', 'all', 'dead_relu.fraction', source='analysis'), LOGIT,
-               Planning(math.log(2), _SESOI + ' (odds ratio 2)', scale=1, unit='log odds'),
-               what='dead ReLU channels, BN-only vs all: odds ratio of the overall fraction (mean logit difference, '
-                    'exponentiated)', missing='needs analysed bn_only and all cells of the same network',
-               primary=True, note='decided on the overall fraction; sites printed, not tested',
-               detail=DEAD_RELU_DETAIL),
+    Claim('17a', f'Setting the small γ (|γ| < {T}) to 0 barely changes accuracy (BN-only).',
+          'little change up to |γ| < 0.01 and beyond (Figure 6)', EachNetwork('bn_only', CLAMPED, 'analysis'),
+          EQUIVALENT, Planning(EQUIVALENCE_MARGIN, 'a true change of 0'),
+          what=f'test-accuracy change after zeroing every |γ| < {T} (equivalence margin '
+               f'±{100 * EQUIVALENCE_MARGIN:g} point)',
+          missing='needs analysed BN-only cells with ' + CLAMPED),
+    Claim('17b', '... and zeroing them costs less than zeroing as many random γ.',
+          'the small γ are the unimportant ones (Figure 6)',
+          PerNetwork('bn_only', 'bn_only', CLAMPED, CLAMPED_RANDOM, source='analysis'), PAIRED,
+          Planning(0.05, _SESOI),
+          what=f'change after zeroing |γ| < {T} − change after zeroing as many random γ (same cell)',
+          missing=f'needs analysed BN-only cells with {CLAMPED} and {CLAMPED_RANDOM}', family=PRIMARY),
+    Claim('18', 'More ReLUs are dead (Pr[output = 0] > 0.99) under BN-only than with all parameters trained.',
+          'many dead under BN-only, almost none with all trained (Figure 7)',
+          PerNetwork('bn_only', 'all', 'dead_relu.fraction', source='analysis'), LOGIT,
+          Planning(math.log(2), _SESOI + ' (odds ratio 2)', scale=1, unit='log odds'),
+          what='dead ReLU channels, BN-only vs all: odds ratio of the overall fraction (mean logit difference, '
+               'exponentiated)', missing='needs analysed bn_only and all cells of the same network',
+          family=PRIMARY, note='decided on the overall fraction; sites printed, not tested',
+          detail=DEAD_RELU_DETAIL),
 )
-PRIMARY_CLAIMS = tuple(claim.number for claim in CLAIMS if claim.primary)
+PRIMARY_CLAIMS = primary_rows(CLAIMS)

@@ -1,9 +1,12 @@
-"""Drawing helpers shared by the paper's figures: one style, error bars over seeds, PNG + PDF output.
+"""Drawing helpers shared by every grid's figures: one style, error bars over seeds, PNG + PDF output, and what
+a set of figures declares (``FigureSet``: bnonly.figure_sets names each one the figures stage can draw).
 
 Figures are drawn on their own ``Figure`` with an explicit Agg canvas (no pyplot state, no display), and
 saved without timestamps so that an unchanged figure is byte-identical from run to run.
 """
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +35,20 @@ TRAINABLE_COLOURS = {'all': 'tab:blue', 'all_but_bn': 'tab:purple', 'bn_only': '
                      # the colours no paper set uses, so a figure may show all ten sets apart
                      'norm_only': 'tab:brown', 'gamma_only': 'tab:pink', 'beta_only': 'tab:cyan'}
 TRAINABLE_ORDER = tuple(TRAINABLE_LABELS)
+
+
+@dataclass(frozen=True)
+class FigureSet:
+    """One grid's figures: their names as the figures stage takes them (``--figure``), which of them read the
+    γ/β values or the training histories besides the summary, and how one is drawn and saved:
+    ``draw(name, summary, profile, settings, out_stem, *, bn_values, history)`` -> the PNG and PDF paths."""
+    name: str
+    figures: tuple[str, ...]
+    draw: Callable[..., list[Path]]
+    needs_bn_values: frozenset[str] = frozenset()   # results/grid_bn_values.csv
+    needs_history: frozenset[str] = frozenset()     # results/grid_history.csv
+
+
 ARCH_COLOURS = ('tab:blue', 'tab:orange', 'tab:green', 'tab:red', 'tab:purple', 'tab:brown', 'tab:pink',
                 'tab:gray', 'tab:olive', 'tab:cyan')
 

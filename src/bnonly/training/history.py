@@ -17,13 +17,14 @@ import torch
 from torch import nn
 
 from bnonly.norms import batchnorm_layers, fraction_abs_below
+from bnonly.vocabulary import threshold_key
 
 GAMMA_THRESHOLDS = (0.01, 0.05, 0.1, 0.2)
 
 
 def gamma_column(threshold: float) -> str:
     """0.01 -> 'gamma_frac_abs_below_t0p01' (the analysis metrics' threshold keys, joined with '_')."""
-    return 'gamma_frac_abs_below_t' + format(threshold, 'g').replace('.', 'p')
+    return 'gamma_frac_abs_below_' + threshold_key(threshold)
 
 
 GAMMA_COLUMNS = tuple(gamma_column(t) for t in GAMMA_THRESHOLDS)

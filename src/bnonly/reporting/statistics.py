@@ -16,9 +16,10 @@ Rules:
   degrees of freedom to the error variance, assuming it is the same for every network. With two networks
   it is exactly the paired t.
 - "Barely changes" claims are **TOST** equivalence tests against margins fixed before looking at the data.
-- Every estimate carries a two-sided t interval and n, unadjusted for multiplicity: 95% (``CONFIDENCE``)
-  for the t tests, 90% (1 - 2α, ``TOST_CONFIDENCE``) for a TOST, the interval the TOST decides by (it shows
-  equivalence at α exactly when it lies inside the margins). ``upper_bound`` gives a one-sided bound.
+- Every estimate carries a two-sided t interval (bnonly.reporting.intervals) and n, unadjusted for
+  multiplicity: 95% (``CONFIDENCE``) for the t tests, 90% (1 - 2α, ``TOST_CONFIDENCE``) for a TOST, the
+  interval the TOST decides by (it shows equivalence at α exactly when it lies inside the margins).
+  ``upper_bound`` gives a one-sided bound.
 - Estimates reported without a test of a claim (``two_sided_t``) carry a two-sided p, never a verdict.
 - **Holm** across the whole table (``holm``) over every one-sided test that can decide a verdict.
 - The **seeds needed** when a test does not resolve (``seeds_needed``): the n at which a one-sided
@@ -39,10 +40,11 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestPower
 from statsmodels.stats.weightstats import DescrStatsW
 
+from bnonly.reporting.intervals import CONFIDENCE, t_interval
+
 ALPHA = 0.05
 POWER = 0.8
 TOST_POWER = 1 - (1 - POWER) / 2    # per one-sided test of a TOST: both reject with probability >= POWER
-CONFIDENCE = 0.95
 TOST_CONFIDENCE = 1 - 2 * ALPHA     # the interval a TOST at ALPHA decides by
 SD_CONFIDENCE = 0.8                 # the sd a seed count plans with: its upper 80% confidence bound
 GREATER, LESS = 'greater', 'less'
@@ -81,7 +83,7 @@ def _interval(x: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, flo
     sem = stats.sem(x)
     if sem == 0:
         return float(x.mean()), float(x.mean())
-    low, high = stats.t.interval(confidence, len(x) - 1, loc=x.mean(), scale=sem)
+    low, high = t_interval(x.mean(), sem, len(x) - 1, confidence)
     return float(low), float(high)
 
 

@@ -1,6 +1,6 @@
 """How a row of the claims table gets its verdict from its tests, after a multiplicity correction.
 
-A row is measured on one or more networks, each with one test (bnonly.paper.statistics). A claim about
+A row is measured on one or more networks, each with one test (bnonly.reporting.statistics). A claim about
 every network is an intersection-union test: its p-value is the largest of the networks' one-sided p.
 Every one-sided test that can decide a verdict is corrected: each measured row's claim (its IUT p) and
 each network's contradicting test(s), so the chance of any wrong verdict in the table stays at α.
@@ -21,7 +21,10 @@ primary claim can only hold or stay open: its contradicting tests sit behind the
 ``both_directions`` the primary family is larger (Holm asks more of each primary claim) and a primary claim
 can fail; the gate opens when every primary claim holds, which no rejected primary contradicting test allows
 (its network's claim test then has p ≥ 1 - α). Holm keeps each family's error rate at α; a table-wide bound
-at α is not claimed for this option.
+at α is not claimed for this option. With ``gate=DECIDED`` (only with ``both_directions``) the gate opens
+when every primary row is decided either way, holding or reversed: each primary row is then one two-sided
+question asked by its two one-sided tests, and the gate is the largest over the rows of the smaller of the
+two adjusted p.
 
 Naming the primary rows, and the option, is a choice made before the data it is applied to: a smaller first
 family asks less of each test (Holm's first step is α / m), which is what lets a few seeds decide the claims
@@ -51,12 +54,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from bnonly.paper.statistics import (ALPHA, POWER, TOST, TOST_POWER, Outcome, benjamini_hochberg, holm,
+from bnonly.reporting.statistics import (ALPHA, POWER, TOST, TOST_POWER, Outcome, benjamini_hochberg, holm,
                                      intersection_union, sd_upper, seeds_needed)
 
 HOLDS, FAILS, CONTRADICTED = 'holds', 'does not hold', 'contradicted at this budget'
 UNRESOLVED, EXPLORATORY, NOT_MEASURED = 'not resolvable at this budget', 'exploratory', 'not measured'
 VERDICTS = (HOLDS, FAILS, CONTRADICTED, UNRESOLVED, EXPLORATORY, NOT_MEASURED)
+DECIDED = 'is decided'      # decide's other gate: every primary row holds or is reversed (module docstring)
 
 
 class Budget(NamedTuple):
@@ -109,6 +113,7 @@ class Row:
     observed_sd: float = math.nan           # needs the most seeds, and its observed sd
     family_size: int = 0
     family: str = ''                        # 'primary' | 'secondary' in a gatekept table, '' in one Holm family
+    gate: str = HOLDS                       # a secondary row: what every primary row must do to open the gate
 
     @property
     def primary(self) -> bool:
@@ -186,7 +191,7 @@ def _reset(row: Row) -> None:
 
 
 def decide(rows: list[Row], primary: Collection[str] | None = None, *, both_directions: bool = False,
-           budget: Budget | None = None) -> list[Row]:
+           budget: Budget | None = None, gate: str = HOLDS) -> list[Row]:
     """Correct for multiplicity (module docstring), then give each measured row its verdict.
 
     ``primary``: the numbers of the rows whose claim tests form the first family of a serial gatekeeping
@@ -208,6 +213,7 @@ def decide(rows: list[Row], primary: Collection[str] | None = None, *, both_dire
             row.verdict = EXPLORATORY
             continue
         row.family = ('primary' if row.number in primary else 'secondary') if primary else ''
+        row.gate = gate
         if not math.isnan(row.p_raw):
             (first if row.primary else second).append((index, True, row.p_raw))
         contradicting = [(index, False, p) for p in row.opposite_raw]
@@ -219,8 +225,15 @@ def decide(rows: list[Row], primary: Collection[str] | None = None, *, both_dire
     untested = any(row.primary and row.verdict != EXPLORATORY and row.verdict != NOT_MEASURED
                    and math.isnan(row.p_raw) for row in rows)
     claims = [p for (_, is_own, _), p in zip(first, adjusted) if is_own]
-    gate = 1.0 if untested else max(claims, default=0.0)
-    adjusted += _adjust(second, floor=gate)
+    if gate == DECIDED:
+        if not both_directions:
+            raise ValueError('a gate on decided primary rows needs both directions in the primary family')
+        either = {}
+        for (index, _, _), p in zip(first, adjusted):
+            either[index] = min(either.get(index, 1.0), p)
+        claims = list(either.values())
+    floor = 1.0 if untested else max(claims, default=0.0)
+    adjusted += _adjust(second, floor=floor)
     family = first + second
     own = [(index, p) for index, is_own, p in family if is_own]
     for (index, _), q in zip(own, benjamini_hochberg(p for _, p in own)):
