@@ -30,39 +30,51 @@ from pathlib import Path
 
 import yaml
 
-from bnonly import atomic
-from bnonly.paper.claims import budget
+from bnonly import atomic, pipelines
 from bnonly.paper.grid import GridError, analysed_cells, train_cells
 from bnonly.paper.names import dataset_label
-from bnonly.paper.paper_claims import PAPER_EPOCHS
 from bnonly.reporting.verdicts import CONTRADICTED, EXPLORATORY, FAILS, HOLDS, NOT_MEASURED, UNRESOLVED, VERDICTS
 
 README = Path('README.md')
-# The column the current claims code (bnonly.paper.claims_table.to_frame) writes the scoped verdict to; a claims
-# CSV without it was written by earlier code.
+# The column the current claims code (bnonly.reporting.claims_table.to_frame) writes the scoped verdict to; a
+# claims CSV without it was written by earlier code.
 SCOPED = 'verdict_text'
 
 
 @dataclass(frozen=True)
 class Pipeline:
-    """One pipeline's block in README.md and the committed files it is written from (paths from the root)."""
+    """One pipeline's block in README.md and the committed files it is written from: its grid file as
+    bnonly.pipelines declares it, and what every pipeline's stages write under its folder."""
     key: str            # the marker's name: <!-- KEY: ... --> ... <!-- /KEY -->
-    make: str           # the command that writes the files
-    breakdown: Path     # benchmarks/time_breakdown.py's Markdown report
-    grid: Path
-    summary: Path
-    claims: Path        # the CSV; the Markdown table beside it (.md)
-    cells: Path         # the per-seed cells the claims are computed from
+    folder: str         # its dvc.yaml's folder, as bnonly.pipelines.PIPELINES names it
+    make: str           # the command that runs it and writes its time breakdown
+    breakdown: Path     # benchmarks/time_breakdown.py's Markdown report of that command
     what: str           # how the block names its claims table: 'The claims table', 'Its claims table'
+
+    @property
+    def grid(self) -> Path:
+        declared = next(p for p in pipelines.PIPELINES if p.folder == self.folder)
+        return Path(self.folder) / declared.grid
+
+    @property
+    def summary(self) -> Path:
+        return Path(self.folder) / 'reports/grid_summary.csv'
+
+    @property
+    def claims(self) -> Path:
+        """The claims table's CSV; its Markdown is beside it (.md)."""
+        return Path(self.folder) / 'reports/claims.csv'
+
+    @property
+    def cells(self) -> Path:
+        """The per-seed cells the claims are computed from."""
+        return Path(self.folder) / 'reports/grid_cells.csv'
 
 
 PIPELINES = (
-    Pipeline('results', 'make repro', Path('benchmarks/results/time_breakdown.md'), Path('grid.yaml'),
-             Path('reports/grid_summary.csv'), Path('reports/claims.csv'), Path('reports/grid_cells.csv'),
-             'The claims table'),
-    Pipeline('extension results', 'make extensions', Path('benchmarks/results/time_breakdown_extensions.md'),
-             Path('extensions/grid.yaml'), Path('extensions/reports/grid_summary.csv'),
-             Path('extensions/reports/claims.csv'), Path('extensions/reports/grid_cells.csv'), 'Its claims table'),
+    Pipeline('results', '.', 'make repro', Path('benchmarks/results/time_breakdown.md'), 'The claims table'),
+    Pipeline('extension results', 'extensions', 'make extensions',
+             Path('benchmarks/results/time_breakdown_extensions.md'), 'Its claims table'),
 )
 
 
@@ -131,21 +143,23 @@ def machine_text(machine: dict[str, str]) -> str:
 
 
 def timing_paragraph(pipeline: Pipeline, b: Breakdown) -> str:
-    command = b.about.get('command', '')
-    started = f', started {b.about["started"]}' if 'started' in b.about else ''
-    machine = f' on {machine_text(b.machine)}' if b.machine else ' (the report does not describe the machine)'
+    how = [b.about['command']] if 'command' in b.about else []     # a re-summarised log names neither
+    how += [f'started {b.about["started"]}'] if 'started' in b.about else []
+    machine = machine_text(b.machine)
     status = b.about.get('exit status', '0')
-    failed = f' **It failed (exit status {status})**, so its outputs may be partial.' if status != '0' else ''
-    text = (f'One run of `{pipeline.make}` ({command}{started}) took **{_minutes(b.about["wall time"])}**{machine}; '
-            f'{b.headline[0][:1].lower()}{b.headline[0][1:]} were {b.headline[1]} of that wall time '
-            f'({link(pipeline.breakdown)}, which also describes the machine).{failed}')
+    text = (f'One run of `{pipeline.make}`' + (f' ({", ".join(how)})' if how else '')
+            + f' took **{_minutes(b.about["wall time"])}**' + (f' on {machine}' if machine else '')
+            + f'; {b.headline[0][:1].lower()}{b.headline[0][1:]} were {b.headline[1]} of that wall time '
+            + f'({link(pipeline.breakdown)}' + (', which also describes the machine).' if machine else
+                                                 '; it does not describe the machine).')
+            + (f' **It failed (exit status {status})**, so its outputs may be partial.' if status != '0' else ''))
     load = _load(b.about.get('1-min load average at start', ''))
     if load:
         average, cores = load
         busy = average >= cores / 2    # at least half the cores' worth of other work, on average
         text += (f' The 1-minute load average at its start was {average:g} on {cores} usable cores'
-                 + (': other work shared the machine, so the time is, if anything, an overestimate.' if busy
-                    else ' (near 0 = idle).'))
+                 + (': other work shared the machine, so the time is, if anything, an overestimate of the time on '
+                    'an idle one.' if busy else ' (near 0 = idle).'))
     return text
 
 
@@ -158,13 +172,22 @@ def seeds_text(seeds: list[int]) -> str:
     return ', '.join(str(s) for s in seeds)
 
 
-def grid_profile(grid: dict) -> dict:
-    """What bnonly.paper.claims.budget reads, from the grid file: the steps per cell when the recipe fixes the
-    number of training images, else the epochs."""
+def training_length(grid: dict) -> str:
+    """What the cells train for, from the grid file: '1,000 SGD steps' when the recipe fixes the number of training
+    images (``train.examples``), else epochs (over a data set whose size the file does not say); a range when runs
+    set their own budget (an e<N> token)."""
     train = grid.get('train') or {}
     examples, batch = train.get('examples'), train.get('batch_size')
-    steps = train['epochs'] * math.ceil(examples / batch) if examples and batch else None
-    return {'dataset': grid.get('dataset'), 'epochs': train.get('epochs'), 'steps': steps}
+    try:
+        epochs = sorted({cell.epochs or train.get('epochs') for cell in train_cells(grid)})
+    except (KeyError, TypeError, ValueError):   # GridError and ConfigError are ValueErrors; grid_paragraph says
+        epochs = [train.get('epochs')]
+
+    if examples and batch and all(epochs):
+        counts, unit = [f'{n * math.ceil(examples / batch):,}' for n in epochs], 'SGD steps'
+    else:
+        counts, unit = [str(n) for n in epochs], 'epoch' if epochs == [1] else 'epochs'
+    return f'{counts[0]} {unit}' if len(counts) == 1 else f'{counts[0]} to {counts[-1]} {unit}'
 
 
 def read_summary(path: Path) -> tuple[dict, dict]:
@@ -172,19 +195,12 @@ def read_summary(path: Path) -> tuple[dict, dict]:
     trained, analysed = {}, {}
     with path.open(newline='') as handle:
         for row in csv.DictReader(handle):
-            key, n = (row['group'], row['run']), int(row['n'])
+            key, n = (row.get('group', ''), row['run']), int(row['n'])
             if row['source'] == 'train' and row['metric'] == 'test_accuracy':
                 trained[key] = max(trained.get(key, 0), n)
             elif row['source'] == 'analysis':
                 analysed[key] = max(analysed.get(key, 0), n)
     return trained, analysed
-
-
-def _declared(cells) -> dict:
-    counts = {}
-    for cell in cells:
-        counts[(cell.group, cell.run)] = counts.get((cell.group, cell.run), 0) + 1
-    return counts
 
 
 def read_grid(path: Path) -> dict | None:
@@ -199,7 +215,7 @@ def grid_paragraph(pipeline: Pipeline, root: Path, grid: dict | None) -> str:
     summary_path = root / pipeline.summary
     if grid is None:
         return f'{pipeline.grid} is missing.'
-    length = budget(grid_profile(grid)).text
+    length = training_length(grid)
     seeds = grid.get('seeds') or []
     if not summary_path.is_file():
         return (f'The grid ({link(pipeline.grid)}: {length} per cell, seeds {seeds_text(seeds)}) has no summary yet: '
@@ -209,13 +225,13 @@ def grid_paragraph(pipeline: Pipeline, root: Path, grid: dict | None) -> str:
             f'{dataset_label(grid.get("dataset"))}, over {len(seeds)} seeds ({seeds_text(seeds)}), and analysed '
             f'{sum(analysed.values())} of them ({link(pipeline.summary)}).')
     try:
-        declared = _declared(train_cells(grid)), _declared(analysed_cells(grid))
+        declared = len(train_cells(grid)), len(analysed_cells(grid))
     except (GridError, KeyError, ValueError) as error:
         return text + f' {pipeline.grid} does not parse as a grid ({error}).'
-    if declared != (trained, analysed):
+    if declared != (sum(trained.values()), sum(analysed.values())):
         text += (f' **{pipeline.summary} is not this grid\'s**: it holds {sum(trained.values())} trained and '
-                 f'{sum(analysed.values())} analysed cells where {pipeline.grid} declares '
-                 f'{sum(declared[0].values())} and {sum(declared[1].values())}; `{pipeline.make}` rewrites it.')
+                 f'{sum(analysed.values())} analysed cells where {pipeline.grid} declares {declared[0]} and '
+                 f'{declared[1]}; `{pipeline.make}` rewrites it.')
     return text
 
 
@@ -227,7 +243,7 @@ def read_claims(path: Path) -> tuple[list[dict], list[str]]:
 
 
 def sensitivity_line(markdown: Path) -> str:
-    """The claims table's sensitivity line (bnonly.paper.claims_table.sensitivity_text), or ''."""
+    """The line the claims code writes under a table registered with one direction per primary claim, or ''."""
     if not markdown.is_file():
         return ''
     return next((line for line in markdown.read_text().splitlines() if line.startswith('Sensitivity')), '')
@@ -272,10 +288,8 @@ def verdict_heading(verdict: str, rows: list[dict], all_rows: list[dict], steps:
         of_primary = f'; {held} of the {len(primary)} primary claims' if primary else ''
         return f'- **Holds** ({n}{of_primary}):'
     if verdict == CONTRADICTED:
-        epochs = PAPER_EPOCHS.get('cifar10')
         return (f'- **Reversed at {steps}** ({n}): significantly the other way after {steps} per cell. The paper\'s '
-                f'claims are about networks trained to convergence ({epochs} epochs on CIFAR-10), so this is not '
-                f'a test of them:')
+                f'claims are about networks trained to convergence, so this is not a test of them:')
     if verdict == FAILS:
         return f'- **Does not hold** ({n}): a contradicting test is significant after the multiplicity correction:'
     if verdict == UNRESOLVED:
@@ -321,7 +335,7 @@ def claims_paragraphs(pipeline: Pipeline, root: Path, grid: dict | None) -> list
         paragraphs.append(' '.join(stale) + f' `{pipeline.make}` writes {"both" if len(stale) > 1 else "it"} afresh.')
     # The budget the verdicts were decided at, as the claims code printed it; else the grid file's.
     budgets = {r.get('budget') for r in rows} - {None, ''}
-    steps = budgets.pop() if len(budgets) == 1 else budget(grid_profile(grid)).text if grid else 'this budget'
+    steps = budgets.pop() if len(budgets) == 1 else training_length(grid) if grid else 'this budget'
     seeds = seeds_text((grid or {}).get('seeds') or []) or 'the tested seeds'
     lines = []
     for verdict in present + unknown:
