@@ -7,6 +7,8 @@
 #   make extensions  the extensions pipeline (extensions/dvc.yaml), its wall time in
 #                    benchmarks/results/time_breakdown_extensions.md, beside the default's; README.md's results
 #                    rewritten too
+#   make study       the pre-registered budget study (study/dvc.yaml, study/README.md), its wall time in
+#                    benchmarks/results/time_breakdown_study.md; README.md's results rewritten too
 #   make slurm-repro the default pipeline through SLURM (every grid cell a task of one array, then dvc repro in
 #                    the workspace), submit to claims, in benchmarks/results/time_breakdown_slurm.md; needs a
 #                    running cluster (scripts/slurm/start-local-slurm.sh starts a one-node one here)
@@ -18,7 +20,7 @@ export SHELL
 export DVC_NO_ANALYTICS := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: repro test extensions slurm-repro setup fashion-mnist
+.PHONY: repro test extensions study slurm-repro setup fashion-mnist
 
 setup: $(VENV)/.installed fashion-mnist
 
@@ -43,6 +45,12 @@ repro: setup
 extensions: setup
 	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py \
 	  --out benchmarks/results/time_breakdown_extensions.md -- dvc repro extensions/dvc.yaml
+	source $(VENV)/bin/activate && python -m bnonly.readme_results
+
+# The budget study (study/registration.yaml): its own pipeline, breakdown and committed reports.
+study: setup
+	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py \
+	  --out benchmarks/results/time_breakdown_study.md -- dvc repro study/dvc.yaml
 	source $(VENV)/bin/activate && python -m bnonly.readme_results
 
 # One task at a time with both cores, as `make repro` trains, so that the two times compare.

@@ -20,12 +20,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from test_study_claims import check as check_study
+
 PROJECT = Path(__file__).resolve().parents[1]
 # Every claims table (bnonly.claims_tables): its pipeline's reports folder, and the commands that write its per-seed
 # cells and then the table.
 PIPELINES = {'paper': ('reports', 'dvc repro grid_aggregate', 'dvc repro claims'),
              'extensions': ('extensions/reports', 'dvc repro extensions/dvc.yaml:grid_aggregate',
-                            'dvc repro extensions/dvc.yaml:claims')}
+                            'dvc repro extensions/dvc.yaml:claims'),
+             'study': ('study/reports', 'dvc repro study/dvc.yaml:grid_aggregate', 'dvc repro study/dvc.yaml:claims')}
 
 
 def files(table: str) -> tuple[Path, Path, Path]:
@@ -410,7 +413,7 @@ def check_extensions(cells_csv: Path, claims_csv: Path, claims_md: Path) -> list
     return problems
 
 
-CHECKS = {'paper': check, 'extensions': check_extensions}
+CHECKS = {'paper': check, 'extensions': check_extensions, 'study': check_study}  # the study's: tests/test_study_claims
 
 
 def test_the_extensions_check_catches_a_changed_number(tmp_path):

@@ -6,5 +6,6 @@ writer (bnonly.reporting.claims_table) are the same for every table.
 """
 from bnonly.extensions.claims import TABLE as EXTENSIONS
 from bnonly.paper.claims_table import TABLE as PAPER
+from bnonly.study.claims import TABLE as STUDY
 
-TABLES = {table.name: table for table in (PAPER, EXTENSIONS)}
+TABLES = {table.name: table for table in (PAPER, EXTENSIONS, STUDY)}

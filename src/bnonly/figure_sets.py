@@ -6,5 +6,6 @@ and how it is drawn) and named here, under the name of the claims table of the s
 """
 from bnonly.extensions.figures import FIGURE_SET as EXTENSIONS
 from bnonly.paper.figures import FIGURE_SET as PAPER
+from bnonly.study.figures import FIGURE_SET as STUDY
 
-FIGURE_SETS = {figure_set.name: figure_set for figure_set in (PAPER, EXTENSIONS)}
+FIGURE_SETS = {figure_set.name: figure_set for figure_set in (PAPER, EXTENSIONS, STUDY)}

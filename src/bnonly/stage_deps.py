@@ -22,7 +22,8 @@ PROJECT = Path(__file__).resolve().parents[2]
 # Modules a stage script imports inside a function, each with the command-line flag that skips that import.
 ON_DEMAND = {'bnonly.analysis.plots': '--no-plots'}
 # Package data a module reads: a stage that imports the module depends on the file too.
-DATA_FILES = {'src/bnonly/data/integrity.py': 'src/bnonly/data/checksums.json'}
+DATA_FILES = {'src/bnonly/data/integrity.py': 'src/bnonly/data/checksums.json',
+              'src/bnonly/study/registration.py': 'study/registration.yaml'}
 # What DVC leaves out of a folder's hash (.dvcignore): byte code.
 _UNHASHED_DIRS = {'__pycache__'}
 _UNHASHED_SUFFIXES = ('.pyc',)

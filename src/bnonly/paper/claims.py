@@ -103,6 +103,28 @@ def paired_findings(results: Results, comparisons: list[Comparison], *,
     return findings
 
 
+def contrast_values(results: Results, term: Comparison | Side) -> pd.Series:
+    """A term's values per seed: a cell's own (a Side), or a Comparison's a - b on the seeds both sides have
+    (a alone when b is None), each side itself a term: [R32 - R14](3k) - [R32 - R14](1k) is a Comparison of
+    two Comparisons."""
+    if isinstance(term, Comparison):
+        a = contrast_values(results, term.a)
+        return a if term.b is None else paired_differences(a, contrast_values(results, term.b))
+    return results.values(term)
+
+
+def contrast_findings(results: Results, comparisons: list[Comparison]) -> list[Finding]:
+    """One one-sided one-sample t (> 0) per comparison, of its per-seed contrast (``contrast_values``)."""
+    findings = []
+    for comparison in comparisons:
+        values = contrast_values(results, comparison)
+        if values.empty:
+            continue
+        outcome = one_sided_t(values.to_numpy(), kind='one-sample t of the per-seed contrast')
+        findings.append(Finding(comparison.label, outcome, points(outcome)))
+    return findings
+
+
 def blocked_findings(results: Results, comparisons: list[Comparison]) -> list[Finding]:
     """One block-model contrast (a - b > 0) per comparison of two networks trained the same way; the model
     holds every network of that trainable set with the metric (bnonly.paper.statistics.blocked_contrast)."""
@@ -249,10 +271,14 @@ def claim_row(results: Results, claim: Claim) -> Row:
                                    kind='paired t on logits')
     elif claim.test == ESTIMATE:
         findings = paired_findings(results, comparisons, test=two_sided_t)
+    elif claim.test == CONTRAST:
+        findings = contrast_findings(results, comparisons)
     else:
         findings = paired_findings(results, comparisons)
     if not findings:
         return not_measured(claim.number, claim.claim, claim.paper, claim.missing.format(t=PRIMARY_KEY))
+    if not claim.contradicting:  # registered one-sided: no test against it joins a family
+        findings = [dataclasses.replace(f, outcome=dataclasses.replace(f.outcome, opposite=())) for f in findings]
     if claim.detail:
         by_label = {c.label: c for c in comparisons}
         detail = DETAILS[claim.detail]
