@@ -1,42 +1,27 @@
-"""Each stage's deps in dvc.yaml (and in extensions/dvc.yaml) are the library files its script imports: no
-more (a docstring edit elsewhere reruns nothing) and no less (an edit to a module a stage runs reruns that stage).
+"""Each stage's deps in every pipeline file are the library files its script imports: no more (a docstring edit
+elsewhere reruns nothing) and no less (an edit to a module a stage runs reruns that stage).
 
-The closure is what importing the stage script loads, in a fresh interpreter: every ``bnonly`` module in
-``sys.modules`` afterwards, plus the modules the script imports inside a function (``ON_DEMAND``) when the
-stage's command does not switch them off. A module's package data (``DATA_FILES``) counts with the module.
-A folder dep covers the files under it and must hold at least one of them. A pipeline in a subfolder runs
-its stages there, so its paths are read relative to that folder.
+The pipeline files are generated with these deps (bnonly.pipelines, from bnonly.stage_deps' closure); the tests
+here read the committed files and check them against the closure on their own terms: a folder dep covers the
+files under it and must hold at least one of them. A pipeline in a subfolder runs its stages there, so its
+paths are read relative to that folder.
 
 Training and analysis share only the layers below both (``bnonly.norms``, ``bnonly.evaluation``, the models,
 the data): an edit to the analysis reruns no training cell, and an edit to the optimiser no analysis.
 """
-import ast
-import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from bnonly.pipelines import PIPELINES as DECLARED
+from bnonly.stage_deps import ON_DEMAND, as_deps, closure, covers, deferred_imports, hashed_files
+
 PROJECT = Path(__file__).resolve().parents[1]
-CLOSURE = '''
-import importlib, importlib.util, json, os, sys
-spec = importlib.util.spec_from_file_location('stage', sys.argv[1])
-spec.loader.exec_module(importlib.util.module_from_spec(spec))
-for module in sys.argv[2:]:
-    importlib.import_module(module)
-print(json.dumps(sorted({os.path.relpath(m.__file__) for name, m in list(sys.modules.items())
-                         if name.split('.')[0] == 'bnonly' and getattr(m, '__file__', None)})))
-'''
-PIPELINES = ('dvc.yaml', 'extensions/dvc.yaml')
-# Modules a stage script imports inside a function, each with the command-line flag that skips that import.
-ON_DEMAND = {'bnonly.analysis.plots': '--no-plots'}
-# Package data a module reads: a stage that imports the module lists the file too.
-DATA_FILES = {'src/bnonly/data/integrity.py': 'src/bnonly/data/checksums.json'}
-TRAINING_STAGES = ('train', 'grid_train', 'grid_train_fixed')
+PIPELINES = tuple(p.path for p in DECLARED)
+TRAINING_STAGES = ('train', 'grid_train')
 ANALYSIS_STAGES = ('analyze', 'grid_analyze')
 
 
@@ -59,30 +44,6 @@ def stages() -> dict[str, dict]:
     return found
 
 
-def deferred_imports(script: str) -> set[str]:
-    """The ``bnonly`` modules ``script`` imports inside a function (``from bnonly.x import y`` or ``import``)."""
-    tree = ast.parse((PROJECT / script).read_text())
-    nested = set()
-    for function in ast.walk(tree):
-        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
-        for node in ast.walk(function):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.split('.')[0] == 'bnonly':
-                nested.add(node.module)
-            elif isinstance(node, ast.Import):
-                nested.update(alias.name for alias in node.names if alias.name.split('.')[0] == 'bnonly')
-    return nested
-
-
-def closure(script: str, cmd: str = '') -> set[str]:
-    """The library files running ``script`` with the command line ``cmd`` imports."""
-    on_demand = [module for module in sorted(deferred_imports(script)) if ON_DEMAND[module] not in cmd.split()]
-    result = subprocess.run([sys.executable, '-c', CLOSURE, script, *on_demand], cwd=PROJECT, capture_output=True,
-                            text=True, check=True)
-    modules = set(json.loads(result.stdout))
-    return modules | {DATA_FILES[module] for module in modules & set(DATA_FILES)}
-
-
 def test_every_deferred_import_of_a_stage_script_is_known():
     """A stage script's import inside a function is invisible to the closure unless ON_DEMAND names it."""
     for stage in stages().values():
@@ -96,9 +57,9 @@ def test_deps_are_the_code_the_stage_runs(name):
     code = {dep for dep in stage['deps'] if dep.startswith('src/')}
     imported = closure(script, stage['cmd'])
     assert script in stage['deps']
-    uncovered = {f for f in imported if not any(f == dep or f.startswith(dep.rstrip('/') + '/') for dep in code)}
+    uncovered = {f for f in imported if not any(covers(dep, f) for dep in code)}
     assert not uncovered, f'{name} imports files its deps do not list: {sorted(uncovered)}'
-    unused = {dep for dep in code if not any(f == dep or f.startswith(dep.rstrip('/') + '/') for f in imported)}
+    unused = {dep for dep in code if not any(covers(dep, f) for f in imported)}
     assert not unused, f'{name} lists deps it never imports: {sorted(unused)}'
 
 
@@ -141,3 +102,19 @@ def test_training_and_analysis_share_no_code_above_their_common_floor(pipeline):
         assert training <= {'src/bnonly/training/__init__.py', 'src/bnonly/training/numerics.py',
                             'src/bnonly/training/host_memory.py'}, (pipeline, name, sorted(training))
         assert any(dep.startswith('src/bnonly/analysis') for dep in deps), (pipeline, name)
+
+
+def test_a_folder_dep_stands_for_every_file_in_it_or_the_files_are_listed():
+    """A closure is written with a folder only when every file DVC hashes in it is in the closure."""
+    models, analysis = hashed_files('src/bnonly/models'), hashed_files('src/bnonly/analysis')
+    assert 'src/bnonly/analysis/plots.py' in analysis and 'src/bnonly/models/__init__.py' in models
+    assert as_deps(models | {'src/bnonly/norms.py'}) == ['src/bnonly/models', 'src/bnonly/norms.py']
+    assert as_deps(analysis | models) == ['src/bnonly/analysis', 'src/bnonly/models']
+    fewer = analysis - {'src/bnonly/analysis/plots.py'}
+    assert as_deps(fewer) == sorted(fewer)
+
+
+def test_a_flag_that_skips_an_import_inside_a_function_leaves_the_module_out():
+    flag, path = ON_DEMAND['bnonly.analysis.plots'], 'src/bnonly/analysis/plots.py'
+    assert path in closure('stages/analyze.py', 'python stages/analyze.py')
+    assert path not in closure('stages/analyze.py', f'python stages/analyze.py {flag}')

@@ -34,6 +34,8 @@ class Pipeline:
     figures: tuple            # the figures it draws, one stage each
     title: str                # what its comments call its grid
     about: str                # what opens its dvc.yaml: what it is for and how to run it
+    figure_options: tuple = ('history',)  # the aggregated tables its figure command names (AGGREGATED's keys)
+    figure_stem: str = '${item}'  # a figure's file under reports/figures, without its suffix
     single_experiment: bool = False   # the root's one configurable experiment (params.yaml) and Table 1
 
     @property
@@ -51,7 +53,7 @@ class Stage:
     """One stage (or one foreach/matrix template): its name, how it loops, what it runs, what it reads, writes."""
     name: str
     script: str               # the stage script, relative to the project root
-    args: tuple               # the command after `python <script>`, one entry per line of the written command
+    args: str                 # the command line after `python <script>`
     inputs: tuple = ()        # deps other than code, as the pipeline names them
     loop: dict | None = None  # {'matrix': {...}} or {'foreach': [...]}
     body: dict | None = None  # params, outs, metrics, plots, in the order written
@@ -79,19 +81,19 @@ def _uncached(path: str, **settings) -> dict:
 # ---- The single experiment (the root pipeline only): prepare -> train -> analyze, plus Table 1.
 
 def census(p: Pipeline) -> Stage:
-    return Stage('census', 'stages/census.py', ('--out reports',),
+    return Stage('census', 'stages/census.py', '--out reports',
                  body={'outs': [_uncached('reports/table1.md'), _uncached('reports/table1.csv')]},
                  comment='---- The single experiment, set in params.yaml: Table 1 (census), then prepare -> train '
                          '-> analyze. `dvc exp run -S key=value` varies it; the grid below never reads params.yaml.')
 
 
 def prepare(p: Pipeline) -> Stage:
-    return Stage('prepare', 'stages/prepare.py', ('--out data/prepared',),
+    return Stage('prepare', 'stages/prepare.py', '--out data/prepared',
                  body={'params': ['dataset', 'data'], 'outs': ['data/prepared']})
 
 
 def train(p: Pipeline) -> Stage:
-    return Stage('train', 'stages/train.py', ('--data data/prepared --out results/train',), inputs=('data/prepared',),
+    return Stage('train', 'stages/train.py', '--data data/prepared --out results/train', inputs=('data/prepared',),
                  body={'params': ['dataset', 'arch', 'trainable', 'seed', 'model', 'train'],
                        'outs': ['results/train/model.pt', 'results/train/config.yaml'],
                        'metrics': [_uncached('results/train/metrics.json')],
@@ -100,7 +102,7 @@ def train(p: Pipeline) -> Stage:
 
 def analyze(p: Pipeline) -> Stage:
     return Stage('analyze', 'stages/analyze.py',
-                 ('--checkpoint results/train/model.pt --data data/prepared --out results/analyze',),
+                 '--checkpoint results/train/model.pt --data data/prepared --out results/analyze',
                  inputs=('results/train/model.pt', 'data/prepared'),
                  body={'params': ['analyze', 'train.eval_batch_size'],
                        'metrics': [_uncached('results/analyze/metrics.json')],
@@ -111,10 +113,17 @@ def analyze(p: Pipeline) -> Stage:
 # ---- The grid (every pipeline): cells <arch>-<trainable>-<seed>, their aggregate, figures and claims table.
 
 CELL = 'results/grid/${item.run}-${item.seed}'
+# The aggregate's tables, by the option of stages/aggregate.py and stages/figures.py that names each.
+AGGREGATED = {'summary': 'reports/grid_summary.csv', 'bn-values': 'results/grid_bn_values.csv',
+              'history': 'results/grid_history.csv', 'summary-json': 'results/grid_summary.json'}
+
+
+def _options(*names: str) -> str:
+    return ' '.join(f'--{name} {AGGREGATED[name]}' for name in names)
 
 
 def grid_recipe(p: Pipeline) -> Stage:
-    return Stage('grid_recipe', 'stages/grid_recipe.py', (f'--params {p.grid} --out results/grid_recipe',),
+    return Stage('grid_recipe', 'stages/grid_recipe.py', f'--params {p.grid} --out results/grid_recipe',
                  body={'params': _grid_params(p, 'dataset', 'data', 'model', 'train', 'analyze', 'runs',
                                               'analyze_runs'),
                        'outs': ['results/grid_recipe/prepare.yaml', 'results/grid_recipe/train.yaml',
@@ -129,15 +138,15 @@ def grid_recipe(p: Pipeline) -> Stage:
 
 def grid_prepare(p: Pipeline) -> Stage:
     return Stage('grid_prepare', 'stages/prepare.py',
-                 ('--params results/grid_recipe/prepare.yaml --out data/grid_prepared',),
+                 '--params results/grid_recipe/prepare.yaml --out data/grid_prepared',
                  inputs=('results/grid_recipe/prepare.yaml',),
                  body={'params': _grid_params(p, 'dataset', 'data'), 'outs': ['data/grid_prepared']})
 
 
 def grid_train(p: Pipeline) -> Stage:
     return Stage('grid_train', 'stages/train.py',
-                 ('--params results/grid_recipe/train.yaml --data data/grid_prepared',
-                  f'--out {CELL}/train --run ${{item.run}} --set seed=${{item.seed}}'),
+                 f'--params results/grid_recipe/train.yaml --data data/grid_prepared --out {CELL}/train '
+                 '--run ${item.run} --set seed=${item.seed}',
                  inputs=('results/grid_recipe/train.yaml', 'data/grid_prepared'),
                  loop={'matrix': {'run': '${grid.runs}', 'seed': '${grid.seeds}'}},
                  body={'outs': [f'{CELL}/train/model.pt', f'{CELL}/train/config.yaml'],
@@ -147,9 +156,8 @@ def grid_train(p: Pipeline) -> Stage:
 
 def grid_analyze(p: Pipeline) -> Stage:
     return Stage('grid_analyze', 'stages/analyze.py',
-                 ('--params results/grid_recipe/analyze.yaml --data data/grid_prepared',
-                  f'--checkpoint {CELL}/train/model.pt',
-                  f'--out {CELL}/analyze --no-progress --no-plots'),
+                 f'--params results/grid_recipe/analyze.yaml --data data/grid_prepared '
+                 f'--checkpoint {CELL}/train/model.pt --out {CELL}/analyze --no-progress --no-plots',
                  inputs=(f'{CELL}/train/model.pt', 'results/grid_recipe/analyze.yaml', 'data/grid_prepared'),
                  loop={'matrix': {'run': '${grid.analyze_runs}', 'seed': '${grid.seeds}'}},
                  body={'outs': [f'{CELL}/analyze/tables'], 'metrics': [f'{CELL}/analyze/metrics.json']})
@@ -157,39 +165,38 @@ def grid_analyze(p: Pipeline) -> Stage:
 
 def grid_aggregate(p: Pipeline) -> Stage:
     return Stage('grid_aggregate', 'stages/aggregate.py',
-                 (f'--params {p.grid} --cells reports/grid_cells.csv --summary reports/grid_summary.csv',
-                  '--bn-values results/grid_bn_values.csv --history results/grid_history.csv',
-                  '--summary-json results/grid_summary.json'),
+                 f'--params {p.grid} --cells reports/grid_cells.csv {_options(*AGGREGATED)}',
                  inputs=('results/grid',),
                  body={'params': _grid_params(p, 'runs', 'seeds', 'analyze_runs'),
                        'outs': [Note(_uncached('reports/grid_cells.csv'),
                                      'every cell x metric, in git: the claims are recomputable from it'),
-                                Note('results/grid_bn_values.csv',
+                                Note(AGGREGATED['bn-values'],
                                      'every trained γ and β of the analysed cells (DVC-cached, not in git)'),
-                                Note('results/grid_history.csv',
+                                Note(AGGREGATED['history'],
                                      "every trained cell's per-epoch history (γ shares over training)"),
-                                _uncached('reports/grid_summary.csv')],
-                       'metrics': [_uncached('results/grid_summary.json')]})
+                                _uncached(AGGREGATED['summary'])],
+                       'metrics': [_uncached(AGGREGATED['summary-json'])]})
 
 
 def figure(p: Pipeline) -> Stage:
+    # The summaries are read whether the command names them or not (they are the script's defaults).
+    read = ('summary', 'summary-json', *(name for name in ('bn-values', 'history') if name in p.figure_options))
+    stem = f'reports/figures/{p.figure_stem}'
     return Stage('figure', 'stages/figures.py',
-                 (f'--table {p.table} --params {p.grid} --figure ${{item}} --bn-values results/grid_bn_values.csv',
-                  '--history results/grid_history.csv --out reports/figures/figure${item}'),
-                 inputs=('reports/grid_summary.csv', 'results/grid_summary.json', 'results/grid_bn_values.csv',
-                         'results/grid_history.csv'),
+                 f'--table {p.table} --params {p.grid} --figure ${{item}} {_options(*p.figure_options)} '
+                 f'--out {stem}',
+                 inputs=tuple(AGGREGATED[name] for name in read),
                  loop={'foreach': Flow(p.figures)},
                  body={'params': [{p.grid: ['figures']}],
-                       'outs': [_uncached('reports/figures/figure${item}.png'),
-                                _uncached('reports/figures/figure${item}.pdf')]},
+                       'outs': [_uncached(f'{stem}.png'), _uncached(f'{stem}.pdf')]},
                  note=f'Figures {_span(p.figures)} ({p.table}), drawn from the aggregated tables')
 
 
 def claims(p: Pipeline) -> Stage:
     return Stage('claims', 'stages/claims.py',
-                 (f'--table {p.table} --cells reports/grid_cells.csv --summary reports/grid_summary.csv',
-                  '--summary-json results/grid_summary.json --out reports/claims.md --csv reports/claims.csv'),
-                 inputs=('reports/grid_cells.csv', 'reports/grid_summary.csv', 'results/grid_summary.json'),
+                 f'--table {p.table} --cells reports/grid_cells.csv {_options("summary", "summary-json")} '
+                 '--out reports/claims.md --csv reports/claims.csv',
+                 inputs=('reports/grid_cells.csv', AGGREGATED['summary'], AGGREGATED['summary-json']),
                  body={'outs': [_uncached('reports/claims.md'), _uncached('reports/claims.csv')]})
 
 
@@ -198,21 +205,16 @@ GRID = (grid_recipe, grid_prepare, grid_train, grid_analyze, grid_aggregate, fig
 
 PIPELINES = (
     Pipeline(folder='.', grid='grid.yaml', table='paper', figures=(1, 2, 3, 4, 5, 6, 7, 8), title='the paper grid',
-             single_experiment=True,
+             figure_options=('bn-values', 'history'), figure_stem='figure${item}', single_experiment=True,
              about='The root pipeline: one experiment (prepare -> train -> analyze, set in params.yaml) with '
                    'Table 1, and the paper grid (grid.yaml) with its figures and claims table. `dvc repro` runs '
                    'it.'),
     Pipeline(folder='extensions', grid='grid.yaml', table='extensions', figures=('E1', 'E2', 'E3', 'E4'),
-             title='the extensions grid',
+             title='the extensions grid', figure_options=('summary', 'summary-json', 'history'),
              about='The extensions pipeline: questions beyond the paper (γ or β; BatchNorm or any affine '
                    'normalisation; a ViT; the initialisation), asked with the paper grid\'s recipe. '
                    '`dvc repro extensions/dvc.yaml` (`make extensions`) runs it; the root `dvc repro` does not '
                    '(it reproduces the root dvc.yaml).'),
-    Pipeline(folder='study', grid='grid.yaml', table='study', figures=('S1',), title='the budget study grid',
-             about='The budget study, pre-registered in study/registration.yaml before any of its cells was trained: '
-                   'BN-only ResNet-14, ResNet-32 and WRN-14-2 at 1,000 and 3,000 SGD steps on fresh seeds, tests '
-                   'B1-B7 (study/reports/claims.md). `dvc repro study/dvc.yaml` (`make study`) runs it; the root '
-                   '`dvc repro` does not.'),
 )
 
 
@@ -222,9 +224,8 @@ def stages(p: Pipeline) -> list[Stage]:
 
 def definition(p: Pipeline, stage: Stage) -> dict:
     """The stage as its dvc.yaml holds it, its deps computed from its script's imports."""
-    lines = (f'python {p.code(stage.script)} {stage.args[0]}', *stage.args[1:])
-    cmd = Folded(lines) if len(lines) > 1 else lines[0]
-    code = as_deps(closure(stage.script, plain(cmd)))
+    cmd = Folded(f'python {p.code(stage.script)} {stage.args}')
+    code = as_deps(closure(stage.script, cmd))
     body = {'cmd': cmd, 'deps': [*stage.inputs, *(p.code(path) for path in [stage.script, *code])],
             **(stage.body or {})}
     loop = stage.loop or {}

@@ -16,8 +16,9 @@ NOTE_COLUMN = 40              # where a comment beside a line starts (further ri
 _KEEP = '\0'                  # a space that wrapping must not break at
 
 
-class Folded(tuple):
-    """A command written over several lines (a folded block): DVC reads the lines joined by spaces."""
+class Folded(str):
+    """A long string (a command) written on its line when it fits the width, else as a folded block wrapped at
+    its spaces, which YAML reads back joined by single spaces."""
 
 
 class Flow(tuple):
@@ -69,8 +70,12 @@ def yaml_lines(mapping: dict, indent: str = '') -> list[str]:
     """``mapping`` as YAML lines, each indented by ``indent``."""
     lines = []
     for key, value in mapping.items():
-        if isinstance(value, Folded):
-            lines += [f'{indent}{key}: >-', *(f'{indent}  {line}' for line in value)]
+        if isinstance(value, Folded) and len(f'{indent}{key}: {value}') > WIDTH:
+            if value != ' '.join(value.split()):
+                raise ValueError(f'{value!r} cannot be folded: it has spaces that are not single')
+            lines += [f'{indent}{key}: >-', *textwrap.wrap(value, WIDTH, initial_indent=f'{indent}  ',
+                                                           subsequent_indent=f'{indent}  ', break_on_hyphens=False,
+                                                           break_long_words=False)]
         elif isinstance(value, Flow):
             lines.append(f'{indent}{key}: [{", ".join(scalar(item) for item in value)}]')
         elif isinstance(value, dict):
@@ -102,8 +107,8 @@ def plain(value):
     """``value`` as YAML reads it back: what the written text must parse to."""
     if isinstance(value, Note):
         return plain(value.value)
-    if isinstance(value, Folded):
-        return ' '.join(value)
+    if isinstance(value, str):
+        return str(value)
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
