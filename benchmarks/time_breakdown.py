@@ -59,16 +59,15 @@ def option(argv: list[str], name: str) -> str | None:
 
 def stage_of(argv: list[str]) -> tuple[str, str]:
     """(kind, DVC stage name) of a stage process, from its command line: the script names the stage, and for
-    the grid its --out path names the cell (results/grid/<cell>/train, results/grid_fixed/<cell>/train)."""
+    the grid its --out path names the cell (results/grid/<cell>/train)."""
     script = Path(argv[0]).stem if argv else '?'
     kind = KIND_OF_SCRIPT.get(script, 'other')
     out = Path(option(argv, '--out') or '')
     cell = out.parent.name if len(out.parts) >= 3 else ''
     if script in ('train', 'analyze'):
         parent = out.parent.parent.name if len(out.parts) >= 3 else ''
-        if parent in ('grid', 'grid_fixed'):
-            prefix = 'grid_train' if script == 'train' else 'grid_analyze'
-            return kind, f'{prefix}{"_fixed" if parent == "grid_fixed" else ""}@{cell}'
+        if parent == 'grid':
+            return kind, f'{"grid_train" if script == "train" else "grid_analyze"}@{cell}'
         return kind, script
     if script == 'prepare':
         return kind, 'grid_prepare' if 'grid' in out.name else 'prepare'
@@ -206,7 +205,7 @@ def markdown(breakdown: Breakdown, about: dict[str, str], machine: dict[str, str
     dash = ' | '.join('' for _ in COMPONENTS)
     lines += [f"| DVC's own work | | {dash} | {_s(b.totals[DVC])} | {_pct(b.share(b.totals[DVC]))} | |", '']
 
-    lines += ['Kinds: prepare = prepare, grid_prepare; train cells = train, grid_train@*, grid_train_fixed@*; '
+    lines += ['Kinds: prepare = prepare, grid_prepare; train cells = train, grid_train@*; '
               'analyses = analyze, grid_analyze@*; report stages = grid_aggregate, figure@*, claims. '
               "Start-up and imports run from a process's start to its script's `main`. DVC's own work is the "
               'wall time minus the stage processes\' wall times (`dvc repro` runs one stage at a time): reading '

@@ -42,8 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f'aggregate: warning: {partial}; these tables cover the other cells ({args.summary_json}: '
               f'profile.cells_missing); run `dvc repro` again once they succeed, or remove them from '
               f'{args.params}', file=sys.stderr)
-    groups = summary[['group', 'arch', 'trainable']].drop_duplicates().shape[0]
-    print(f'aggregate: {groups} (arch, trainable) groups -> {args.summary}, {args.summary_json}')
+    print(f'aggregate: {summary["run"].nunique()} runs -> {args.summary}, {args.summary_json}')
     return 0
 
 

@@ -204,14 +204,14 @@ def test_the_checker_names_what_dvc_may_not(tmp_path, capsys):
     assert out == f'{PROJECT / "params.yaml"}: ok\n'
     assert err == f"error: {path}: params key 'grid.seeds' is missing\n"
     content = yaml.safe_load(grid)
-    content['grid']['fixed_init'] = {}
+    content['grid']['analyze'] = {}
     path.write_text(yaml.safe_dump(content))
     assert config.main([str(path)]) == 1
-    assert "params key 'grid.fixed_init.runs' is missing" in capsys.readouterr().err
-    content['grid']['fixd_init'] = content['grid'].pop('fixed_init')
+    assert "params key 'grid.analyze.thresholds' is missing" in capsys.readouterr().err
+    content['grid']['analyse'] = content['grid'].pop('analyze')
     path.write_text(yaml.safe_dump(content))
     assert config.main([str(path)]) == 1
-    assert "unknown params key 'grid.fixd_init'; did you mean 'grid.fixed_init'?" in capsys.readouterr().err
+    assert "unknown params key 'grid.analyse'; did you mean 'grid.analyze'?" in capsys.readouterr().err
     for name in ('params.yaml', 'grid.yaml', 'params/paper_cifar10.yaml', 'params/paper_imagenet.yaml',
                  'extensions/grid.yaml'):
         assert config.main([str(PROJECT / name)]) == 0, capsys.readouterr().err

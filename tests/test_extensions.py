@@ -48,7 +48,7 @@ def cell_rows(run: str, metric: str, values, *, source='train') -> list[dict]:
     arch, trainable, variants = parse_run(run)
     settings = {'batchnorm_init': 'uniform', 'norm_layer': 'batchnorm', 'weight_init': 'kaiming_normal',
                 'random_k': 2, **variants}
-    return [{**{key: settings.get(key) for key in KEYS}, 'group': 'grid', 'arch': arch, 'trainable': trainable,
+    return [{**{key: settings.get(key) for key in KEYS}, 'arch': arch, 'trainable': trainable,
              'seed': seed, 'run': run, 'source': source, 'metric': metric, 'value': value}
             for seed, value in zip(SEEDS, values)]
 
@@ -79,7 +79,7 @@ def history() -> pd.DataFrame:
     rows = []
     for index, (_, run) in enumerate(runs.GAMMA_INITS + runs.WEIGHT_INITS[1:]):
         for seed in SEEDS:
-            rows += [dict(group='grid', run=run, seed=seed, epoch=epoch, test_accuracy=None,
+            rows += [dict(run=run, seed=seed, epoch=epoch, test_accuracy=None,
                           gamma_frac_abs_below_t0p1=0.1 * (epoch + index) + 0.001 * seed) for epoch in range(1, 5)]
     return pd.DataFrame(rows)
 
@@ -143,7 +143,7 @@ def test_each_figure_is_written(name, cells, history, tmp_path):
 
 
 def test_a_figure_without_its_runs_still_draws(tmp_path):
-    empty = pd.DataFrame(columns=['group', 'run', 'source', 'metric', 'mean', 'ci95', 'n'])
+    empty = pd.DataFrame(columns=['run', 'source', 'metric', 'mean', 'ci95', 'n'])
     assert figures.draw('E3', empty, PROFILE, {'dpi': 40}, tmp_path / 'E3')[0].stat().st_size > 0
 
 
@@ -187,7 +187,7 @@ def test_the_extensions_grid_parses_and_names_every_run_it_is_read_for(grid):
     assert variants['cifar_resnet14-norm_only-groupnorm'] == {'norm_layer': 'groupnorm'}
     assert variants['cifar_resnet14-bn_only-fixed'] == {'batchnorm_init': 'fixed'}
     assert variants['cifar_resnet14-bn_only-binary'] == {'weight_init': 'binary'}
-    assert grid['model']['random_k'] == 2 and not grid.get('fixed_init')
+    assert grid['model']['random_k'] == 2
 
 
 def test_the_extensions_grid_trains_with_the_paper_grids_recipe(grid):

@@ -31,8 +31,7 @@ def test_training_step_is_a_multiple_of_the_forward(trainable, multiple):
 
 
 def test_grid_total_is_cells_times_images_times_epochs():
-    grid = dict(dataset='cifar10', runs=['cifar_resnet14-bn_only'], seeds=[0, 1],
-                fixed_init=dict(runs=[]), train=dict(examples=1000, epochs=3))
+    grid = dict(dataset='cifar10', runs=['cifar_resnet14-bn_only'], seeds=[0, 1], train=dict(examples=1000, epochs=3))
     cells = grid_flops(grid)
     per_image = arch_flops('cifar_resnet14', 'bn_only', in_chans=3, size=32)
     assert len(cells) == 2

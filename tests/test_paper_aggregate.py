@@ -11,9 +11,8 @@ from bnonly.paper.grid import Cell, GridError
 from bnonly.paper.synthetic import write_analysis, write_cell
 
 GRID = {'runs': ['cifar_resnet14-all', 'cifar_resnet14-bn_only', 'cifar_wide_resnet14_2-all',
-                 'cifar_wide_resnet14_2-bn_only'], 'seeds': [0, 1, 2],
-        'analyze_runs': ['cifar_resnet14-bn_only', 'cifar_wide_resnet14_2-bn_only'],
-        'fixed_init': {'runs': ['cifar_resnet14-all', 'cifar_resnet14-all_but_bn']},
+                 'cifar_wide_resnet14_2-bn_only', 'cifar_resnet14-all-fixed', 'cifar_resnet14-all_but_bn-fixed'],
+        'seeds': [0, 1, 2], 'analyze_runs': ['cifar_resnet14-bn_only', 'cifar_wide_resnet14_2-bn_only'],
         'analyze': {'thresholds': [0.01, 0.1]}}
 ACCURACY = {0: 0.50, 1: 0.60, 2: 0.70}  # per seed, for ResNet-14 bn_only
 
@@ -30,23 +29,25 @@ def grid_root(tmp_path):
     from bnonly.paper.synthetic import write_grid
     write_grid(GRID, tmp_path)
     for seed, value in ACCURACY.items():
-        set_accuracy(tmp_path, Cell('grid', 'cifar_resnet14', 'bn_only', seed), value)
+        set_accuracy(tmp_path, Cell('cifar_resnet14', 'bn_only', seed), value)
     return tmp_path
 
 
 def test_tidy_rows_one_per_cell_and_metric(grid_root):
     cells, bn_values, history, profile = aggregate.collect(GRID, grid_root)
-    assert list(cells.columns) == ['group', 'arch', 'trainable', 'batchnorm_init', 'seed', 'source', 'metric', 'value',
+    assert list(cells.columns) == ['arch', 'trainable', 'batchnorm_init', 'seed', 'source', 'metric', 'value',
                                    'run', 'norm_layer', 'weight_init', 'random_k']  # the older columns first
-    assert not cells.duplicated(['group', 'arch', 'trainable', 'seed', 'source', 'metric']).any()
-    trained = cells[cells.source == 'train'][['group', 'arch', 'trainable', 'seed']].drop_duplicates()
+    assert not cells.duplicated(['run', 'seed', 'source', 'metric']).any()
+    trained = cells[cells.source == 'train'][['run', 'seed']].drop_duplicates()
     assert len(trained) == (2 * 2 + 1 * 2) * 3
     analysed = cells[cells.source == 'analysis'][['arch', 'trainable', 'seed']].drop_duplicates()
     assert len(analysed) == 2 * 1 * 3
     assert {'gamma.frac_abs_below.t0p01', 'clamped.t0p1.delta', 'dead_relu.fraction', 'dead_relu.site.block'} <= \
         set(cells[cells.source == 'analysis'].metric)
     assert 'dead_relu.granularity' not in set(cells.metric)  # strings are not values
-    assert set(cells[cells.group == 'fixed_init'].batchnorm_init) == {'fixed'}
+    inits = cells.groupby('run').batchnorm_init.unique().map(list).to_dict()
+    assert inits == {**{run: ['uniform'] for run in GRID['runs']},
+                     'cifar_resnet14-all-fixed': ['fixed'], 'cifar_resnet14-all_but_bn-fixed': ['fixed']}
     assert set(bn_values.columns) == {'arch', 'trainable', 'seed', 'layer', 'channel', 'gamma', 'beta', 'run'}
     assert set(bn_values.trainable) == {'bn_only'} and bn_values.seed.nunique() == 3
     assert profile['cells_trained'] == 18 and profile['cells_analysed'] == 6 and profile['seeds'] == 3
@@ -56,8 +57,8 @@ def test_tidy_rows_one_per_cell_and_metric(grid_root):
 def test_summary_mean_std_n(grid_root):
     cells, _, _, _ = aggregate.collect(GRID, grid_root)
     summary = aggregate.summarize(cells)
-    row = summary[(summary.group == 'grid') & (summary.arch == 'cifar_resnet14') & (summary.trainable == 'bn_only')
-                  & (summary.source == 'train') & (summary.metric == 'test_accuracy')].iloc[0]
+    row = summary[(summary.run == 'cifar_resnet14-bn_only') & (summary.source == 'train')
+                  & (summary.metric == 'test_accuracy')].iloc[0]
     assert row['mean'] == pytest.approx(0.6)
     assert row['std'] == pytest.approx(0.1)  # sample std (ddof = 1) of 0.5, 0.6, 0.7
     assert row['n'] == 3
@@ -75,7 +76,7 @@ def test_single_seed_has_no_std(tmp_path):
     summary = aggregate.summarize(aggregate.collect(grid, tmp_path)[0])
     assert (summary['n'] == 1).all() and summary['std'].isna().all()
     document = aggregate.summary_json(summary, {})
-    assert document['grid']['cifar_resnet14']['all']['test_accuracy']['std'] is None  # valid JSON, no NaN
+    assert document['cifar_resnet14']['all']['test_accuracy']['std'] is None  # valid JSON, no NaN
 
 
 def test_summary_json_for_dvc_metrics(grid_root, tmp_path):
@@ -84,11 +85,13 @@ def test_summary_json_for_dvc_metrics(grid_root, tmp_path):
                     bn_values_csv=out / 'bn.csv', history_csv=out / 'history.csv',
                     summary_json_path=out / 'summary.json')
     document = json.loads((out / 'summary.json').read_text())
-    accuracy = document['grid']['cifar_resnet14']['bn_only']['test_accuracy']
+    accuracy = document['cifar_resnet14']['bn_only']['test_accuracy']
     assert accuracy['mean'] == pytest.approx(0.6) and accuracy['n'] == 3
-    assert set(document['grid']['cifar_resnet14']['bn_only']['gamma']['frac_abs_below']) == {'t0p01', 't0p1'}
-    assert set(document['fixed_init']['cifar_resnet14']) == {'all', 'all_but_bn'}
-    assert 'train_loss' not in document['grid']['cifar_resnet14']['all']  # headline numbers only
+    assert set(document['cifar_resnet14']['bn_only']['gamma']['frac_abs_below']) == {'t0p01', 't0p1'}
+    assert set(document) == {'profile', 'cifar_resnet14', 'cifar_wide_resnet14_2', 'cifar_resnet14-all-fixed',
+                             'cifar_resnet14-all_but_bn-fixed'}  # a variant run under its own name
+    assert document['cifar_resnet14-all-fixed']['test_accuracy']['n'] == 3
+    assert 'train_loss' not in document['cifar_resnet14']['all']  # headline numbers only
 
     def keys(node, prefix=''):
         for key, value in node.items():
@@ -101,8 +104,8 @@ def test_summary_json_for_dvc_metrics(grid_root, tmp_path):
 
 def test_orphan_cells_are_ignored(grid_root):
     """A removed arch or seed leaves its folder behind (DVC does not delete it): it must not be counted."""
-    write_cell(Cell('grid', 'cifar_resnet32', 'all', 0), grid_root)
-    write_cell(Cell('grid', 'cifar_resnet14', 'bn_only', 9), grid_root)
+    write_cell(Cell('cifar_resnet32', 'all', 0), grid_root)
+    write_cell(Cell('cifar_resnet14', 'bn_only', 9), grid_root)
     cells, _, _, _ = aggregate.collect(GRID, grid_root)
     assert 'cifar_resnet32' not in set(cells.arch) and 9 not in set(cells.seed)
 
@@ -122,8 +125,7 @@ def test_a_missing_cell_is_left_out_and_named(grid_root, tmp_path):
     assert aggregate.partial_grid_message(profile) == ('partial grid: 2 stages without results: '
                                                        'grid_train@cifar_resnet14-bn_only-1, '
                                                        'grid_analyze@cifar_resnet14-bn_only-1')
-    accuracy = summary[(summary.group == 'grid') & (summary.arch == 'cifar_resnet14') &
-                       (summary.trainable == 'bn_only') & (summary.metric == 'test_accuracy')].iloc[0]
+    accuracy = summary[(summary.run == 'cifar_resnet14-bn_only') & (summary.metric == 'test_accuracy')].iloc[0]
     assert (accuracy['n'], accuracy['mean']) == (2, pytest.approx((ACCURACY[0] + ACCURACY[2]) / 2))
     assert 1 not in set(pd.read_csv(out / 'bn.csv').query('arch == "cifar_resnet14"').seed)
 
@@ -148,7 +150,7 @@ def test_a_grid_without_any_results_is_an_error(tmp_path):
 
 
 def test_stale_cell_folder_is_refused(grid_root):
-    path = grid_root / 'results/grid_fixed/cifar_resnet14-all-0/train/config.yaml'
+    path = grid_root / 'results/grid/cifar_resnet14-all-fixed-0/train/config.yaml'
     config = yaml.safe_load(path.read_text())
     config['run']['batchnorm_init'] = 'uniform'
     path.write_text(yaml.safe_dump(config))
@@ -170,7 +172,7 @@ def test_flatten_and_threshold_keys():
 def test_write_analysis_fixture_matches_the_analysis_schema(tmp_path):
     """The synthetic analysis files use the real stage's keys (bnonly.analysis.metrics)."""
     from bnonly.analysis.metrics import threshold_key
-    cell = Cell('grid', 'cifar_resnet14', 'bn_only', 0)
+    cell = Cell('cifar_resnet14', 'bn_only', 0)
     write_analysis(cell, tmp_path, thresholds=(0.01, 0.25))
     metrics = json.loads((tmp_path / cell.analyze_dir / 'metrics.json').read_text())
     assert set(metrics['clamped']) == {threshold_key(0.01), threshold_key(0.25)}
@@ -180,9 +182,8 @@ def test_write_analysis_fixture_matches_the_analysis_schema(tmp_path):
 # A variant run beside its paper run: its cells, settings and summary must stay apart from the paper run's.
 VARIANT = 'cifar_resnet14-bn_only-groupnorm-orthogonal'
 VARIANT_GRID = {'runs': ['cifar_resnet14-bn_only', VARIANT, 'cifar_resnet14-random_k-k1', 'vit_fmnist_tiny-all',
-                         'cifar_resnet14-bn_only-fixed'], 'seeds': [0, 1],
-                'analyze_runs': ['cifar_resnet14-bn_only', VARIANT], 'fixed_init': {'runs': ['cifar_resnet14-all']},
-                'analyze': {'thresholds': [0.1]}}
+                         'cifar_resnet14-bn_only-fixed', 'cifar_resnet14-all-fixed'], 'seeds': [0, 1],
+                'analyze_runs': ['cifar_resnet14-bn_only', VARIANT], 'analyze': {'thresholds': [0.1]}}
 
 
 def record_settings(root, cell: Cell, **settings) -> None:
@@ -201,7 +202,7 @@ def variant_root(tmp_path):
     for cell in train_cells(VARIANT_GRID):
         record_settings(tmp_path, cell, **{'weight_init': 'kaiming_normal', 'random_k': 2, **cell.variants})
     for seed in (0, 1):
-        set_accuracy(tmp_path, Cell.from_run('grid', VARIANT, seed), 0.3)
+        set_accuracy(tmp_path, Cell.from_run(VARIANT, seed), 0.3)
     return tmp_path
 
 
@@ -218,25 +219,25 @@ def test_variant_cells_carry_their_run_and_settings(variant_root, tmp_path):
         'cifar_resnet14-random_k-k1': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=1),
         'vit_fmnist_tiny-all': dict(norm_layer='layernorm', weight_init='kaiming_normal', random_k=2),  # its own
         'cifar_resnet14-bn_only-fixed': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=2),
-        'cifar_resnet14-all': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=2)}
+        'cifar_resnet14-all-fixed': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=2)}
     accuracy = summary[(summary.source == 'train') & (summary.metric == 'test_accuracy')].set_index('run')['mean']
     assert accuracy[VARIANT] == pytest.approx(0.3) and accuracy['cifar_resnet14-bn_only'] > 0.5
     assert not summary.duplicated(aggregate.SUMMARY_KEYS).any()
-    inits = summary[summary.group == 'grid'].drop_duplicates('run').set_index('run')['batchnorm_init']
+    inits = summary.drop_duplicates('run').set_index('run')['batchnorm_init']
     assert (inits['cifar_resnet14-bn_only-fixed'], inits['cifar_resnet14-bn_only']) == ('fixed', 'uniform')
     assert list(summary.columns[-4:]) == ['run', 'norm_layer', 'weight_init', 'random_k']
     assert set(pd.read_csv(out / 'history.csv').run) == set(settings.index)
     assert set(pd.read_csv(out / 'bn.csv').run) == {'cifar_resnet14-bn_only', VARIANT}
     document = json.loads((out / 'summary.json').read_text())
-    assert document['grid'][VARIANT]['test_accuracy']['mean'] == pytest.approx(0.3)  # not under arch.trainable
-    assert document['grid']['cifar_resnet14']['bn_only']['test_accuracy']['mean'] > 0.5
-    assert set(document['grid']['cifar_resnet14']) == {'bn_only'}
+    assert document[VARIANT]['test_accuracy']['mean'] == pytest.approx(0.3)  # not under arch.trainable
+    assert document['cifar_resnet14']['bn_only']['test_accuracy']['mean'] > 0.5
+    assert set(document['cifar_resnet14']) == {'bn_only'}
     vit = summary[summary.arch == 'vit_fmnist_tiny'].iloc[0]
     assert (vit['family'], vit['label'], vit['depth']) == ('vit', 'ViT-tiny', 4)
 
 
 def test_a_variant_the_cell_did_not_train_with_is_refused(variant_root):
-    record_settings(variant_root, Cell.from_run('grid', VARIANT, 1), norm_layer='layernorm')
+    record_settings(variant_root, Cell.from_run(VARIANT, 1), norm_layer='layernorm')
     with pytest.raises(GridError, match="'norm_layer': 'layernorm'.*not the cell"):
         aggregate.collect(VARIANT_GRID, variant_root)
 

@@ -4,8 +4,8 @@ import json
 import pandas as pd
 import pytest
 
-from bnonly.paper import aggregate, figures
-from bnonly.paper.figure_data import family_panels, gamma_fractions, gamma_history
+from bnonly.paper import aggregate, figures, plotting
+from bnonly.paper.figure_data import family_panels, fixed_rows, gamma_fractions, gamma_history, rows
 from bnonly.paper.figures import FIGURES, NEEDS_BN_VALUES, NEEDS_HISTORY, draw
 from bnonly.paper.synthetic import write_grid
 
@@ -14,10 +14,10 @@ def product(archs, trainables):
     return [f'{arch}-{trainable}' for arch in archs for trainable in trainables]
 
 
+FIXED = product(['cifar_resnet14', 'cifar_wide_resnet14_2'], ['all-fixed', 'all_but_bn-fixed'])  # Figure 1's
 GRID = {'runs': product(['cifar_resnet14', 'cifar_resnet20', 'cifar_wide_resnet14_2'],
-                        ['all', 'bn_only', 'random_k', 'output_only']), 'seeds': [0, 1],
+                        ['all', 'bn_only', 'random_k', 'output_only']) + FIXED, 'seeds': [0, 1],
         'analyze_runs': product(['cifar_resnet14', 'cifar_resnet20', 'cifar_wide_resnet14_2'], ['all', 'bn_only']),
-        'fixed_init': {'runs': product(['cifar_resnet14', 'cifar_wide_resnet14_2'], ['all', 'all_but_bn'])},
         'analyze': {'thresholds': [0.01, 0.05]}}
 PNG, PDF = b'\x89PNG\r\n\x1a\n', b'%PDF'
 
@@ -74,6 +74,22 @@ def test_figure_titles_axes_and_legends(data):
             assert axis.get_xlabel() and (axis.get_ylabel() or axis is not axes[0]), f'figure {number}'
 
 
+def test_figure1_plots_the_fixed_runs_and_the_others_the_papers(data):
+    """Figure 1 is all vs all_but_bn with γ = 1, β = 0 at init: the -fixed runs, never the paper-initialised
+    all; every other figure plots the paper's runs, never a -fixed one."""
+    summary, bn_values, profile, _ = data
+    assert set(fixed_rows(summary, 'train').run) == set(FIXED)
+    assert set(rows(summary, 'train').run) == set(GRID['runs']) - set(FIXED)
+    legend = lambda figure: {text.get_text() for axis in figure.axes if axis.get_legend()  # noqa: E731
+                             for text in axis.get_legend().get_texts()}
+    first, second = (build(summary, bn_values, profile, SETTINGS) for build in (figures.figure1, figures.figure2))
+    assert legend(first) == {plotting.trainable_label('all'), plotting.trainable_label('all_but_bn')}
+    assert plotting.trainable_label('all_but_bn') not in legend(second)
+    accuracy = summary[(summary.run == 'cifar_resnet14-all-fixed') & (summary.metric == 'test_accuracy')]['mean']
+    drawn = [100 * accuracy.iloc[0] in line.get_ydata() for line in first.axes[0].get_lines()]
+    assert any(drawn)
+
+
 def test_panels_follow_the_families(data):
     summary, _, _, _ = data
     accuracy = summary[(summary.source == 'train') & (summary.metric == 'test_accuracy')]
@@ -102,8 +118,8 @@ def test_gamma_fractions_per_seed(data):
 
 
 def test_a_grid_without_figure1_cells_or_analyses_still_draws(tmp_path):
-    grid = dict(GRID, runs=['cifar_resnet14-bn_only'], analyze_runs=['cifar_resnet14-bn_only'], seeds=[0],
-                fixed_init={'runs': ['cifar_resnet14-all']})
+    grid = dict(GRID, runs=['cifar_resnet14-bn_only', 'cifar_resnet14-all-fixed'],
+                analyze_runs=['cifar_resnet14-bn_only'], seeds=[0])
     summary, bn_values, profile, history = aggregated(tmp_path, grid)
     for number in FIGURES:
         paths = draw(number, summary, bn_values, profile, SETTINGS, tmp_path / f'f{number}', history)
@@ -111,9 +127,9 @@ def test_a_grid_without_figure1_cells_or_analyses_still_draws(tmp_path):
 
 
 def test_imagenet_grid_has_top5_panels(tmp_path):
-    grid = dict(GRID, runs=product(['resnet18', 'resnet34'], ['all', 'bn_only']),
-                analyze_runs=product(['resnet18', 'resnet34'], ['bn_only']),
-                fixed_init={'runs': product(['resnet18'], ['all', 'all_but_bn'])})
+    grid = dict(GRID, runs=product(['resnet18', 'resnet34'], ['all', 'bn_only'])
+                + product(['resnet18'], ['all-fixed', 'all_but_bn-fixed']),
+                analyze_runs=product(['resnet18', 'resnet34'], ['bn_only']))
     summary, bn_values, profile, _ = aggregated(tmp_path, grid, dataset='imagenet')
     figure = figures.figure2(summary, bn_values, profile, SETTINGS)
     titles = [axis.get_title() for axis in figure.axes]
@@ -133,8 +149,7 @@ def test_gamma_history_averages_the_seeds_per_epoch(data):
     history = data[3]
     table = gamma_history(history)
     assert set(table.trainable) == {'all', 'bn_only'} and (table.n == 2).all()
-    cells = history[(history.group == 'grid') & (history.arch == 'cifar_resnet20') & (history.trainable == 'bn_only')
-                    & (history.epoch == 2)]
+    cells = history[(history.run == 'cifar_resnet20-bn_only') & (history.epoch == 2)]
     got = table[(table.arch == 'cifar_resnet20') & (table.trainable == 'bn_only') & (table.epoch == 2)
                 & (table.threshold == 0.1)]
     assert got['mean'].iloc[0] == pytest.approx(cells['gamma_frac_abs_below_t0p1'].mean())

@@ -13,7 +13,8 @@ import yaml
 from bnonly.config import ConfigError, load_params
 from bnonly.models import ARCHITECTURES, VIT_ARCHITECTURES
 from bnonly.paper import cost
-from bnonly.paper.grid import Cell, GridError, analysed_cells, arch_info, paper_runs, recipe, split_run, train_cells
+from bnonly.paper.grid import (Cell, GridError, analysed_cells, arch_info, paper_runs, recipe, split_run, train_cells,
+                               variant_runs)
 from bnonly.training import RunSpec
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -30,15 +31,15 @@ def runs(grid: dict, key: str = 'runs') -> list[tuple[str, str]]:
 
 
 def test_cell_names_and_folders():
-    cell = Cell('grid', 'cifar_resnet110', 'bn_only', 0)
+    cell = Cell('cifar_resnet110', 'bn_only', 0)
     assert cell.name == 'cifar_resnet110-bn_only-0'
     assert cell.train_stage == 'grid_train@cifar_resnet110-bn_only-0'
     assert cell.analyze_stage == 'grid_analyze@cifar_resnet110-bn_only-0'
     assert cell.train_dir == Path('results/grid/cifar_resnet110-bn_only-0/train')
     assert cell.analyze_dir == Path('results/grid/cifar_resnet110-bn_only-0/analyze')
-    fixed = Cell('fixed_init', 'cifar_resnet14', 'all_but_bn', 3)
-    assert fixed.train_stage == 'grid_train_fixed@cifar_resnet14-all_but_bn-3'
-    assert fixed.train_dir == Path('results/grid_fixed/cifar_resnet14-all_but_bn-3/train')
+    fixed = Cell.from_run('cifar_resnet14-all_but_bn-fixed', 3)   # Figure 1's cells: one more run
+    assert fixed.train_stage == 'grid_train@cifar_resnet14-all_but_bn-fixed-3'
+    assert fixed.train_dir == Path('results/grid/cifar_resnet14-all_but_bn-fixed-3/train')
     assert (cell.batchnorm_init, fixed.batchnorm_init) == ('uniform', 'fixed')
 
 
@@ -49,11 +50,11 @@ def test_cells_are_the_stages_dvc_generates(params, tmp_path):
     listing = subprocess.run([str(dvc), 'stage', 'list', '--name-only'], cwd=PROJECT, capture_output=True, text=True,
                              env=env, check=True).stdout.split()
     grid = params['grid']
-    trained = [name for name in listing if name.startswith(('grid_train@', 'grid_train_fixed@'))]
+    trained = [name for name in listing if name.startswith('grid_train@')]
     analysed = [name for name in listing if name.startswith('grid_analyze@')]
     assert trained == [cell.train_stage for cell in train_cells(grid)]
     assert analysed == [cell.analyze_stage for cell in analysed_cells(grid)]
-    assert len(trained) == (len(grid['runs']) + len(grid['fixed_init']['runs'])) * len(grid['seeds'])
+    assert len(trained) == len(grid['runs']) * len(grid['seeds'])
 
 
 def test_grid_stages_never_read_single_run_params():
@@ -61,7 +62,7 @@ def test_grid_stages_never_read_single_run_params():
     stages = yaml.safe_load((PROJECT / 'dvc.yaml').read_text())['stages']
     grid_stages = {name: stage.get('do', stage) for name, stage in stages.items()
                    if name.startswith(('grid_', 'figure', 'claims'))}
-    assert {'grid_train', 'grid_train_fixed', 'grid_analyze', 'grid_aggregate', 'figure', 'claims'} <= set(grid_stages)
+    assert {'grid_train', 'grid_analyze', 'grid_aggregate', 'figure', 'claims'} <= set(grid_stages)
     for name, stage in grid_stages.items():
         for entry in stage.get('params', []):
             assert isinstance(entry, dict) and list(entry) == ['grid.yaml'], (name, entry)  # never params.yaml
@@ -103,7 +104,7 @@ def test_a_run_is_one_arch_and_one_set(run):
      {'batchnorm_init': 'positivenegative', 'random_k': 12, 'weight_init': 'binary', 'norm_layer': 'batchnorm'}),
 ])
 def test_a_run_may_carry_variants(run, variants):
-    cell = Cell.from_run('grid', run, 2)
+    cell = Cell.from_run(run, 2)
     assert (cell.arch, cell.trainable, dict(cell.variants)) == ('cifar_resnet14', run.split('-')[1], variants)
     assert list(cell.variants) == list(variants)  # the run's order
     assert cell.run == run and cell.name == f'{run}-2'  # verbatim: DVC's matrix names the cell so
@@ -144,7 +145,7 @@ def test_norm_layer_applies_to_the_cifar_resnets_only(params):
     """timm's own networks would take a norm_layer too and build something else: refused, as a variant or in
     the recipe."""
     grid = copy.deepcopy(params['grid'])
-    grid.update(runs=['cifar_wide_resnet14_2-bn_only-layernorm', 'vit_fmnist_tiny-norm_only'], fixed_init=None)
+    grid.update(runs=['cifar_wide_resnet14_2-bn_only-layernorm', 'vit_fmnist_tiny-norm_only'])
     assert [cell.norm_layer for cell in train_cells(grid)[::len(grid['seeds'])]] == ['layernorm', None]
     grid['runs'].append('vit_fmnist_tiny-norm_only-groupnorm')
     with pytest.raises(GridError, match='vit_fmnist_tiny-norm_only-groupnorm: model.norm_layer=groupnorm'):
@@ -153,15 +154,6 @@ def test_norm_layer_applies_to_the_cifar_resnets_only(params):
     with pytest.raises(GridError, match='resnet18-bn_only: model.norm_layer=groupnorm'):
         train_cells(grid)
     assert (arch_info('vit_fmnist_tiny').builtin_norm, arch_info('cifar_resnet14').builtin_norm) == ('layernorm', None)
-
-
-def test_fixed_init_runs_cannot_set_their_init(params):
-    grid = copy.deepcopy(params['grid'])
-    grid['fixed_init'] = {'runs': ['cifar_resnet14-all-groupnorm']}
-    assert [cell.norm_layer for cell in train_cells(grid)[-len(grid['seeds']):]] == ['groupnorm'] * len(grid['seeds'])
-    grid['fixed_init'] = {'runs': ['cifar_resnet14-all-oneone']}
-    with pytest.raises(GridError, match='cifar_resnet14-all-oneone set a BatchNorm init'):
-        train_cells(grid)
 
 
 def test_recipe_holds_only_the_grid_section(params, tmp_path):
@@ -250,7 +242,8 @@ def test_default_grid_has_what_each_claim_needs(params):
     assert {'cifar_resnet14', 'cifar_resnet32', 'cifar_wide_resnet14_2'} <= by_set('bn_only')  # depth, width, pair
     assert by_set('random_k') and by_set('output_only') and by_set('all')
     assert by_set('random_k') | by_set('output_only') <= by_set('bn_only')  # every baseline has its BN-only pair
-    assert set(runs(grid['fixed_init'])) == {('cifar_resnet14', 'all'), ('cifar_resnet14', 'all_but_bn')}
+    assert {run for run in grid['runs'] if run.endswith('-fixed')} == {'cifar_resnet14-all-fixed',
+                                                                        'cifar_resnet14-all_but_bn-fixed'}  # Figure 1
     analysed = set(runs(grid, 'analyze_runs'))
     assert {(arch, 'bn_only') for arch in by_set('all')} <= analysed and {(a, 'all') for a in by_set('all')} <= analysed
 
@@ -263,8 +256,10 @@ def test_default_grid_fits_the_cpu_budget(params):
 def test_cost_model_uses_measured_speeds_and_scales_the_rest(tmp_path):
     summary = tmp_path / 'summary.csv'
     rows = [('cifar_resnet14', 'all', 2000.0), ('cifar_resnet14', 'bn_only', 2700.0), ('cifar_resnet32', 'all', 900.0)]
-    pd.DataFrame([dict(group='grid', arch=a, trainable=t, source='train', metric='images_per_second', mean=v)
-                  for a, t, v in rows]).to_csv(summary, index=False)
+    table = [dict(arch=a, trainable=t, run=f'{a}-{t}', source='train', metric='images_per_second', mean=v)
+             for a, t, v in rows]
+    table.append(dict(table[0], run='cifar_resnet14-all-fixed', mean=1.0))  # a variant run: not the paper run's speed
+    pd.DataFrame(table).to_csv(summary, index=False)
     measured = cost.measured_speeds(summary)
     assert cost.train_speed('cifar_resnet14', 'bn_only', measured) == (2700, True)
     speed, known = cost.train_speed('cifar_resnet56', 'all', measured)
@@ -289,7 +284,6 @@ def test_cost_of_variant_runs_and_the_vit(params, tmp_path):
     grid = copy.deepcopy(params['grid'])
     grid['runs'] = ['cifar_resnet14-bn_only', 'cifar_resnet14-bn_only-groupnorm', 'vit_fmnist_tiny-norm_only']
     grid['analyze_runs'] = ['cifar_resnet14-bn_only-groupnorm', 'vit_fmnist_tiny-norm_only']
-    grid['fixed_init'] = None
     cells = cost.estimate(grid).cells.set_index(['run', 'part'])
     paper, variant = cells.loc[('cifar_resnet14-bn_only', 'training')], cells.loc[('cifar_resnet14-bn_only-groupnorm',
                                                                                     'training')]
@@ -303,8 +297,8 @@ def test_cost_of_variant_runs_and_the_vit(params, tmp_path):
 
 def test_cost_model_reads_the_committed_summary():
     committed = pd.read_csv(PROJECT / 'reports' / 'grid_summary.csv')
-    speed = committed[(committed.group == 'grid') & (committed.arch == 'cifar_resnet14') & (committed.trainable ==
-                      'bn_only') & (committed.metric == 'images_per_second')]['mean'].iloc[0]
+    speed = committed[(committed.run == 'cifar_resnet14-bn_only') & (committed.metric == 'images_per_second')]['mean']
+    speed = speed.iloc[0]
     assert cost.train_speed('cifar_resnet14', 'bn_only') == (pytest.approx(speed), True)
 
 
@@ -327,9 +321,11 @@ def test_paper_cifar10_profile_is_the_papers_grid():
     widths = sorted(arch_info(a).width for a in archs if arch_info(a).in_width_family)
     assert depths == [14, 32, 56, 110, 218, 434, 866] and widths == [1, 2, 4, 8, 16, 32]
     assert grid['train']['milestones'] == [80, 120] and grid['train']['examples'] is None
-    assert {t for _, t in runs(grid)} | {t for _, t in runs(grid['fixed_init'])} == {
+    assert {t for _, t in runs(grid)} == {
         'all', 'all_but_bn', 'bn_only', 'output_only', 'bn_output', 'random_k', 'random_k_output'}
-    assert len(grid['runs']) == 12 * 6  # every set on every network
+    assert len(grid['runs']) == 12 * 6 + 12 * 2  # every set on every network, and Figure 1's all and all_but_bn
+    assert {run for run in grid['runs'] if run.endswith('-fixed')} == {
+        f'{arch}-{t}-fixed' for arch in archs for t in ('all', 'all_but_bn')}
 
 
 def test_overheads_come_from_the_wall_time_log(tmp_path):
@@ -346,8 +342,9 @@ def test_overheads_come_from_the_wall_time_log(tmp_path):
     breakdown = tmp_path / 'breakdown.csv'
     breakdown.write_text('kind,component,processes,seconds,share_of_wall\ndvc,dvc,0,8.0,0.02\n')
     summary = tmp_path / 'summary.json'
-    summary.write_text(json.dumps({'profile': {'test_images': 10000}, 'grid': {'cifar_resnet14': {'all': {
-        'clamped': {'t0p05': {'delta': {}}, 't0p1': {'delta': {}}}}}}}))
+    summary.write_text(json.dumps({'profile': {'test_images': 10000}, 'cifar_resnet14': {'all': {
+        'clamped': {'t0p05': {'delta': {}}, 't0p1': {'delta': {}}}}}, 'cifar_resnet14-bn_only-fixed': {
+        'clamped': {'t0p1': {'delta': {}}}}}))
     overheads = cost.measured_overheads(log, breakdown, summary)
     assert overheads.eval_resnet14 == pytest.approx(10000 / 2)             # ResNet-14 cells only
     assert overheads.analysis_slowdown == pytest.approx(12 / (5 * 10000) * 5000)  # 1 + 2 x 2 passes
@@ -360,21 +357,25 @@ def test_grid_recipe_stage_refuses_a_bad_run_before_writing(params, tmp_path, ca
     stage = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(stage)
     bad = copy.deepcopy(params)
-    bad['grid']['fixed_init'] = {'runs': ['cifar_resnet14-all-fixed']}
+    bad['grid']['runs'].append('resnet18-all-groupnorm')
     path = tmp_path / 'grid.yaml'
     path.write_text(yaml.safe_dump(bad))
     assert stage.main(['--params', str(path), '--out', str(tmp_path / 'recipe')]) == 1
-    assert 'cifar_resnet14-all-fixed set a BatchNorm init' in capsys.readouterr().err
+    assert "resnet18-all-groupnorm: model.norm_layer=groupnorm swaps the CIFAR ResNets' BatchNorms only" \
+        in capsys.readouterr().err
     assert not (tmp_path / 'recipe').exists()
-    bad['grid']['fixed_init'] = {'runs': ['cifar_resnet14-all-groupnorm']}
+    bad['grid']['runs'][-1] = 'cifar_resnet14-all-groupnorm'
     path.write_text(yaml.safe_dump(bad))
     assert stage.main(['--params', str(path), '--out', str(tmp_path / 'recipe')]) == 0
 
 
 def test_paper_runs_leave_out_variant_runs_of_the_same_arch_and_set():
-    frame = pd.DataFrame({'arch': ['cifar_resnet14'] * 3, 'trainable': ['bn_only'] * 3,
-                          'run': ['cifar_resnet14-bn_only', 'cifar_resnet14-bn_only-fixed', 'cifar_resnet14-bn_only-k1']})
+    frame = pd.DataFrame({'arch': ['cifar_resnet14'] * 4, 'trainable': ['bn_only'] * 4,
+                          'run': ['cifar_resnet14-bn_only', 'cifar_resnet14-bn_only-fixed', 'cifar_resnet14-bn_only-k1',
+                                  'cifar_resnet14-bn_only-fixed-k1']})
     assert paper_runs(frame)['run'].tolist() == ['cifar_resnet14-bn_only']
+    assert variant_runs(frame, 'fixed')['run'].tolist() == ['cifar_resnet14-bn_only-fixed']  # Figure 1's, alone
+    assert variant_runs(frame.drop(columns='run'), 'fixed').empty
     assert paper_runs(frame.drop(columns='run')).equals(frame.drop(columns='run'))  # older tables: all paper runs
 
 

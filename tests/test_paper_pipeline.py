@@ -17,8 +17,8 @@ pytestmark = pytest.mark.slow
 def tiny_params(raw) -> dict:
     params = merged_params()
     grid = params['grid']
-    grid.update(runs=['cifar_resnet14-bn_only'], analyze_runs=['cifar_resnet14-bn_only'], seeds=[0],
-                fixed_init={'runs': ['cifar_resnet14-all_but_bn']})
+    grid.update(runs=['cifar_resnet14-bn_only', 'cifar_resnet14-all_but_bn-fixed'],
+                analyze_runs=['cifar_resnet14-bn_only'], seeds=[0])
     grid['data'].update(root=str(raw), verify_checksums=False)
     grid['train'].update(epochs=1, batch_size=32, milestones=[], eval_batch_size=64, examples=64)
     grid['analyze'].update(thresholds=[0.01, 0.1])
@@ -36,7 +36,7 @@ def reproduced(tmp_path_factory):
     repo = DvcRepo.create(base / 'repo', tiny_params(base / 'raw'))
     ran = repo.repro('claims')
     assert ran == {'grid_recipe', 'grid_prepare', 'grid_train@cifar_resnet14-bn_only-0',
-                   'grid_train_fixed@cifar_resnet14-all_but_bn-0', 'grid_analyze@cifar_resnet14-bn_only-0',
+                   'grid_train@cifar_resnet14-all_but_bn-fixed-0', 'grid_analyze@cifar_resnet14-bn_only-0',
                    'grid_aggregate', 'claims'}
     return repo
 
@@ -45,14 +45,14 @@ def test_outputs_at_fixed_paths(reproduced):
     root = reproduced.root
     for path in ('results/grid/cifar_resnet14-bn_only-0/train/model.pt',
                  'results/grid/cifar_resnet14-bn_only-0/analyze/tables/bn_values.csv',
-                 'results/grid_fixed/cifar_resnet14-all_but_bn-0/train/metrics.json',
+                 'results/grid/cifar_resnet14-all_but_bn-fixed-0/train/metrics.json',
                  'reports/grid_summary.csv', 'reports/grid_cells.csv', 'results/grid_bn_values.csv',
                  'reports/claims.md'):
         assert (root / path).is_file(), path
     summary = json.loads((root / 'results/grid_summary.json').read_text())
     assert summary['profile']['cells_trained'] == 2 and summary['profile']['train_images'] == 64
-    assert 0 <= summary['grid']['cifar_resnet14']['bn_only']['test_accuracy']['mean'] <= 1
-    config = yaml.safe_load((root / 'results/grid_fixed/cifar_resnet14-all_but_bn-0/train/config.yaml').read_text())
+    assert 0 <= summary['cifar_resnet14']['bn_only']['test_accuracy']['mean'] <= 1
+    config = yaml.safe_load((root / 'results/grid/cifar_resnet14-all_but_bn-fixed-0/train/config.yaml').read_text())
     assert config['run']['batchnorm_init'] == 'fixed' and config['run']['examples'] == 64
     shown = json.loads(reproduced.run('dvc', 'metrics', 'show', '--json').stdout)
     assert 'results/grid_summary.json' in json.dumps(shown)
@@ -62,10 +62,10 @@ def test_adding_a_seed_runs_only_the_new_cells(reproduced, tmp_path):
     repo = reproduced.copy(tmp_path / 'repo')
     repo.set_param('grid.seeds', [0, 1])
     assert repo.repro('claims') == {'grid_train@cifar_resnet14-bn_only-1',
-                                    'grid_train_fixed@cifar_resnet14-all_but_bn-1',
+                                    'grid_train@cifar_resnet14-all_but_bn-fixed-1',
                                     'grid_analyze@cifar_resnet14-bn_only-1', 'grid_aggregate', 'claims'}
     summary = json.loads((repo.root / 'results/grid_summary.json').read_text())
-    assert summary['grid']['cifar_resnet14']['bn_only']['test_accuracy']['n'] == 2
+    assert summary['cifar_resnet14']['bn_only']['test_accuracy']['n'] == 2
     assert repo.repro('claims') == set()
 
 
@@ -96,4 +96,4 @@ def test_grid_params_rerun_only_what_reads_them(reproduced, tmp_path):
 
     repo.set_param('grid.train.lr', 0.05)
     assert repo.repro('grid_recipe') == {'grid_recipe'}
-    assert grid_stages() == {'grid_train@cifar_resnet14-bn_only-0', 'grid_train_fixed@cifar_resnet14-all_but_bn-0'}
+    assert grid_stages() == {'grid_train@cifar_resnet14-bn_only-0', 'grid_train@cifar_resnet14-all_but_bn-fixed-0'}

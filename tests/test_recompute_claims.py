@@ -40,16 +40,17 @@ ALPHA, MARGIN, THRESHOLD = 0.05, 0.01, 't0p1'
 PRIMARY = ('6', '7', '9', '12', '13', '14', '17b', '18')
 SHARE, SHARE_INIT = f'gamma.frac_abs_below.{THRESHOLD}', f'gamma_init.frac_abs_below.{THRESHOLD}'
 CLAMPED, CONTROL = f'clamped.{THRESHOLD}.delta', f'clamped_random.{THRESHOLD}.delta'
-# Rows comparing two cells of each network: (group, source, (trainable, metric) of a, (trainable, metric) of b).
+# Rows comparing two runs of each network: (source, (setup, metric) of a, (setup, metric) of b), a setup being the
+# run less its network: the trainable set and any variant tokens ('-fixed': γ = 1, β = 0 at init, Figure 1).
 PAIRED = {
-    '6': ('grid', 'train', ('bn_only', 'test_accuracy'), ('random_k', 'test_accuracy')),
-    '7': ('grid', 'train', ('bn_only', 'test_accuracy'), ('output_only', 'test_accuracy')),
-    '8': ('grid', 'train', ('bn_output', 'test_accuracy'), ('random_k_output', 'test_accuracy')),
-    '11': ('fixed_init', 'train', ('all', 'test_accuracy'), ('all_but_bn', 'test_accuracy')),
-    '13': ('grid', 'analysis', ('bn_only', SHARE), ('bn_only', SHARE_INIT)),
-    '14': ('grid', 'analysis', ('bn_only', SHARE), ('all', SHARE)),
-    '17b': ('grid', 'analysis', ('bn_only', CLAMPED), ('bn_only', CONTROL)),
-    '18': ('grid', 'analysis', ('bn_only', 'dead_relu.fraction'), ('all', 'dead_relu.fraction')),
+    '6': ('train', ('bn_only', 'test_accuracy'), ('random_k', 'test_accuracy')),
+    '7': ('train', ('bn_only', 'test_accuracy'), ('output_only', 'test_accuracy')),
+    '8': ('train', ('bn_output', 'test_accuracy'), ('random_k_output', 'test_accuracy')),
+    '11': ('train', ('all-fixed', 'test_accuracy'), ('all_but_bn-fixed', 'test_accuracy')),
+    '13': ('analysis', ('bn_only', SHARE), ('bn_only', SHARE_INIT)),
+    '14': ('analysis', ('bn_only', SHARE), ('all', SHARE)),
+    '17b': ('analysis', ('bn_only', CLAMPED), ('bn_only', CONTROL)),
+    '18': ('analysis', ('bn_only', 'dead_relu.fraction'), ('all', 'dead_relu.fraction')),
 }
 # Rows contrasting two BN-only networks in the block model value ~ network + seed: (source, metric, pair rule).
 BLOCKED = {'9': ('train', 'test_accuracy', 'depth'), '10': ('train', 'test_accuracy', 'width'),
@@ -68,27 +69,24 @@ def depth_width(arch: str) -> tuple[str, int, int] | None:
 
 
 class Cells:
+    """Cells by run, ``<arch>-<setup>``: a variant run is another experiment than its paper run."""
     def __init__(self, frame: pd.DataFrame):
-        if 'run' in frame:      # the paper's runs only: a variant run is another experiment
-            frame = frame[frame['run'] == frame['arch'] + '-' + frame['trainable']]
         self.frame = frame
 
-    def values(self, group, source, arch, trainable, metric) -> pd.Series:
+    def values(self, source, arch, setup, metric) -> pd.Series:
         f = self.frame
-        match = f[(f.group == group) & (f.source == source) & (f.arch == arch) & (f.trainable == trainable)
-                  & (f.metric == metric)]
+        match = f[(f.run == f'{arch}-{setup}') & (f.source == source) & (f.metric == metric)]
         return match.groupby('seed')['value'].first().astype(float)
 
-    def archs(self, group, source, trainable, metric) -> list[str]:
+    def archs(self, source, setup, metric) -> list[str]:
         f = self.frame
-        return sorted(set(f[(f.group == group) & (f.source == source) & (f.trainable == trainable)
-                            & (f.metric == metric)].arch))
+        return sorted(set(f[(f.run == f.arch + '-' + setup) & (f.source == source) & (f.metric == metric)].arch))
 
 
-def logit(cells: Cells, group, source, arch, trainable, metric) -> pd.Series:
+def logit(cells: Cells, source, arch, setup, metric) -> pd.Series:
     """The empirical logit of a dead-ReLU fraction: p kept half a channel away from 0 and 1."""
-    p = cells.values(group, source, arch, trainable, metric)
-    units = cells.values(group, source, arch, trainable, 'dead_relu.units').reindex(p.index)
+    p = cells.values(source, arch, setup, metric)
+    units = cells.values(source, arch, setup, 'dead_relu.units').reindex(p.index)
     half = (0.5 / units).fillna(1e-3)
     p = p.clip(lower=half, upper=1 - half)
     return np.log(p / (1 - p))
@@ -127,11 +125,11 @@ def block_model(table: pd.DataFrame, a: str, b: str) -> dict:
 
 
 def paired_row(cells: Cells, number: str) -> list[tuple[str, dict]]:
-    group, source, (ta, ma), (tb, mb) = PAIRED[number]
+    source, (ta, ma), (tb, mb) = PAIRED[number]
     read = logit if number == '18' else (lambda c, *key: c.values(*key))
     found = []
-    for arch in cells.archs(group, source, ta, ma):
-        a, b = read(cells, group, source, arch, ta, ma), read(cells, group, source, arch, tb, mb)
+    for arch in cells.archs(source, ta, ma):
+        a, b = read(cells, source, arch, ta, ma), read(cells, source, arch, tb, mb)
         shared = a.index.intersection(b.index)
         if len(shared):
             found.append((label(arch), one_sample((a[shared] - b[shared]).to_numpy(), tost=False)))
@@ -139,13 +137,12 @@ def paired_row(cells: Cells, number: str) -> list[tuple[str, dict]]:
 
 
 def clamping_row(cells: Cells) -> list[tuple[str, dict]]:
-    return [(label(arch), one_sample(cells.values('grid', 'analysis', arch, 'bn_only', CLAMPED).to_numpy(),
-                                     tost=True))
-            for arch in cells.archs('grid', 'analysis', 'bn_only', CLAMPED)]
+    return [(label(arch), one_sample(cells.values('analysis', arch, 'bn_only', CLAMPED).to_numpy(), tost=True))
+            for arch in cells.archs('analysis', 'bn_only', CLAMPED)]
 
 
 def blocked_pair(cells: Cells, source: str, metric: str, rule: str) -> tuple[str, str] | None:
-    archs = [a for a in cells.archs('grid', source, 'bn_only', metric) if depth_width(a)]
+    archs = [a for a in cells.archs(source, 'bn_only', metric) if depth_width(a)]
     if rule == 'depth':
         deep = sorted((a for a in archs if depth_width(a)[0] == 'deep'), key=lambda a: depth_width(a)[1])
         return (deep[-1], deep[0]) if len(deep) > 1 else None
@@ -153,7 +150,7 @@ def blocked_pair(cells: Cells, source: str, metric: str, rule: str) -> tuple[str
         family = sorted((a for a in archs if a == 'cifar_resnet14' or depth_width(a)[0] == 'wide'),
                         key=lambda a: depth_width(a)[2])
         return (family[-1], family[0]) if len(family) > 1 else None
-    count = {a: cells.values('grid', 'train', a, 'bn_only', 'batchnorm_params').mean() for a in archs}
+    count = {a: cells.values('train', a, 'bn_only', 'batchnorm_params').mean() for a in archs}
     for wide in (a for a in archs if depth_width(a)[0] == 'wide' and depth_width(a)[2] > 1):
         close = [(abs(count[d] / count[wide] - 1), d) for d in archs if depth_width(d)[0] == 'deep']
         close = [c for c in close if c[0] <= 0.25]
@@ -167,8 +164,8 @@ def blocked_row(cells: Cells, number: str) -> list[tuple[str, dict]]:
     pair = blocked_pair(cells, source, metric, rule)
     if pair is None:
         return []
-    table = pd.DataFrame({a: cells.values('grid', source, a, 'bn_only', metric)
-                          for a in cells.archs('grid', source, 'bn_only', metric)})
+    table = pd.DataFrame({a: cells.values(source, a, 'bn_only', metric)
+                          for a in cells.archs(source, 'bn_only', metric)})
     return [(f'{label(pair[0])} − {label(pair[1])}', block_model(table, *pair))]
 
 
@@ -319,7 +316,7 @@ def test_the_check_catches_a_changed_number(tmp_path):
                  '--summary-json', str(out / 'summary.json'), '--out', str(out / 'claims.md'),
                  '--csv', str(out / 'claims.csv')]) == 0
     assert check(out / 'grid_cells.csv', out / 'claims.csv', out / 'claims.md') == []
-    assert {'9', '12', '13', '17a', '18'} <= set(recompute(Cells(frame)))   # the blocked, TOST and logit rows
+    assert {'9', '11', '12', '13', '17a', '18'} <= set(recompute(Cells(frame)))  # blocked, -fixed, TOST, logit rows
     table = pd.read_csv(out / 'claims.csv', dtype={'number': str})
     for column, change in (('estimate', 0.001), ('p_raw', 1e-3), ('ci_high', 0.001)):
         changed = table.copy()

@@ -23,7 +23,7 @@ from test_paper_pipeline import tiny_params
 pytestmark = pytest.mark.slow
 
 
-CELLS = {seed: {f'grid_train@cifar_resnet14-bn_only-{seed}', f'grid_train_fixed@cifar_resnet14-all_but_bn-{seed}',
+CELLS = {seed: {f'grid_train@cifar_resnet14-bn_only-{seed}', f'grid_train@cifar_resnet14-all_but_bn-fixed-{seed}',
                 f'grid_analyze@cifar_resnet14-bn_only-{seed}'} for seed in (0, 1)}
 
 
@@ -49,7 +49,7 @@ def test_two_queue_workers_run_shares_of_the_grid(tmp_path):
     ran = repo.repro('claims')
     assert not {name for name in ran if '@' in name}     # every cell restored from the workers' run-cache
     summary = json.loads((repo.root / 'results' / 'grid_summary.json').read_text())
-    assert summary['grid']['cifar_resnet14']['bn_only']['test_accuracy']['n'] == 2
+    assert summary['cifar_resnet14']['bn_only']['test_accuracy']['n'] == 2
 
 
 def _exp_ref(repo: DvcRepo, name: str) -> str:
@@ -84,4 +84,4 @@ def test_two_clones_share_cells_through_the_run_cache(tmp_path):
     ran_last = first.repro('--pull', 'claims')
     assert not {s for s in ran_last if '@' in s}     # every cell came from the run-cache
     summary = json.loads((first.root / 'results' / 'grid_summary.json').read_text())
-    assert summary['grid']['cifar_resnet14']['bn_only']['test_accuracy']['n'] == 2
+    assert summary['cifar_resnet14']['bn_only']['test_accuracy']['n'] == 2

@@ -35,7 +35,7 @@ from bnonly.slurm.status import collect
 
 TIMING = ('train_seconds', 'images_per_second')
 GOOD = ['grid_train@cifar_resnet14-bn_only-0', 'grid_train@cifar_resnet14-bn_only-1',
-        'grid_train_fixed@cifar_resnet14-all_but_bn-0', 'grid_train_fixed@cifar_resnet14-all_but_bn-1']
+        'grid_train@cifar_resnet14-all_but_bn-fixed-0', 'grid_train@cifar_resnet14-all_but_bn-fixed-1']
 # Stopped after their first epoch, then requeued: as on preemption (SIGTERM, SLURM requeues), and as before
 # the time limit (SIGUSR2 through submitit's checkpoint, which requeues).
 STOPS = {'grid_train@cifar_resnet14-bn_only-0': ['scontrol', 'requeue'],
@@ -101,8 +101,8 @@ def latest_submission(work: WorkDir) -> dict:
 
 def cell_metrics(root: Path, stage: str) -> dict:
     """A cell's train and analysis metrics without their timings, and its model's md5 from dvc.lock."""
-    kind, item = stage.split('@')
-    folder = root / ('results/grid_fixed' if kind == 'grid_train_fixed' else 'results/grid') / item
+    item = stage.split('@')[1]
+    folder = root / 'results/grid' / item
     train = json.loads((folder / 'train' / 'metrics.json').read_text())
     metrics = {'train': {k: v for k, v in train.items() if k not in TIMING}}
     if (folder / 'analyze' / 'metrics.json').is_file():
@@ -115,8 +115,8 @@ def cell_metrics(root: Path, stage: str) -> dict:
 def tiny_slurm_params(raw: Path) -> dict:
     params = tiny_params(raw)
     grid = params['grid']
-    grid.update(runs=['cifar_resnet14-bn_only'], analyze_runs=['cifar_resnet14-bn_only'], seeds=[0, 1],
-                fixed_init={'runs': ['cifar_resnet14-all_but_bn']})
+    grid.update(runs=['cifar_resnet14-bn_only', 'cifar_resnet14-all_but_bn-fixed'],
+                analyze_runs=['cifar_resnet14-bn_only'], seeds=[0, 1])
     # The second epoch (about 10 s on a 2-core machine) outlasts a stop's way through SLURM (a few seconds, more
     # under load), so the stop sent when the first epoch ends lands in the second, never after the last.
     grid['train'].update(epochs=2, examples=TRAIN_EXAMPLES, batch_size=32)
@@ -304,7 +304,7 @@ def test_dry_run_plans_the_paper_cifar10_grid_in_seconds(tmp_path):
     seconds = time.monotonic() - started
     planned = [line.strip().split(' + ')[0] for line in out.splitlines() if line.startswith('  grid_')]
     grid = params['grid']
-    assert len(expected) == (len(grid['runs']) + len(grid['fixed_init']['runs'])) * len(grid['seeds'])
+    assert len(expected) == len(grid['runs']) * len(grid['seeds'])
     assert planned == [cell.name for cell in expected]
     assert f'#SBATCH --array=0-{len(planned) - 1}%{len(planned)}' in out
     assert seconds < 60, seconds
@@ -332,12 +332,12 @@ def test_bad_time_limits_are_refused(text):
 def test_a_cell_is_its_training_stage_and_its_analysis():
     from bnonly.slurm.cells import select
     names = ['grid_recipe', 'grid_prepare', 'grid_train@a-bn_only-0', 'grid_train@a-all-0',
-             'grid_train_fixed@a-all-0', 'grid_analyze@a-bn_only-0', 'grid_aggregate', 'claims']
+             'grid_train@a-all-fixed-0', 'grid_analyze@a-bn_only-0', 'grid_aggregate', 'claims']
     cells = grid_cells(names)
     assert [cell.stages for cell in cells] == [('grid_train@a-bn_only-0', 'grid_analyze@a-bn_only-0'),
-                                               ('grid_train@a-all-0',), ('grid_train_fixed@a-all-0',)]
+                                               ('grid_train@a-all-0',), ('grid_train@a-all-fixed-0',)]
     assert [cell.name for cell in select(cells, 'grid_analyze')] == ['grid_train@a-bn_only-0']
-    assert [cell.name for cell in select(cells, '^grid_train@.*-all-')] == ['grid_train@a-all-0']
+    assert [cell.name for cell in select(cells, '^grid_train@.*-all-0')] == ['grid_train@a-all-0']
     assert select(cells, None) == cells
 
 

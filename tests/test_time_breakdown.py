@@ -22,7 +22,7 @@ def record(argv, start, script, end, **phases):
 # 100 s of wall time: five stage processes account for 73 s, so DVC's own work is 27 s.
 SYNTHETIC = [
     record(['stages/prepare.py', '--out', 'data/grid_prepared'], 0, 2, 10, data=6.0),
-    record(['stages/train.py', '--data', 'data/grid_prepared', '--out', 'results/grid_fixed/net-all-0/train'],
+    record(['stages/train.py', '--data', 'data/grid_prepared', '--out', 'results/grid/net-all-fixed-0/train'],
            10, 14, 50, data=1.0, train_steps=30.0, test_eval=3.0),
     # A child of the train cell that logged too (say a worker running a stage script): inside its parent.
     record(['stages/train.py', '--out', 'results/train'], 20, 21, 30, train_steps=8.0),
@@ -35,7 +35,7 @@ SYNTHETIC = [
 
 def test_stage_names_come_from_the_command_line():
     names = [time_breakdown.stage_of(r['argv']) for r in SYNTHETIC]
-    assert names == [('prepare', 'grid_prepare'), ('train', 'grid_train_fixed@net-all-0'), ('train', 'train'),
+    assert names == [('prepare', 'grid_prepare'), ('train', 'grid_train@net-all-fixed-0'), ('train', 'train'),
                      ('analyses', 'grid_analyze@net-all-0'), ('report', 'grid_aggregate'), ('report', 'figure@3')]
     assert time_breakdown.stage_of(['stages/analyze.py', '--out', 'results/analyze']) == ('analyses', 'analyze')
     assert time_breakdown.stage_of(['stages/prepare.py', '--out', 'data/prepared']) == ('prepare', 'prepare')

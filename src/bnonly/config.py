@@ -117,21 +117,15 @@ _RUNS = {'unique': True, 'item': _run}
 
 
 @_section
-class FixedInitSettings:
-    """Figure 1's cells: γ = 1, β = 0 at initialisation."""
-    runs: tuple[str, ...] = field(metadata=_RUNS)
-
-
-@_section
 class GridSettings:
     """The paper grid (bnonly.paper.grid): its cells, and its own copy of the recipe, so that experiments on
-    the single run never change a grid cell. Each cell sets the BatchNorm init itself."""
+    the single run never change a grid cell. The recipe's BatchNorm init is the paper's; a run sets another
+    with a variant token (``-fixed``: γ = 1, β = 0, Figure 1's cells)."""
     dataset: str = field(metadata={'choices': vocabulary.DATASETS})
     data: DataSettings
     runs: tuple[str, ...] = field(metadata=_RUNS)
     seeds: tuple[int, ...] = field(metadata={'minimum': 0, 'unique': True})
     analyze_runs: tuple[str, ...] = field(metadata=_RUNS)
-    fixed_init: FixedInitSettings | None = None  # None: no Figure 1 cells
     model: ModelSettings = field(metadata={'exclude': ('batchnorm_init',)})
     train: TrainSettings
     analyze: AnalyzeSettings

@@ -21,8 +21,8 @@ def grid_repo(fresh, raw_data, tmp_path):
     params = repo.params
     grid = params['grid']
     grid['data'].update(root=str(raw_data), verify_checksums=False)
-    grid.update(runs=['cifar_resnet14-all', 'cifar_resnet14-output_only'], analyze_runs=['cifar_resnet14-output_only'],
-                seeds=[0], fixed_init={'runs': ['cifar_resnet14-output_only']})
+    grid.update(runs=['cifar_resnet14-all', 'cifar_resnet14-output_only', 'cifar_resnet14-output_only-fixed'],
+                analyze_runs=['cifar_resnet14-output_only'], seeds=[0])
     grid['train'].update(epochs=2, batch_size=BATCH, milestones=[1], lr=10000.0, eval_batch_size=64, examples=None)
     grid['analyze'].update(thresholds=[0.1])
     repo.write_params(params)
@@ -39,7 +39,7 @@ def test_keep_going_finishes_the_other_cells_and_the_aggregate_names_the_missing
     assert "'grid_aggregate'" in log and 'will be skipped due to this failure' in log
     assert f"failed to reproduce '{DIVERGED}'" in log
     for done in ('results/grid/cifar_resnet14-output_only-0/analyze/metrics.json',
-                 'results/grid_fixed/cifar_resnet14-output_only-0/train/metrics.json'):
+                 'results/grid/cifar_resnet14-output_only-fixed-0/train/metrics.json'):
         assert (repo.root / done).is_file(), done                   # every other cell finished
     assert not (repo.root / 'results' / 'grid' / 'cifar_resnet14-all-0' / 'train' / 'model.pt').exists()
     assert not (repo.root / 'reports' / 'claims.md').exists()      # DVC skipped what depends on the failed cell
@@ -60,7 +60,7 @@ def test_keep_going_finishes_the_other_cells_and_the_aggregate_names_the_missing
 
     # Recovery without the diverging run: nothing retrains, the tables say they are complete, claims run.
     params = repo.params
-    params['grid']['runs'] = ['cifar_resnet14-output_only']
+    params['grid']['runs'] = ['cifar_resnet14-output_only', 'cifar_resnet14-output_only-fixed']
     repo.write_params(params)
     ran = repo.repro('claims')
     assert not {stage for stage in ran if '@' in stage}, ran

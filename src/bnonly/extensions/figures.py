@@ -175,8 +175,6 @@ def final_small_gamma(history: pd.DataFrame, run: str) -> Stat | None:
     if history is None or SMALL_GAMMA_COLUMN not in history or 'run' not in history:
         return None
     rows = history[history['run'] == run].dropna(subset=[SMALL_GAMMA_COLUMN])
-    if 'group' in rows and rows['group'].nunique() > 1:
-        rows = rows[rows['group'] == 'grid']
     last = rows.sort_values('epoch').groupby('seed').tail(1)
     return seed_stat(last.set_index('seed')[SMALL_GAMMA_COLUMN])
 

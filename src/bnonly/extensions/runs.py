@@ -14,6 +14,8 @@ import pandas as pd
 from bnonly.paper.names import dataset_label
 from bnonly.paper.results import Comparison
 
+from bnonly.paper.results import Side, seed_values, summary_row
+
 RESNET, VIT = 'cifar_resnet14', 'vit_fmnist_tiny'
 
 # E1, X1-X4: γ, β or both on the BatchNorm ResNet-14, and the random baseline with both's count (k = 2).
@@ -51,34 +53,20 @@ class Stat(NamedTuple):
     n: int
 
 
-def _of_run(table: pd.DataFrame, run: str) -> pd.DataFrame:
-    """The rows of one run; of its paper-initialised ('grid') group when a table holds it in more than one."""
-    rows = table[table['run'] == run]
-    if 'group' in rows and rows['group'].nunique() > 1:
-        rows = rows[rows['group'] == 'grid']
-    return rows
-
-
 def per_seed(cells: pd.DataFrame, run: str, metric: str, source: str = 'train') -> pd.Series:
     """A run's metric per seed (reports/grid_cells.csv), indexed by seed; empty when the run is absent."""
-    rows = _of_run(cells, run)
-    rows = rows[(rows['source'] == source) & (rows['metric'] == metric)]
-    return rows.groupby('seed')['value'].first().astype(float)
+    return seed_values(cells, Side(run, metric, source))
 
 
 def summary_stat(summary: pd.DataFrame, run: str, metric: str, source: str = 'train') -> Stat | None:
     """A run's mean and 95% half-width over seeds (reports/grid_summary.csv); None when absent."""
-    rows = _of_run(summary, run)
-    rows = rows[(rows['source'] == source) & (rows['metric'] == metric)]
-    if rows.empty:
-        return None
-    row = rows.iloc[0]
-    return Stat(float(row['mean']), float(row['ci95']), int(row['n']))
+    row = summary_row(summary, Side(run, metric, source))
+    return None if row is None else Stat(float(row['mean']), float(row['ci95']), int(row['n']))
 
 
 def random_k_of(summary: pd.DataFrame, run: str) -> int | None:
     """The k a random_k run trained with, from the summary's ``random_k`` column when it has one."""
-    rows = _of_run(summary, run)
+    rows = summary[summary['run'] == run]
     if 'random_k' not in rows or rows['random_k'].dropna().empty:
         return None
     return int(rows['random_k'].dropna().iloc[0])

@@ -6,15 +6,16 @@ analysed cells ``analyze/metrics.json`` and ``analyze/tables/bn_values.csv`` (st
 Outputs (fixed paths, written by stages/aggregate.py):
 
 - ``cells`` (reports/grid_cells.csv), one row per cell and metric:
-  group, arch, trainable, batchnorm_init, seed, run, norm_layer, weight_init, random_k, source ('train' or
+  arch, trainable, batchnorm_init, seed, run, norm_layer, weight_init, random_k, source ('train' or
   'analysis'), metric, value. ``run`` is the cell's run as grid.yaml writes it (bnonly.paper.grid: with its
-  variant tokens, if any); batchnorm_init, norm_layer, weight_init and random_k are what the cell trained
-  with, from its config.yaml (random_k is recorded for every set, used only by the random_k sets; a ViT's
+  variant tokens, if any), the one key that tells two runs of a network and set apart (Figure 1's
+  ``<arch>-all-fixed`` from ``<arch>-all``); batchnorm_init, norm_layer, weight_init and random_k are what the
+  cell trained with, from its config.yaml (random_k is recorded for every set, used only by the random_k sets; a ViT's
   norm_layer is layernorm, the normalisation it is built with).
   Analysis metrics are flattened with dots (``gamma.frac_abs_below.t0p01``, ``clamped.t0p05.delta``,
   ``dead_relu.fraction``; schema in bnonly.analysis.metrics); accuracies and fractions in [0, 1].
-- ``summary`` (reports/grid_summary.csv), one row per (group, arch, trainable, batchnorm_init, source, metric,
-  run, norm_layer, weight_init, random_k): mean, std
+- ``summary`` (reports/grid_summary.csv), one row per (arch, trainable, batchnorm_init, source, metric, run,
+  norm_layer, weight_init, random_k): mean, std
   (sample standard deviation over seeds, empty when n = 1), n, ci95 (the half-width of the 95% confidence
   interval of the mean, Student's t with n - 1 degrees of freedom; what the figures' error bars show), plus the architecture's family, depth,
   width, label and BatchNorm parameter count; the run and its settings last.
@@ -23,8 +24,8 @@ Outputs (fixed paths, written by stages/aggregate.py):
 - ``history`` (results/grid_history.csv): every trained cell's ``train/history.csv``, one row per epoch, with
   the cell's keys in front (the share of small γ after each epoch: Figure 8).
 - ``summary_json`` (results/grid_summary.json, a DVC metrics file): the headline numbers as
-  ``<group>.<arch>.<trainable>.<metric>.{mean,std,n}`` for the paper's runs, ``<group>.<run>.<metric>...``
-  for runs with variants (a run string holds no dot), plus ``profile`` (what the cells ran on).
+  ``<arch>.<trainable>.<metric>.{mean,std,n}`` for the paper's runs, ``<run>.<metric>...`` for runs with
+  variants (a run string holds no dot), plus ``profile`` (what the cells ran on).
 
 A partial grid (a cell whose stage failed, e.g. a diverged run under ``dvc repro --keep-going``) is aggregated
 over the cells that have results, never silently: ``profile.cells_missing`` lists the DVC stages whose results
@@ -48,8 +49,8 @@ from bnonly.paper.grid import Cell, GridError, analysed_cells, arch_info, train_
 # had before, so that readers of those see them unchanged.
 SETTINGS = ['norm_layer', 'weight_init', 'random_k']
 RUN_KEYS = ['run', *SETTINGS]
-KEYS = ['group', 'arch', 'trainable', 'batchnorm_init', 'seed', *RUN_KEYS]
-SUMMARY_KEYS = ['group', 'arch', 'trainable', 'batchnorm_init', 'source', 'metric', *RUN_KEYS]
+KEYS = ['arch', 'trainable', 'batchnorm_init', 'seed', *RUN_KEYS]
+SUMMARY_KEYS = ['arch', 'trainable', 'batchnorm_init', 'source', 'metric', *RUN_KEYS]
 # The summary JSON keeps the numbers the figures and claims use, so `dvc metrics diff` stays readable.
 JSON_METRICS = {('train', 'test_accuracy'), ('train', 'test_top5_accuracy'), ('analysis', 'dead_relu.fraction')}
 JSON_PREFIXES = (('analysis', 'gamma.frac_abs_below.'), ('analysis', 'clamped.'))
@@ -148,7 +149,7 @@ def _typed(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _row(cell: Cell, settings: dict, source: str, metric: str, value: float) -> dict:
-    return dict(group=cell.group, arch=cell.arch, trainable=cell.trainable, batchnorm_init=cell.batchnorm_init,
+    return dict(arch=cell.arch, trainable=cell.trainable, batchnorm_init=cell.batchnorm_init,
                 seed=cell.seed, run=cell.run, **{key: settings[key] for key in SETTINGS}, source=source,
                 metric=metric, value=value)
 
@@ -200,8 +201,8 @@ def ci95(std, n):
 
 
 def summarize(cells: pd.DataFrame) -> pd.DataFrame:
-    """Mean, sample std (NaN when n = 1) and n over seeds, per (group, arch, trainable, source, metric) and
-    run (SUMMARY_KEYS)."""
+    """Mean, sample std (NaN when n = 1) and n over seeds, per (arch, trainable, source, metric) and run
+    (SUMMARY_KEYS)."""
     if 'run' not in cells:  # a cells table from before runs had variants: the paper's runs, settings unrecorded
         cells = cells.assign(run=cells.arch + '-' + cells.trainable, **{key: None for key in SETTINGS})
     grouped = cells.groupby(SUMMARY_KEYS, sort=False, dropna=False)['value']  # a setting may be unrecorded
@@ -213,7 +214,7 @@ def summarize(cells: pd.DataFrame) -> pd.DataFrame:
     info = pd.DataFrame([vars(arch_info(arch)) for arch in summary['arch'].unique()])
     summary = summary.merge(info, on='arch', how='left')
     summary['batchnorm_params'] = summary['run'].map(bn).astype('Int64')
-    return summary[['group', 'arch', 'label', 'family', 'depth', 'width', 'batchnorm_params', 'trainable',
+    return summary[['arch', 'label', 'family', 'depth', 'width', 'batchnorm_params', 'trainable',
                     'batchnorm_init', 'source', 'metric', 'mean', 'std', 'n', 'ci95', 'run', *SETTINGS]]
 
 
@@ -230,17 +231,16 @@ def _number(value):
 
 
 def summary_json(summary: pd.DataFrame, profile_: dict) -> dict:
-    """Nested ``group -> arch -> trainable -> metric path -> {mean, std, n}`` (DVC joins keys with dots); a run
-    with variants is ``group -> run -> ...``, so that it never lands on its paper run's numbers."""
+    """Nested ``arch -> trainable -> metric path -> {mean, std, n}`` (DVC joins keys with dots); a run with
+    variants is ``run -> ...``, so that it never lands on its paper run's numbers."""
     result = {'profile': profile_}
     for row in summary.itertuples(index=False):
         if not _keep_in_json(row.source, row.metric):
             continue
-        node = result.setdefault(row.group, {})
         if row.run == f'{row.arch}-{row.trainable}':
-            node = node.setdefault(row.arch, {}).setdefault(row.trainable, {})
+            node = result.setdefault(row.arch, {}).setdefault(row.trainable, {})
         else:
-            node = node.setdefault(row.run, {})
+            node = result.setdefault(row.run, {})
         for part in row.metric.split('.'):
             node = node.setdefault(part, {})
         node.update(mean=_number(float(row.mean)), std=_number(float(row.std)), n=int(row.n))

@@ -130,9 +130,8 @@ def blocked_findings(results: Results, comparisons: list[Comparison]) -> list[Fi
     holds every network of that trainable set with the metric (bnonly.paper.statistics.blocked_contrast)."""
     findings = []
     for label_, a, b in comparisons:
-        frames = [results.values(Side(arch, a.trainable, a.metric, a.source, a.group))
-                  .rename('value').rename_axis('seed').reset_index().assign(arch=arch)
-                  for arch in results.archs(trainable=a.trainable, metric=a.metric, source=a.source, group=a.group)]
+        frames = [results.values(a.on(arch)).rename('value').rename_axis('seed').reset_index().assign(arch=arch)
+                  for arch in results.archs(a.setup, metric=a.metric, source=a.source)]
         values = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=['arch', 'seed', 'value'])
         if not {a.arch, b.arch} <= set(values.arch):
             continue
@@ -250,8 +249,8 @@ DETAILS = {PAPER_EFFECT: _against_the_papers_effect, OTHER_THRESHOLDS: _other_th
 
 # -------------------------------------------------------------------------------------------- the table
 def _counts_note(results: Results, comparisons: list[Comparison]) -> str:
-    counts = [(results.get(c.a.arch, c.a.trainable, 'trainable_params'),
-               results.get(c.b.arch, c.b.trainable, 'trainable_params')) for c in comparisons]
+    counts = [(results.get(c.a.run, 'trainable_params'), results.get(c.b.run, 'trainable_params'))
+              for c in comparisons]
     if any(a is None or b is None for a, b in counts):
         return 'trainable counts not recorded'
     return 'equal trainable counts' if all(a == b for a, b in counts) else 'trainable counts differ here'

@@ -3,23 +3,35 @@
 Each table here is one figure's data, as means over seeds with n and the half-width of the 95% t interval of
 the mean (``ci95``); bnonly.paper.figures draws them. Figures 4-7 compare BN-only with all first
 (``COMPARED``); Figure 8 traces the share of small |γ| over training for the sets that train γ (``TRACED``).
+Every figure plots the paper's runs (bnonly.paper.grid.paper_runs) except Figure 1, which plots the runs of
+``FIXED``: the same sets with γ = 1, β = 0 at init.
 """
 import numpy as np
 import pandas as pd
 
 from bnonly.paper import plotting
 from bnonly.paper.aggregate import ci95
-from bnonly.paper.grid import arch_info
+from bnonly.paper.grid import arch_info, paper_runs, variant_runs
 from bnonly.paper.names import dataset_label, key_threshold
 
 COMPARED = ('bn_only', 'all')  # Figures 4-7
 HISTORY_GAMMA = 'gamma_frac_abs_below_'   # history.csv columns: the share of |γ| < t after each epoch
 TRACED = ('bn_only', 'all')
 CI_BARS = 'bars: 95% t-interval of the mean'
+FIXED = 'fixed'   # Figure 1's variant token: model.batchnorm_init=fixed, γ = 1 and β = 0 at init
 
 
-def rows(summary: pd.DataFrame, group: str, source: str, metric: str) -> pd.DataFrame:
-    return summary[(summary.group == group) & (summary.source == source) & (summary.metric == metric)]
+def rows(summary: pd.DataFrame, source: str, metric: str | None = None) -> pd.DataFrame:
+    """The paper's runs' rows of ``source`` (and ``metric``, when given)."""
+    summary = paper_runs(summary)
+    match = summary.source == source
+    return summary[match & (summary.metric == metric) if metric is not None else match]
+
+
+def fixed_rows(summary: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Figure 1's rows of ``source``: the runs ``<arch>-<trainable>-fixed``."""
+    summary = variant_runs(summary, FIXED)
+    return summary[summary.source == source]
 
 
 def arch_order(archs) -> list[str]:
@@ -50,7 +62,7 @@ def family_panels(data: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
 
 def random_k(summary: pd.DataFrame) -> int | None:
     """k of the random_k sets, from their trainable count (k per conv output channel = k per BN channel)."""
-    trained = rows(summary, 'grid', 'train', 'trainable_params')
+    trained = rows(summary, 'train', 'trainable_params')
     trained = trained[trained.trainable == 'random_k']
     if trained.empty:
         return None
@@ -94,17 +106,18 @@ def gamma_fractions(bn_values: pd.DataFrame, thresholds) -> pd.DataFrame:
 
 
 def clamping_table(summary: pd.DataFrame, prefix: str = 'clamped') -> pd.DataFrame:
-    table = summary[(summary.group == 'grid') & (summary.source == 'analysis')
-                    & summary.metric.str.fullmatch(prefix + r'\.t[^.]+\.delta')].copy()
+    table = rows(summary, 'analysis')
+    table = table[table.metric.str.fullmatch(prefix + r'\.t[^.]+\.delta')].copy()
     table['threshold'] = table.metric.str.split('.').str[1].map(key_threshold)
     return table
 
 
 def gamma_history(history: pd.DataFrame) -> pd.DataFrame:
     """Per (arch, trainable, threshold, epoch): mean, std, n and ci95 over seeds of the share of |γ| < t,
-    for the paper-initialised cells of the sets that train γ (BN-only and all)."""
+    for the paper's runs of the sets that train γ (BN-only and all)."""
     columns = [c for c in history.columns if c.startswith(HISTORY_GAMMA)]
-    cells = history[(history.group == 'grid') & history.trainable.isin(TRACED)]
+    cells = paper_runs(history)
+    cells = cells[cells.trainable.isin(TRACED)]
     if not columns or cells.empty:
         return pd.DataFrame(columns=['arch', 'trainable', 'threshold', 'epoch', 'mean', 'std', 'n', 'ci95'])
     long = cells.melt(id_vars=['arch', 'trainable', 'seed', 'epoch'], value_vars=columns, var_name='column',

@@ -29,7 +29,8 @@ from bnonly.config import FiguresSettings
 from bnonly.paper import plotting
 from bnonly.paper.plotting import FigureSet
 from bnonly.paper.figure_data import (TRACED, arch_order, caption_text, clamping_table, compared_first,
-                                      family_panels, gamma_fractions, gamma_history, random_k, rows, trainable_order)
+                                      family_panels, fixed_rows, gamma_fractions, gamma_history, random_k, rows,
+                                      trainable_order)
 from bnonly.paper.grid import arch_info, paper_runs
 
 # What a grid file without a `figures` section, or without one of its keys, draws with.
@@ -79,21 +80,21 @@ def _chance(profile: dict) -> float:
 
 
 def figure1(summary, bn_values, profile, settings) -> Figure:
-    data = summary[(summary.group == 'fixed_init') & (summary.source == 'train')]
+    data = fixed_rows(summary, 'train')
     return _accuracy_panels('Figure 1: all parameters vs all but BatchNorm (γ = 1, β = 0 at init)', data,
                             trainable_order(data.trainable), profile, None,
                             (('test_accuracy', 'top-1'), ('test_top5_accuracy', 'top-5')), None)
 
 
 def figure2(summary, bn_values, profile, settings) -> Figure:
-    data = summary[(summary.group == 'grid') & (summary.source == 'train')]
+    data = rows(summary, 'train')
     return _accuracy_panels('Figure 2: accuracy of each trainable set across depth and width', data,
                             trainable_order(data.trainable), profile, random_k(summary),
                             (('test_accuracy', 'top-1'), ('test_top5_accuracy', 'top-5')), _chance(profile))
 
 
 def figure3(summary, bn_values, profile, settings) -> Figure:
-    data = rows(summary, 'grid', 'train', 'test_accuracy')
+    data = rows(summary, 'train', 'test_accuracy')
     data = data[(data.trainable == 'bn_only') & (data.family != 'imagenet')]
     figure, axes = plotting.new_figure(width=6.4, height=4.2)
     axis = axes[0, 0]
@@ -233,8 +234,8 @@ def figure6(summary, bn_values, profile, settings) -> Figure:
 
 
 def figure7(summary, bn_values, profile, settings) -> Figure:
-    data = rows(summary, 'grid', 'analysis', 'dead_relu.fraction')
-    probability = rows(summary, 'grid', 'analysis', 'dead_relu.probability')['mean']
+    data = rows(summary, 'analysis', 'dead_relu.fraction')
+    probability = rows(summary, 'analysis', 'dead_relu.probability')['mean']
     p = f'{probability.iloc[0]:g}' if not probability.empty else 'p'
     archs = arch_order(data.arch)
     trainables = compared_first(data.trainable)
@@ -262,7 +263,7 @@ def figure7(summary, bn_values, profile, settings) -> Figure:
 
 
 def figure8(summary, bn_values, profile, settings, history=None) -> Figure:
-    table = gamma_history(history if history is not None else pd.DataFrame(columns=['group', 'trainable']))
+    table = gamma_history(history if history is not None else pd.DataFrame(columns=['trainable']))
     thresholds = sorted(table.threshold.unique())
     archs = arch_order(table.arch)
     figure, axes = plotting.new_figure(max(1, len(thresholds)), sharey=False)
@@ -305,7 +306,8 @@ def draw(number: int, summary: pd.DataFrame, bn_values: pd.DataFrame | None, pro
         raise ValueError(f'no figure {number}; figures: {", ".join(map(str, FIGURES))}')
     if number in NEEDS_BN_VALUES and bn_values is None:
         raise ValueError(f'figure {number} needs the γ/β values (results/grid_bn_values.csv)')
-    summary, bn_values, history = (None if f is None else paper_runs(f) for f in (summary, bn_values, history))
+    # The summary is selected per figure (bnonly.paper.figure_data): Figure 1 plots variant runs.
+    bn_values, history = (None if f is None else paper_runs(f) for f in (bn_values, history))
     if number in NEEDS_HISTORY:
         if history is None:
             raise ValueError(f'figure {number} needs the training histories (results/grid_history.csv)')

@@ -1,21 +1,21 @@
 """The grid of the paper's figures: its cells, their names and folders, and the recipe every cell reads.
 
-The ``grid`` section of grid.yaml declares two sets of cells, each expanded by a DVC ``matrix`` stage in
-dvc.yaml (same order, same names). A *run* is ``<arch>-<trainable>``, optionally followed by variant tokens
-that change one model setting each (``<arch>-<trainable>-groupnorm``, ``...-fixed``, ``...-orthogonal``,
-``...-k1``: bnonly.vocabulary.parse_run); a cell is a run and a seed. Listing runs, not a product of architectures
-and trainable sets, lets a grid train each network only with the sets its claims need (the default CPU grid
-cannot afford every set on every network).
+The ``grid`` section of grid.yaml declares the cells, expanded by DVC ``matrix`` stages in dvc.yaml (same
+order, same names). A *run* is ``<arch>-<trainable>``, optionally followed by variant tokens that change one
+model setting each (``<arch>-<trainable>-groupnorm``, ``...-fixed``, ``...-orthogonal``, ``...-k1``:
+bnonly.vocabulary.parse_run); a cell is a run and a seed. Listing runs, not a product of architectures and
+trainable sets, lets a grid train each network only with the sets its claims need (the default CPU grid cannot
+afford every set on every network), and any variant is one more run: Figure 1's cells, γ = 1, β = 0 at init,
+are the ``-fixed`` runs.
 
-- ``grid``: runs x seeds, BatchNorm initialised as in the paper (γ ~ U[0, 1), β = 0), trained by
-  ``grid_train@<arch>-<trainable>-<seed>`` into ``results/grid/<cell>/train``; the runs in ``analyze_runs``
-  are analysed by ``grid_analyze@<cell>`` into ``results/grid/<cell>/analyze``.
-- ``fixed_init`` (Figure 1): fixed_init.runs x seeds with γ = 1, β = 0 at init, trained by
-  ``grid_train_fixed@<cell>`` into ``results/grid_fixed/<cell>/train``.
+- ``runs`` x ``seeds``, each trained by ``grid_train@<run>-<seed>`` into ``results/grid/<cell>/train``, with
+  the recipe's model settings (BatchNorm initialised as in the paper, γ ~ U[0, 1), β = 0) except those its
+  variant tokens set;
+- ``analyze_runs`` x ``seeds``, each analysed by ``grid_analyze@<cell>`` into ``results/grid/<cell>/analyze``.
 
 Every cell reads its recipe (data set, model, training and analysis settings) from ``results/grid_recipe``,
-written from the grid section alone by the ``grid_recipe`` stage, and only its run (with its variants), seed
-(and the BatchNorm init) from its command line. The single experiment's params.yaml never reaches it.
+written from the grid section alone by the ``grid_recipe`` stage, and only its run (with its variants) and seed
+from its command line. The single experiment's params.yaml never reaches it.
 The recipe files are the cells' dependencies in place of params (DVC cannot put a list, such as the LR
 milestones, into a stage command, and one params dependency per cell costs a params.yaml parse per cell).
 """
@@ -29,10 +29,10 @@ from pathlib import Path
 from bnonly.vocabulary import BUDGET_KEY, RUN_VARIANT_KEYS, ConfigError, budget_milestones, parse_run, variant_token
 
 GRID_DIR = Path('results/grid')
-FIXED_DIR = Path('results/grid_fixed')
 RECIPE_DIR = Path('results/grid_recipe')
-GROUPS = ('grid', 'fixed_init')
-_INIT = {'grid': 'uniform', 'fixed_init': 'fixed'}
+# The recipe's BatchNorm init, the paper's (γ ~ U[0, 1), β = 0): grid.model may not set it (bnonly.config), a
+# run's variant token may.
+RECIPE_BATCHNORM_INIT = 'uniform'
 
 FAMILY_ORDER = {'deep': 0, 'wide': 1, 'imagenet': 2, 'vit': 3}
 
@@ -43,13 +43,9 @@ class GridError(ValueError):
 
 @dataclass(frozen=True)
 class Cell:
-    """One trained cell. ``group`` names the grid.yaml list the cell comes from, 'grid' or 'fixed_init'
-    (``GROUPS``), and so its results folder, its DVC stage and its default BatchNorm init (uniform or fixed).
-    ``variants`` are the settings its run sets (model key -> value, in the run's order, with ``epochs`` for a
-    budget token e<N>; empty for the paper's runs). The ``group`` column of the aggregated tables
-    (bnonly.paper.aggregate), which the claims and figures select on, keeps the group's name; ``batchnorm_init``
-    says what the cell trained with."""
-    group: str          # 'grid' or 'fixed_init'
+    """One trained cell: a run (its arch, trainable set and ``variants``, the settings its variant tokens set:
+    model key -> value, in the run's order, with ``epochs`` for a budget token e<N>; empty for the paper's runs)
+    and a seed."""
     arch: str
     trainable: str
     seed: int
@@ -63,9 +59,9 @@ class Cell:
         object.__setattr__(self, 'variants', types.MappingProxyType(dict(self.variants)))  # frozen, like the cell
 
     @classmethod
-    def from_run(cls, group: str, run: str, seed: int) -> 'Cell':
+    def from_run(cls, run: str, seed: int) -> 'Cell':
         arch, trainable, variants = _parse(run)
-        return cls(group, arch, trainable, seed, variants)
+        return cls(arch, trainable, seed, variants)
 
     @property
     def run(self) -> str:
@@ -79,7 +75,7 @@ class Cell:
 
     @property
     def batchnorm_init(self) -> str:
-        return self.variants.get('batchnorm_init', _INIT[self.group])
+        return self.variants.get('batchnorm_init', RECIPE_BATCHNORM_INIT)
 
     # The other settings default to the recipe's (grid.model), which a cell does not know: None. The aggregated
     # tables read what the cell actually trained with from its config.yaml.
@@ -107,7 +103,7 @@ class Cell:
 
     @property
     def folder(self) -> Path:
-        return (GRID_DIR if self.group == 'grid' else FIXED_DIR) / self.name
+        return GRID_DIR / self.name
 
     @property
     def train_dir(self) -> Path:
@@ -119,7 +115,7 @@ class Cell:
 
     @property
     def train_stage(self) -> str:
-        return f'grid_train@{self.name}' if self.group == 'grid' else f'grid_train_fixed@{self.name}'
+        return f'grid_train@{self.name}'
 
     @property
     def analyze_stage(self) -> str:
@@ -138,21 +134,13 @@ def split_run(run: str) -> tuple[str, str]:
     return _parse(run)[:2]
 
 
-def _cells(group: str, runs, seeds) -> list[Cell]:
-    cells = [Cell.from_run(group, run, seed) for run, seed in itertools.product(runs, seeds)]
-    if group == 'fixed_init':
-        # Their stage sets model.batchnorm_init=fixed after --run, so a run's own init would be overridden.
-        named = sorted({cell.run for cell in cells if 'batchnorm_init' in cell.variants})
-        if named:
-            raise GridError(f'grid.fixed_init.runs: {", ".join(named)} set a BatchNorm init; these cells are '
-                            f'trained with fixed (γ = 1, β = 0): list the run in grid.runs instead')
-    return cells
+def _cells(runs, seeds) -> list[Cell]:
+    return [Cell.from_run(run, seed) for run, seed in itertools.product(runs, seeds)]
 
 
 def train_cells(grid: dict) -> list[Cell]:
-    """Every trained cell, in the order dvc.yaml's matrices expand them (grid first, then fixed_init)."""
-    fixed = grid.get('fixed_init') or {}
-    cells = _cells('grid', grid['runs'], grid['seeds']) + _cells('fixed_init', fixed.get('runs', []), grid['seeds'])
+    """Every trained cell, in the order dvc.yaml's grid_train matrix expands them: runs x seeds."""
+    cells = _cells(grid['runs'], grid['seeds'])
     recipe_norm = (grid.get('model') or {}).get('norm_layer', 'batchnorm')
     for cell in cells:
         if cell.epochs is not None:  # refused here, before any cell trains, rather than by its train stage
@@ -173,7 +161,7 @@ def analysed_cells(grid: dict) -> list[Cell]:
     missing = [run for run in grid['analyze_runs'] if run not in grid['runs']]
     if missing:
         raise GridError(f'grid.analyze_runs: {", ".join(missing)} not in grid.runs, so never trained')
-    return _cells('grid', grid['analyze_runs'], grid['seeds'])
+    return _cells(grid['analyze_runs'], grid['seeds'])
 
 
 def paper_runs(frame):
@@ -185,11 +173,19 @@ def paper_runs(frame):
     return frame[frame['run'] == frame['arch'] + '-' + frame['trainable']]
 
 
+def variant_runs(frame, tokens: str):
+    """The rows of the runs ``<arch>-<trainable>-<tokens>``, ``tokens`` being variant tokens joined by '-' (e.g.
+    ``'fixed'``, Figure 1's γ = 1, β = 0): neither the paper's runs nor those of any other variant."""
+    if 'run' not in frame.columns:
+        return frame.iloc[:0]
+    return frame[frame['run'] == frame['arch'] + '-' + frame['trainable'] + '-' + tokens]
+
+
 def recipe(grid: dict) -> dict[str, dict]:
     """The params files the cells read: each a valid params.yaml holding only what its stage script uses."""
     return {
         'prepare': {'dataset': grid['dataset'], 'data': dict(grid['data'])},
-        'train': {'dataset': grid['dataset'], 'model': {'batchnorm_init': _INIT['grid'], **grid['model']},
+        'train': {'dataset': grid['dataset'], 'model': {'batchnorm_init': RECIPE_BATCHNORM_INIT, **grid['model']},
                   'train': dict(grid['train'])},
         'analyze': {'train': {'eval_batch_size': grid['train']['eval_batch_size']},
                     'analyze': dict(grid['analyze'])},

@@ -83,7 +83,7 @@ _TWO_POINTS = Planning(0.02, _SESOI)
 
 def _bn_only(arch: str, metric: str = 'test_accuracy', trainable: str = 'bn_only') -> Side:
     """A trained cell the paper reports a number for."""
-    return Side(arch, trainable, metric)
+    return Side(f'{arch}-{trainable}', metric)
 
 
 # The primary family (``primary``) was fixed before the default grid's seeds ran (module docstring).
@@ -124,10 +124,10 @@ CLAIMS = (
           missing='needs BN-only cells of two widths of WRN-14-W (ResNet-14 counts as WRN-14-1)'),
     Claim('11', 'With all parameters trained, having γ and β at all is worth +0.5-2 points (CIFAR-10), +2 '
           '(ImageNet).', '+0.5 to +2 points (CIFAR-10), +2 (ImageNet) (Figure 1)',
-          PerNetwork('all', 'all_but_bn', group='fixed_init'), PAIRED,
+          PerNetwork('all-fixed', 'all_but_bn-fixed'), PAIRED,
           Planning(GAMMA_BETA_EFFECTS[0], 'the paper\'s smallest'),
           what='all − all_but_bn test accuracy on {data}, both with γ = 1, β = 0 at init',
-          missing='needs the fixed_init cells all and all_but_bn (Figure 1)', detail=PAPER_EFFECT),
+          missing='needs the runs all-fixed and all_but_bn-fixed of the same network (Figure 1)', detail=PAPER_EFFECT),
     Claim('12', 'At an equal count of BatchNorm parameters, depth beats width (BN-only).',
           'ResNet-434 about 7 points above WRN-14-32 (32.5K vs 35.8K BN)', EqualBatchNorm(BN_COUNT_TOLERANCE),
           BLOCKED, _TWO_POINTS,

@@ -1,7 +1,7 @@
 """Which grid cells DVC does not have yet: the planner behind `python -m bnonly.slurm submit`.
 
-A cell is one training stage of the grid (``grid_train@<run>-<seed>`` or ``grid_train_fixed@…``) with its
-analysis stage where the grid analyses it (``grid_analyze@<run>-<seed>``). DVC has a stage when the
+A cell is one training stage of the grid (``grid_train@<run>-<seed>``) with its analysis stage where the grid
+analyses it (``grid_analyze@<run>-<seed>``). DVC has a stage when the
 outputs it would produce are known and in the cache: either dvc.lock records it with the dependencies the
 workspace has now, or the run-cache holds a run with exactly these dependencies (``dvc repro`` then restores
 it instead of running it). The planner reads both without running anything and without touching the
@@ -25,7 +25,7 @@ import yaml
 
 SHARED_STAGES = ('grid_recipe', 'grid_prepare')
 RECIPE_STAGE = 'grid_recipe'            # cheap (no torch): run in a temporary folder when DVC has not got it
-TRAIN_STAGES = ('grid_train', 'grid_train_fixed')
+TRAIN_STAGE = 'grid_train'
 ANALYZE_STAGE = 'grid_analyze'
 
 
@@ -58,9 +58,9 @@ def grid_cells(stage_names: list[str]) -> list[Cell]:
     cells = []
     for name in stage_names:
         kind, _, item = name.partition('@')
-        if kind in TRAIN_STAGES and item:
+        if kind == TRAIN_STAGE and item:
             analysis = f'{ANALYZE_STAGE}@{item}'
-            with_analysis = kind == 'grid_train' and analysis in names
+            with_analysis = analysis in names
             cells.append(Cell(name, (name, analysis) if with_analysis else (name,)))
     return cells
 
