@@ -49,7 +49,9 @@ import os
 import sys
 
 
-def write(kind, out, arch, trainable, seed, init):
+def write(kind, out, run, seed):
+    arch, trainable, *tokens = run.split("-")
+    init = "fixed" if "fixed" in tokens else "uniform"  # Figure 1's -fixed runs: gamma = 1, beta = 0 at init
     seed = int(seed)
     rnd = int(hashlib.md5(f"{arch}{trainable}{seed}{init}".encode()).hexdigest()[:8], 16) / 16 ** 8
     os.makedirs(out, exist_ok=True)
@@ -62,7 +64,7 @@ def write(kind, out, arch, trainable, seed, init):
         open(os.path.join(out, "history.csv"), "w").write("epoch,test_accuracy\\n1,%f\\n" % acc)
         open(os.path.join(out, "config.yaml"), "w").write(
             "run:\\n  arch: %s\\n  trainable: %s\\n  seed: %d\\n  batchnorm_init: %s\\n  epochs: 1\\n"
-            "  examples: null\\ndata:\\n  dataset: cifar10\\n  train_size: 50000\\n  test_size: 10000\\n"
+            "  batch_size: 128\\n  examples: null\\ndata:\\n  dataset: cifar10\\n  train_size: 50000\\n  test_size: 10000\\n"
             % (arch, trainable, seed, init))
         open(os.path.join(out, "model.pt"), "wb").write(os.urandom(4096))
     else:
@@ -81,7 +83,7 @@ def write(kind, out, arch, trainable, seed, init):
 
 
 if __name__ == "__main__":
-    write(*sys.argv[1:7])
+    write(*sys.argv[1:5])
 '''
 
 
@@ -120,11 +122,10 @@ def standin_pipeline(profile_grid: dict) -> tuple[dict, dict]:
     """(dvc.yaml, params.yaml) for the benchmark repo: the project's grid stages with stand-in commands."""
     pipeline = yaml.safe_load((PROJECT / 'dvc.yaml').read_text())  # YAML anchors resolved
     stages = {name: stage for name, stage in pipeline['stages'].items() if name.startswith(KEPT)}
-    cell, name = '${item.arch} ${item.trainable} ${item.seed}', '${item.arch}-${item.trainable}-${item.seed}'
+    cell, name = '${item.run} ${item.seed}', '${item.run}-${item.seed}'
     stages['grid_prepare']['cmd'] = 'mkdir -p data/grid_prepared && echo "{}" > data/grid_prepared/meta.json'
-    stages['grid_train']['cmd'] = f'python standin.py train results/grid/{name}/train {cell} uniform'
-    stages['grid_train_fixed']['cmd'] = f'python standin.py train results/grid_fixed/{name}/train {cell} fixed'
-    stages['grid_analyze']['cmd'] = f'python standin.py analyze results/grid/{name}/analyze {cell} uniform'
+    stages['grid_train']['cmd'] = f'python standin.py train results/grid/{name}/train {cell}'
+    stages['grid_analyze']['cmd'] = f'python standin.py analyze results/grid/{name}/analyze {cell}'
     stages['grid_prepare']['deps'] = [d for d in stages['grid_prepare']['deps'] if not d.startswith('stages/')]
     params = yaml.safe_load((PROJECT / 'params.yaml').read_text())
     params['grid'] = profile_grid
@@ -158,20 +159,14 @@ def median_of(repo: Repo, command: tuple[str, ...], repeats: int) -> tuple[float
 
 def fill(repo: Repo, grid: dict) -> int:
     """Write every cell's stand-in outputs in this process (what the cells' commands would write)."""
+    from bnonly.paper.grid import analysed_cells, train_cells
     namespace: dict = {}
     exec(compile(STANDIN, 'standin.py', 'exec'), namespace)
     write, count = namespace['write'], 0
-    fixed = grid['fixed_init']
-    for kind, folder, archs, trainables, init in (
-            ('train', 'grid', grid['archs'], grid['trainables'], 'uniform'),
-            ('train', 'grid_fixed', fixed['archs'], fixed['trainables'], 'fixed'),
-            ('analyze', 'grid', grid['archs'], grid['analyze_trainables'], 'uniform')):
-        for arch in archs:
-            for trainable in trainables:
-                for seed in grid['seeds']:
-                    write(kind, str(repo.root / 'results' / folder / f'{arch}-{trainable}-{seed}' / kind), arch,
-                          trainable, seed, init)
-                    count += 1
+    for kind, cells in (('train', train_cells(grid)), ('analyze', analysed_cells(grid))):
+        for cell in cells:
+            write(kind, str(repo.root / cell.folder / kind), cell.run, cell.seed)
+            count += 1
     return count
 
 
@@ -190,8 +185,9 @@ def main() -> None:
     profile = args.profile.resolve()
     grid = yaml.safe_load(profile.read_text())['grid']
     if args.quick:
-        grid.update(seeds=[0], archs=grid['archs'][:2])
-        grid['fixed_init']['archs'] = grid['fixed_init']['archs'][:2]
+        archs = list(dict.fromkeys(run.split('-')[0] for run in grid['runs']))[:2]
+        grid.update({key: [run for run in grid[key] if run.split('-')[0] in archs]
+                     for key in ('runs', 'analyze_runs')}, seeds=[0])
     out = args.out or RESULTS / ('bookkeeping-quick.md' if args.quick else 'bookkeeping.md')
     info = machine()
     workdir = Path(tempfile.mkdtemp(prefix='bnonly-bookkeeping-'))
@@ -203,7 +199,7 @@ def main() -> None:
         stages = len(listing.split())
         repo.run('dvc', 'repro', 'grid_recipe', 'grid_prepare')
         cells = fill(repo, grid)
-        seconds, _ = repo.run('dvc', 'commit', '-f', 'grid_train', 'grid_train_fixed', 'grid_analyze')
+        seconds, _ = repo.run('dvc', 'commit', '-f', 'grid_train', 'grid_analyze')
         rows.append((f'`dvc commit` of the {cells} finished cells (hashes every output, one lock write)',
                      seconds, '-'))
         seconds, output = repo.run('dvc', 'repro')

@@ -52,6 +52,7 @@ from bnonly.config import load_params  # noqa: E402
 from bnonly.data.prepared import load_meta, load_tensors  # noqa: E402
 from bnonly.flops import arch_flops  # noqa: E402
 from bnonly.models import create_model  # noqa: E402
+from bnonly.paper.grid import train_cells  # noqa: E402
 from bnonly.trainable import set_trainable  # noqa: E402
 from bnonly.training import RunSpec  # noqa: E402
 
@@ -146,9 +147,7 @@ def grid_definition(path: Path) -> dict:
     grid = load_params(path)['grid'] if path.is_file() else None
     if grid is None:
         raise SystemExit(f'{path}: no grid section (the paper grid file of bnonly.paper)')
-    cells = [(a, t) for a in grid['archs'] for t in grid['trainables'] for _ in grid['seeds']]
-    cells += [(a, t) for a in grid['fixed_init']['archs'] for t in grid['fixed_init']['trainables']
-              for _ in grid['seeds']]
+    cells = [(cell.arch, cell.trainable) for cell in train_cells(grid)]  # Figure 1's -fixed runs included
     return dict(cells=cells, epochs=grid['train']['epochs'], grid=grid)
 
 
