@@ -215,6 +215,11 @@ PIPELINES = (
                    'normalisation; a ViT; the initialisation), asked with the paper grid\'s recipe. '
                    '`dvc repro extensions/dvc.yaml` (`make extensions`) runs it; the root `dvc repro` does not '
                    '(it reproduces the root dvc.yaml).'),
+    Pipeline(folder='study', grid='grid.yaml', table='study', figures=('S1',), title='the budget study grid',
+             about='The budget study, pre-registered in study/registration.yaml before any of its cells was trained: '
+                   'BN-only ResNet-14, ResNet-32 and WRN-14-2 at 1,000 and 3,000 SGD steps on fresh seeds, tests '
+                   'B1-B7 (study/reports/claims.md). `dvc repro study/dvc.yaml` (`make study`) runs it; the root '
+                   '`dvc repro` does not.'),
 )
 
 
