@@ -248,9 +248,15 @@ def test_default_grid_has_what_each_claim_needs(params):
     assert {(arch, 'bn_only') for arch in by_set('all')} <= analysed and {(a, 'all') for a in by_set('all')} <= analysed
 
 
-def test_default_grid_fits_the_cpu_budget(params):
-    minutes = cost.estimate(params['grid']).seconds / 60
-    assert 35 <= minutes <= 55, f'the default grid is estimated at {minutes:.1f} min on an idle 2-core CPU'
+def test_the_cost_model_predicts_the_measured_run(params):
+    """The estimate, built from the last run's measured cell speeds (reports/grid_summary.csv), is within 25% of
+    that run's measured wall time (benchmarks/results/time_breakdown.csv: every stage process plus DVC's own
+    work). The hour the default grid is sized to is a property of the machine that ran it, so it is not asserted
+    here: machines without AVX-512 train about half as fast."""
+    breakdown = pd.read_csv(PROJECT / 'benchmarks/results/time_breakdown.csv')
+    measured = breakdown.loc[breakdown.kind.isin(['all', 'dvc']), 'seconds'].sum()
+    estimated = cost.estimate(params['grid']).seconds
+    assert 0.75 <= estimated / measured <= 1.25, f'estimated {estimated / 60:.1f} min, measured {measured / 60:.1f} min'
 
 
 def test_cost_model_uses_measured_speeds_and_scales_the_rest(tmp_path):
