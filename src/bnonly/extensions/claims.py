@@ -34,10 +34,11 @@ X4-X7 compare a normalisation-only set with random_k at k = 2, its equal trainab
 random baseline here: theirs is k = 1, which the grid does not train.
 """
 from bnonly.extensions import runs
-from bnonly.extensions.runs import RunPair, RunResults
+from bnonly.extensions.runs import RunPair
 from bnonly.paper.claims import budget
 from bnonly.paper.names import dataset_label
 from bnonly.paper.paper_claims import EQUIVALENCE_MARGIN
+from bnonly.paper.results import Results
 from bnonly.reporting.claim import (EQUIVALENT, ESTIMATE, EXPLORATORY, IN_FAMILY, PAIRED, TRAINABLE_COUNTS,
                                     Claim)
 from bnonly.reporting.claims_table import ClaimsTable, tally
@@ -140,7 +141,7 @@ def header(rows: list[Row], profile: dict, both_directions: bool) -> list[str]:
 # reports/claims.md and reports/claims.csv of extensions/: the CSV in the paper table's columns, its ``paper``
 # column named for what it holds here.
 TABLE = ClaimsTable(
-    name='extensions', claims=CLAIMS, results=RunResults, header=header,
+    name='extensions', claims=CLAIMS, results=Results, header=header,
     columns=(('#', 'number'), ('Claim', 'claim'), ('Why asked', 'paper'), ('Ours (estimate [CI, unadjusted])', 'ours'),
              ('Test', 'test'), ('n', 'n'), ('p (Holm)', 'p'), ('q (BH)', 'q'), ('Verdict', 'verdict')),
     aggregate='dvc repro extensions/dvc.yaml:grid_aggregate', csv_names=(('paper', 'why_asked'),))

@@ -3,18 +3,14 @@
 A run is ``ARCH-TRAINABLE[-VARIANT]`` exactly as grid.yaml spells it; the aggregated tables carry it in their
 ``run`` column. Selecting on that one column, rather than on arch, trainable and each model setting, keeps
 two cells that differ only in a variant (norm_only-groupnorm, norm_only-layernorm) apart whatever the other
-columns hold for a network that has no BatchNorm. For the claims evaluator (bnonly.paper.claims), a claim's
-cells are a ``RunPair`` and ``RunResults`` reads them.
+columns hold for a network that has no BatchNorm. A claim's cells are a ``RunPair`` (bnonly.extensions.claims).
 """
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import pandas as pd
 
-from bnonly.paper.names import dataset_label
-from bnonly.paper.results import Comparison
-
-from bnonly.paper.results import Side, seed_values, summary_row
+from bnonly.paper.results import Comparison, Side, seed_values, summary_row
 
 RESNET, VIT = 'cifar_resnet14', 'vit_fmnist_tiny'
 
@@ -73,39 +69,14 @@ def random_k_of(summary: pd.DataFrame, run: str) -> int | None:
 
 
 # ------------------------------------------------------------------------------- the claims' cells, by run
-class RunSide(NamedTuple):
-    """One run's metric over seeds."""
-    run: str
-    metric: str
-    source: str = 'train'
-
-
-class RunResults:
-    """The grid's per-seed cells (reports/grid_cells.csv) as the claims evaluator reads them, by run."""
-
-    def __init__(self, summary: pd.DataFrame, profile: dict, cells: pd.DataFrame):
-        self.summary = summary
-        self.profile = profile
-        self.cells = cells
-        self.dataset = profile.get('dataset')
-
-    @property
-    def dataset_label(self) -> str:
-        return dataset_label(self.dataset)
-
-    def values(self, side: RunSide) -> pd.Series:
-        """The metric per seed (indexed by seed); empty when the run is absent."""
-        return per_seed(self.cells, side.run, side.metric, side.source)
-
-
 @dataclass(frozen=True)
 class RunPair:
     """A claim's cells: run ``a`` against run ``b`` of one network (``label``, as the row prints it), on
-    ``metric``."""
+    ``metric``, read by bnonly.paper.results.Results as the paper's cells are."""
     label: str
     a: str
     b: str
     metric: str = 'test_accuracy'
 
-    def comparisons(self, results: RunResults, key: str) -> list[Comparison]:
-        return [Comparison(self.label, RunSide(self.a, self.metric), RunSide(self.b, self.metric))]
+    def comparisons(self, results, key: str) -> list[Comparison]:
+        return [Comparison(self.label, Side(self.a, self.metric), Side(self.b, self.metric))]
