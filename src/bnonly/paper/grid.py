@@ -43,9 +43,9 @@ class GridError(ValueError):
 
 @dataclass(frozen=True)
 class Cell:
-    """One trained cell: a run (its arch, trainable set and ``variants``, the settings its variant tokens set:
-    model key -> value, in the run's order, with ``epochs`` for a budget token e<N>; empty for the paper's runs)
-    and a seed."""
+    """One trained cell: a run (its arch, trainable set and ``variants``, the model settings its variant tokens
+    set: model key -> value, in the run's order, with ``epochs`` for a budget token e<N>; empty for the paper's
+    runs) and a seed."""
     arch: str
     trainable: str
     seed: int

@@ -1,7 +1,7 @@
 """The paper's headline claims, declared as data: each row a pre-specified test of named cells.
 
-The rows are evaluated by bnonly.paper.claims (the tests are in bnonly.paper.statistics, the verdicts in
-bnonly.paper.verdicts). Rules:
+The rows are evaluated by bnonly.paper.claims (the tests are in bnonly.reporting.statistics, the verdicts in
+bnonly.reporting.verdicts); bnonly.paper.claims_table declares the table they form. Rules:
 
 - Every comparison of two cells is **paired by seed** (same data order, training subset and, within one
   network, initial weights): per-seed differences on the seeds both cells have, then a one-sample t
@@ -15,7 +15,7 @@ bnonly.paper.verdicts). Rules:
   (IUT): p = the largest per-network p; "does not hold" needs one network significantly the other way.
 - "Barely changes" is a TOST equivalence test with a margin fixed here, before any data: ±1 point.
 - Thresholds on |γ| are fixed here too: the primary threshold is 0.1; others are printed, never tested.
-- Multiplicity: serial gatekeeping over two Holm families (bnonly.paper.verdicts). The primary family is
+- Multiplicity: serial gatekeeping over two Holm families (bnonly.reporting.verdicts). The primary family is
   the eight claims a Fashion-MNIST grid can test that carry the paper's argument (``PRIMARY_CLAIMS``):
   BN-only against random_k (6) and against output-only (7), along depth (9), depth against width at equal
   BatchNorm count (12), small γ against init (13) and against all (14), clamping against its control (17b)
@@ -23,7 +23,7 @@ bnonly.paper.verdicts). Rules:
   The family was fixed after an exploratory 3-seed run on seeds 0-2 and before the seeds of the default
   grid (3-6) were trained, so the data that decide it played no part in choosing it.
 - ``PRIMARY_BOTH_DIRECTIONS`` puts each primary row's contradicting tests in the primary family too, so that a
-  primary claim can fail (bnonly.paper.verdicts). Seeds 3-6 were registered without it and keep that design;
+  primary claim can fail (bnonly.reporting.verdicts). Seeds 3-6 were registered without it and keep that design;
   their table prints, under it, how many primary claims would hold with it. It is meant to be set before the
   next confirmatory seed set is trained, never after looking at it.
 - Verdicts are holds / does not hold / not resolvable at this budget (with the seeds a new confirmatory set
@@ -86,7 +86,7 @@ def _bn_only(arch: str, metric: str = 'test_accuracy', trainable: str = 'bn_only
     return Side(f'{arch}-{trainable}', metric)
 
 
-# The primary family (``primary``) was fixed before the default grid's seeds ran (module docstring).
+# The primary family (``family=PRIMARY``) was fixed before the default grid's seeds ran (module docstring).
 CLAIMS = (
     Claim('1', 'Deep ResNets trained BatchNorm-only reach 82% on CIFAR-10 (ResNet-866).', '82% (ResNet-866)',
           Targets('cifar10', ((_bn_only('cifar_resnet866'), 0.82),)), TARGET, _PAPERS_NUMBER),
