@@ -15,7 +15,8 @@ from pathlib import Path
 import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
-COPIED = ('dvc.yaml', 'params.yaml', 'grid.yaml', '.dvcignore', 'stages', 'src')
+# study/registration.yaml: the claims and figure registries import the study's table, which reads it.
+COPIED = ('dvc.yaml', 'params.yaml', 'grid.yaml', '.dvcignore', 'stages', 'src', 'study/registration.yaml')
 GRID_SECTIONS = ('grid', 'figures')
 
 
@@ -48,6 +49,7 @@ class DvcRepo:
             if source.is_dir():
                 shutil.copytree(source, root / name, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
             else:
+                (root / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, root / name)
         (root / '.gitignore').write_text('/.scratch/\n')
         repo = cls(root)
