@@ -136,8 +136,8 @@ def submitted(tmp_path_factory):
     out = slurm(repo, 'submit', *SUBMIT).stdout
     assert '4 grid cells: 0 in DVC already, 4 to run' in out, out
     # The same cells reproduced locally, side by side with the array: a clone with its own cache.
-    local_stages = [*GOOD, *(name.replace('grid_train@', 'grid_analyze@') for name in GOOD
-                             if name.startswith('grid_train@'))]
+    names = repo.run('dvc', 'stage', 'list', '--name-only').stdout.split()
+    local_stages = [stage for cell in grid_cells(names) if cell.name in GOOD for stage in cell.stages]
     local_run = subprocess.Popen(['dvc', 'repro', *local_stages], cwd=local.root, env=dvc_env(local.root),
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     submission = latest_submission(work)
@@ -262,7 +262,7 @@ def test_bad_cell_fails_alone_and_status_shows_why(submitted):
     grid_file = repo.root / 'grid.yaml'
     original = grid_file.read_text()
     params = merged_params(repo.root)
-    params['grid']['runs'] = ['cifar_resnet14-bn_only', BAD_RUN]
+    params['grid']['runs'] = [*params['grid']['runs'], BAD_RUN]
     repo.write_params(params)                        # grid.yaml changed, not committed: the tasks take it along
     try:
         waited = slurm(repo, 'submit', '--wait', '--then-repro', *SUBMIT, check=False)
