@@ -14,31 +14,28 @@ pipeline's committed outputs alone:
 Where the files disagree with each other or with the code, the block says so: a claims CSV without the scoped
 verdicts the current claims code writes (``verdict_text``), per-seed cells missing from git, or a grid summary
 of other cells than the grid file declares. A file that is absent is named, with the command that writes it.
-The prose around the blocks, which explains the method, is hand-written and holds no number.
+The prose around the blocks, which explains the method, is hand-written and holds no number. The files are read
+by ``bnonly.readme_sources``; this module writes the blocks from what it reads.
 
 ``python -m bnonly.readme_results`` rewrites the blocks in README.md (``make repro`` and ``make extensions`` run
 it after ``dvc repro``); ``--check`` changes nothing and exits 1 when README.md differs from what the files say,
 as ``tests/test_readme_results.py`` does. No torch: it reads CSV, YAML and Markdown.
 """
 import argparse
-import csv
 import math
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from bnonly import atomic, pipelines
 from bnonly.paper.grid import GridError, analysed_cells, train_cells
 from bnonly.paper.names import dataset_label
+from bnonly.readme_sources import (SCOPED, Breakdown, read_breakdown, read_claims, read_grid, read_summary,
+                                   sensitivity_line, start_load, wall_minutes)
 from bnonly.reporting.verdicts import CONTRADICTED, EXPLORATORY, FAILS, HOLDS, NOT_MEASURED, UNRESOLVED, VERDICTS
 
 README = Path('README.md')
-# The column the current claims code (bnonly.reporting.claims_table.to_frame) writes the scoped verdict to; a
-# claims CSV without it was written by earlier code.
-SCOPED = 'verdict_text'
 
 
 @dataclass(frozen=True)
@@ -91,49 +88,6 @@ def link(path: Path) -> str:
 
 
 # ------------------------------------------------------------------------------------------- time breakdown
-@dataclass
-class Breakdown:
-    """What benchmarks/time_breakdown.py's report says about one run (its Markdown, as that script writes it)."""
-    about: dict[str, str]       # the bullets at the top: command, started, load, exit status, wall time, ...
-    headline: tuple[str, str]   # (what, share of the wall time): ('Training steps + analysis passes', '88.7%')
-    machine: dict[str, str]     # the machine table, empty when the report has none
-
-
-_HEADLINE = re.compile(r'^\*\*(?P<what>.+?): [\d,.]+ s of [\d,.]+ s, (?P<share>[\d.]+%) of the wall time\.\*\*$')
-_ROW = re.compile(r'^\| (?P<key>[^|]+?) \| (?P<value>[^|]*?) \|$')
-
-
-def read_breakdown(path: Path) -> Breakdown:
-    about, headline, machine, section = {}, ('', ''), {}, ''
-    for line in path.read_text().splitlines():
-        if line.startswith('## '):
-            section = line[3:].strip()
-        elif not section and line.startswith('- ') and ': ' in line:
-            key, value = line[2:].split(': ', 1)
-            about[key] = value
-        elif not section and _HEADLINE.match(line):
-            match = _HEADLINE.match(line)
-            headline = (match['what'], match['share'])
-        elif section == 'Machine' and _ROW.match(line) and not line.startswith('| |') and '---' not in line:
-            match = _ROW.match(line)
-            machine[match['key']] = match['value']
-    if 'wall time' not in about or not headline[0]:
-        raise ValueError(f'{path}: no wall time or no headline share; is it benchmarks/time_breakdown.py\'s report?')
-    return Breakdown(about, headline, machine)
-
-
-def _minutes(wall: str) -> str:
-    """'3,475.7 s (57.9 min)' -> '57.9 min'."""
-    match = re.search(r'\(([\d,.]+ min)\)', wall)
-    return match[1] if match else wall
-
-
-def _load(text: str) -> tuple[float, int] | None:
-    """'3.64 (2 cores usable; near 0 = idle)' -> (3.64, 2)."""
-    match = re.match(r'([\d.]+) \((\d+) cores? usable', text)
-    return (float(match[1]), int(match[2])) if match else None
-
-
 def machine_text(machine: dict[str, str]) -> str:
     """'AMD EPYC, 2 cores usable, GPU: none (CPU run), torch 2.14.1+cu130': the rows a reader compares runs by."""
     parts = [machine.get('CPU'), f'{machine["cores usable"]} cores usable' if 'cores usable' in machine else None,
@@ -148,12 +102,12 @@ def timing_paragraph(pipeline: Pipeline, b: Breakdown) -> str:
     machine = machine_text(b.machine)
     status = b.about.get('exit status', '0')
     text = (f'One run of `{pipeline.make}`' + (f' ({", ".join(how)})' if how else '')
-            + f' took **{_minutes(b.about["wall time"])}**' + (f' on {machine}' if machine else '')
+            + f' took **{wall_minutes(b.about["wall time"])}**' + (f' on {machine}' if machine else '')
             + f'; {b.headline[0][:1].lower()}{b.headline[0][1:]} were {b.headline[1]} of that wall time '
             + f'({link(pipeline.breakdown)}' + (', which also describes the machine).' if machine else
                                                  '; it does not describe the machine).')
             + (f' **It failed (exit status {status})**, so its outputs may be partial.' if status != '0' else ''))
-    load = _load(b.about.get('1-min load average at start', ''))
+    load = start_load(b.about.get('1-min load average at start', ''))
     if load:
         average, cores = load
         busy = average >= cores / 2    # at least half the cores' worth of other work, on average
@@ -190,26 +144,6 @@ def training_length(grid: dict) -> str:
     return f'{counts[0]} {unit}' if len(counts) == 1 else f'{counts[0]} to {counts[-1]} {unit}'
 
 
-def read_summary(path: Path) -> tuple[dict, dict]:
-    """({(group, run): seeds trained}, {(group, run): seeds analysed}) from a grid summary's n column."""
-    trained, analysed = {}, {}
-    with path.open(newline='') as handle:
-        for row in csv.DictReader(handle):
-            key, n = (row.get('group', ''), row['run']), int(row['n'])
-            if row['source'] == 'train' and row['metric'] == 'test_accuracy':
-                trained[key] = max(trained.get(key, 0), n)
-            elif row['source'] == 'analysis':
-                analysed[key] = max(analysed.get(key, 0), n)
-    return trained, analysed
-
-
-def read_grid(path: Path) -> dict | None:
-    """The ``grid`` section of a grid file, or None when there is no file."""
-    if not path.is_file():
-        return None
-    return (yaml.safe_load(path.read_text()) or {}).get('grid') or {}
-
-
 def grid_paragraph(pipeline: Pipeline, root: Path, grid: dict | None) -> str:
     """The grid's sentence, or a line naming what is missing."""
     summary_path = root / pipeline.summary
@@ -236,19 +170,6 @@ def grid_paragraph(pipeline: Pipeline, root: Path, grid: dict | None) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- the claims
-def read_claims(path: Path) -> tuple[list[dict], list[str]]:
-    with path.open(newline='') as handle:
-        reader = csv.DictReader(handle)
-        return list(reader), list(reader.fieldnames or [])
-
-
-def sensitivity_line(markdown: Path) -> str:
-    """The line the claims code writes under a table registered with one direction per primary claim, or ''."""
-    if not markdown.is_file():
-        return ''
-    return next((line for line in markdown.read_text().splitlines() if line.startswith('Sensitivity')), '')
-
-
 def _number(value: str) -> str:
     try:
         return f'{int(float(value))}'
