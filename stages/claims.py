@@ -4,9 +4,10 @@
     python ../stages/claims.py --table extensions  # extensions/dvc.yaml, run in extensions/ (X1-X12)
 
 Reads the per-seed cells (reports/grid_cells.csv, in git), their summary (reports/grid_summary.csv) and the
-profile in results/grid_summary.json. The table (bnonly.claims_tables) declares its claims and rules; every
-table is evaluated by bnonly.paper.claims with the tests of bnonly.reporting.statistics and written by
-bnonly.reporting.claims_table, as Markdown for people and CSV for scripts.
+profile in results/grid_summary.json. The table (named in bnonly.claims_tables, which imports only the one
+--table names) declares its claims and rules; every table is evaluated by bnonly.paper.claims with the tests
+of bnonly.reporting.statistics and written by bnonly.reporting.claims_table, as Markdown for people and CSV
+for scripts.
 """
 import argparse
 import json

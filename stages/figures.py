@@ -5,8 +5,9 @@
 
 Reads reports/grid_summary.csv, the profile in results/grid_summary.json, the `figures` section of the grid
 file and, for the figures that need them, the γ/β values (--bn-values) and the training histories (--history);
-writes <out>.png and <out>.pdf. The table's figure set (bnonly.figure_sets: Figures 1-8 of bnonly.paper.figures,
-E1-E4 of bnonly.extensions.figures) says which figures there are and what each reads.
+writes <out>.png and <out>.pdf. The table's figure set (bnonly.figure_sets, which imports only the one --table
+names: Figures 1-8 of bnonly.paper.figures, E1-E4 of bnonly.extensions.figures, S1 of bnonly.study.figures)
+says which figures there are and what each reads.
 """
 import argparse
 import json
@@ -24,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     timing.start_script()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--table', choices=sorted(FIGURE_SETS), default='paper')
-    parser.add_argument('--figure', required=True, help='a figure of the table: 1-8 (paper), E1-E4 (extensions)')
+    parser.add_argument('--figure', required=True,
+                        help='a figure of the table: 1-8 (paper), E1-E4 (extensions), S1 (study)')
     parser.add_argument('--out', type=Path, required=True, help='output stem: <out>.png and <out>.pdf')
     parser.add_argument('--summary', type=Path, default=Path('reports/grid_summary.csv'))
     parser.add_argument('--summary-json', type=Path, default=Path('results/grid_summary.json'))

@@ -1,11 +1,10 @@
 """Every set of figures, by the name the figures stage takes (``python stages/figures.py --table NAME``).
 
-A set is declared in its own package (a bnonly.paper.plotting.FigureSet: its figures, the tables each reads
-and how it is drawn) and named here, under the name of the claims table of the same grid
-(bnonly.claims_tables).
+A set is declared in its own package (a bnonly.paper.plotting.FigureSet named ``FIGURE_SET``: its figures,
+the tables each reads and how it is drawn) and named here by its module, which is imported only when the set
+is used, under the name of the claims table of the same grid (bnonly.claims_tables).
 """
-from bnonly.extensions.figures import FIGURE_SET as EXTENSIONS
-from bnonly.paper.figures import FIGURE_SET as PAPER
-from bnonly.study.figures import FIGURE_SET as STUDY
+from bnonly.registry import Registry
 
-FIGURE_SETS = {figure_set.name: figure_set for figure_set in (PAPER, EXTENSIONS, STUDY)}
+FIGURE_SETS = Registry('FIGURE_SET', {'paper': 'bnonly.paper.figures', 'extensions': 'bnonly.extensions.figures',
+                                      'study': 'bnonly.study.figures'})
