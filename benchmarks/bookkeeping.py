@@ -63,7 +63,7 @@ def write(kind, out, run, seed):
         json.dump(metrics, open(os.path.join(out, "metrics.json"), "w"))
         open(os.path.join(out, "history.csv"), "w").write("epoch,test_accuracy\\n1,%f\\n" % acc)
         open(os.path.join(out, "config.yaml"), "w").write(
-            "run:\\n  arch: %s\\n  trainable: %s\\n  seed: %d\\n  batchnorm_init: %s\\n  epochs: 1\\n"
+            "run:\\n  arch: %s\\n  trainable: %s\\n  seed: %d\\n  norm_init: %s\\n  epochs: 1\\n"
             "  batch_size: 128\\n  examples: null\\ndata:\\n  dataset: cifar10\\n  train_size: 50000\\n  test_size: 10000\\n"
             % (arch, trainable, seed, init))
         open(os.path.join(out, "model.pt"), "wb").write(os.urandom(4096))

@@ -127,7 +127,7 @@ def measure_open_lth(base, arch, trainable, subset: Path, work: Path, device, ep
                                                       std=meta['std'], augment=split == 'train')
             for split in ('train', 'test')}
     model = create_model(arch, num_classes=10, in_chans=meta['in_chans'], seed=0,
-                         batchnorm_init=base['model'].get('batchnorm_init', 'uniform'),
+                         norm_init=base['model'].get('norm_init', 'uniform'),
                          weight_init=base['model']['weight_init'])
     set_trainable(model, trainable)
     t = base['train']

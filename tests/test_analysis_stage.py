@@ -53,7 +53,7 @@ def test_stage_end_to_end(tmp_path):
     checkpoint = tmp_path / 'model.pt'
     # An untrained network, saved as training saves one: at initialisation, γ's share below t is its own.
     save_model(create_model('cifar_resnet14', num_classes=10, in_chans=1, seed=3), checkpoint,
-               arch='cifar_resnet14', num_classes=10, in_chans=1, seed=3, batchnorm_init='uniform',
+               arch='cifar_resnet14', num_classes=10, in_chans=1, seed=3, norm_init='uniform',
                weight_init='kaiming_normal')
     digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
     (tmp_path / 'params.yaml').write_text(PARAMS)

@@ -23,7 +23,7 @@ def train_stage():
 
 @pytest.mark.parametrize('run, variants', [
     ('cifar_resnet32-bn_only-e12', {'epochs': 12}),
-    ('cifar_resnet14-bn_only-fixed-e40', {'batchnorm_init': 'fixed', 'epochs': 40}),
+    ('cifar_resnet14-bn_only-fixed-e40', {'norm_init': 'fixed', 'epochs': 40}),
     ('cifar_resnet14-random_k-e8-k1', {'epochs': 8, 'random_k': 1}),
 ])
 def test_the_token_sets_the_epochs_and_reads_back_as_written(run, variants):
@@ -58,12 +58,12 @@ def test_the_train_stage_sets_epochs_and_scaled_milestones(tmp_path):
     stage = train_stage()
     params = tmp_path / 'train.yaml'
     params.write_text(yaml.safe_dump({'dataset': 'fashion_mnist', 'train': RECIPE,
-                                      'model': {'batchnorm_init': 'uniform', 'weight_init': 'kaiming_normal',
+                                      'model': {'norm_init': 'uniform', 'weight_init': 'kaiming_normal',
                                                 'random_k': 2}}))
     args = stage.parse_args(['--data', 'd', '--out', 'o', '--params', str(params),
                              '--run', 'cifar_resnet32-bn_only-fixed-e12', '--set', 'seed=7'])
     overrides = stage.run_overrides(args)
-    assert overrides == ['arch=cifar_resnet32', 'trainable=bn_only', 'model.batchnorm_init=fixed',
+    assert overrides == ['arch=cifar_resnet32', 'trainable=bn_only', 'model.norm_init=fixed',
                          'train.epochs=12', 'train.milestones=[6, 9]', 'seed=7']
     loaded = load_params(params, overrides)
     assert (loaded['train']['epochs'], loaded['train']['milestones']) == (12, [6, 9])

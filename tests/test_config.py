@@ -43,7 +43,7 @@ def test_project_params_are_valid():
     (lambda p: p['train'].update(lr=float('nan')), 'train.lr: expected a finite number'),
     (lambda p: p['train'].update(learning_rate=0.1), "unknown params key 'train.learning_rate'"),
     (lambda p: p.update(trainabel='all'), "did you mean 'trainable'?"),
-    (lambda p: p['model'].update(batchnorm_init='ones'), "model.batchnorm_init: 'ones' is not valid; valid: "),
+    (lambda p: p['model'].update(norm_init='ones'), "model.norm_init: 'ones' is not valid; valid: "),
 ])
 def test_bad_values_are_named(params_file, edit, message):
     with pytest.raises(ConfigError) as error:
@@ -183,13 +183,13 @@ def test_defaults_that_stages_fall_back_on_are_the_project_files():
     assert settings == AnalysisSettings(**{**single['analyze'], 'thresholds': (0.1, 0.5)})
 
 
-def test_the_grid_model_section_has_no_batchnorm_init(tmp_path):
-    """Each cell sets the BatchNorm init itself (bnonly.paper.grid): the grid file cannot."""
+def test_the_grid_model_section_has_no_norm_init(tmp_path):
+    """Each cell sets the norm init itself (bnonly.paper.grid): the grid file cannot."""
     grid = yaml.safe_load((PROJECT / 'grid.yaml').read_text())
-    grid['grid']['model']['batchnorm_init'] = 'fixed'
+    grid['grid']['model']['norm_init'] = 'fixed'
     path = tmp_path / 'grid.yaml'
     path.write_text(yaml.safe_dump(grid))
-    with pytest.raises(ConfigError, match="unknown params key 'grid.model.batchnorm_init'"):
+    with pytest.raises(ConfigError, match="unknown params key 'grid.model.norm_init'"):
         load_params(path)
 
 

@@ -46,7 +46,7 @@ EXPECTED = {'X1': HOLDS, 'X2': HOLDS, 'X3': HOLDS, 'X4': EXPLORATORY, 'X5': CONT
 def cell_rows(run: str, metric: str, values, *, source='train') -> list[dict]:
     """One run's metric per seed, in results/grid_cells.csv's columns (bnonly.paper.aggregate.KEYS)."""
     arch, trainable, variants = parse_run(run)
-    settings = {'batchnorm_init': 'uniform', 'norm_layer': 'batchnorm', 'weight_init': 'kaiming_normal',
+    settings = {'norm_init': 'uniform', 'norm_layer': 'batchnorm', 'weight_init': 'kaiming_normal',
                 'random_k': 2, **variants}
     return [{**{key: settings.get(key) for key in KEYS}, 'arch': arch, 'trainable': trainable,
              'seed': seed, 'run': run, 'source': source, 'metric': metric, 'value': value}
@@ -185,7 +185,7 @@ def test_the_extensions_grid_parses_and_names_every_run_it_is_read_for(grid):
     assert {run for claim in claims.CLAIMS for run in (claim.select.a, claim.select.b)} <= set(grid['runs'])
     variants = {cell.run: dict(cell.variants) for cell in cells}
     assert variants['cifar_resnet14-norm_only-groupnorm'] == {'norm_layer': 'groupnorm'}
-    assert variants['cifar_resnet14-bn_only-fixed'] == {'batchnorm_init': 'fixed'}
+    assert variants['cifar_resnet14-bn_only-fixed'] == {'norm_init': 'fixed'}
     assert variants['cifar_resnet14-bn_only-binary'] == {'weight_init': 'binary'}
     assert grid['model']['random_k'] == 2
 
@@ -206,7 +206,7 @@ def write_cells(grid: dict, root: Path) -> None:
         (folder / 'metrics.json').write_text(json.dumps({'test_accuracy': accuracy, 'trainable_params': NORM_COUNT,
                                                          'batchnorm_params': NORM_COUNT, 'train_seconds': 1.0}))
         run = {'arch': cell.arch, 'trainable': cell.trainable, 'seed': cell.seed, 'epochs': 4, 'examples': 32000,
-               'batch_size': 128, 'batchnorm_init': cell.batchnorm_init, 'weight_init': 'kaiming_normal',
+               'batch_size': 128, 'norm_init': cell.norm_init, 'weight_init': 'kaiming_normal',
                'random_k': 2, **cell.variants}
         (folder / 'config.yaml').write_text(yaml.safe_dump({'run': run, 'data': {'dataset': 'fashion_mnist',
                                                                                  'test_size': 10000}}))

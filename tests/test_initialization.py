@@ -117,17 +117,17 @@ def test_default_batchnorm_is_uniform_gamma_zero_beta():
 
 
 def test_fixed_batchnorm():
-    model = CifarResNet(depth=8, batchnorm_init='fixed', seed=0)
+    model = CifarResNet(depth=8, norm_init='fixed', seed=0)
     assert torch.all(all_gammas(model) == 1) and torch.all(all_betas(model) == 0)
 
 
 def test_oneone_batchnorm():
-    model = CifarResNet(depth=8, batchnorm_init='oneone', seed=0)
+    model = CifarResNet(depth=8, norm_init='oneone', seed=0)
     assert torch.all(all_gammas(model) == 1) and torch.all(all_betas(model) == 1)
 
 
 def test_positivenegative_batchnorm():
-    model = timm.create_model('cifar_resnet110', batchnorm_init='positivenegative', seed=0)
+    model = timm.create_model('cifar_resnet110', norm_init='positivenegative', seed=0)
     gamma = all_gammas(model)
     assert gamma.min() >= -1 and gamma.max() < 1
     assert (gamma < 0).any() and (gamma > 0).any()
@@ -145,11 +145,11 @@ def test_running_statistics_start_fresh():
 
 def test_initialisers_offered_by_name():
     assert set(bnonly.WEIGHT_INITS) == {'kaiming_normal', 'kaiming_uniform', 'orthogonal', 'binary'}
-    assert set(bnonly.BATCHNORM_INITS) == {'uniform', 'fixed', 'oneone', 'positivenegative'}
+    assert set(bnonly.NORM_INITS) == {'uniform', 'fixed', 'oneone', 'positivenegative'}
 
 
 @pytest.mark.parametrize('kwargs, valid', [
-    (dict(weights='xavier'), bnonly.WEIGHT_INITS), (dict(batchnorm='ones'), bnonly.BATCHNORM_INITS)])
+    (dict(weights='xavier'), bnonly.WEIGHT_INITS), (dict(norms='ones'), bnonly.NORM_INITS)])
 def test_unknown_init_name_lists_valid_ones(kwargs, valid):
     with pytest.raises(ValueError) as error:
         bnonly.initialize(CifarResNet(depth=8), **kwargs)
@@ -161,7 +161,7 @@ def test_unknown_init_name_through_the_model_factories():
     with pytest.raises(ValueError, match='kaiming_uniform'):
         bnonly.create_model('cifar_resnet14', weight_init='he')
     with pytest.raises(ValueError, match='positivenegative'):
-        bnonly.create_model('resnet18', batchnorm_init='zero')
+        bnonly.create_model('resnet18', norm_init='zero')
 
 
 # --- seeding ---------------------------------------------------------------------------------------------
@@ -174,13 +174,13 @@ def assert_identical_state(a: nn.Module, b: nn.Module) -> None:
 
 
 @pytest.mark.parametrize('weight_init', sorted(bnonly.WEIGHT_INITS))
-@pytest.mark.parametrize('batchnorm_init', ['uniform', 'positivenegative'])
-def test_same_seed_gives_bit_identical_weights_whatever_the_global_rng(weight_init, batchnorm_init):
+@pytest.mark.parametrize('norm_init', ['uniform', 'positivenegative'])
+def test_same_seed_gives_bit_identical_weights_whatever_the_global_rng(weight_init, norm_init):
     torch.manual_seed(1)
-    a = CifarResNet(depth=8, weight_init=weight_init, batchnorm_init=batchnorm_init, seed=7)
+    a = CifarResNet(depth=8, weight_init=weight_init, norm_init=norm_init, seed=7)
     torch.manual_seed(2)
     torch.randn(1000)  # disturb the global generator further
-    b = CifarResNet(depth=8, weight_init=weight_init, batchnorm_init=batchnorm_init, seed=7)
+    b = CifarResNet(depth=8, weight_init=weight_init, norm_init=norm_init, seed=7)
     assert_identical_state(a, b)
 
 
@@ -267,12 +267,12 @@ def test_the_papers_gamma_init_applies_to_every_norm(model_fn):
     assert gamma.min() >= 0 and gamma.max() < 1
     assert gamma.mean().item() == pytest.approx(0.5, abs=0.02)
     assert torch.count_nonzero(beta) == 0
-    gamma, beta = norm_gammas_and_betas(model_fn(batchnorm_init='fixed', seed=0))
+    gamma, beta = norm_gammas_and_betas(model_fn(norm_init='fixed', seed=0))
     assert torch.all(gamma == 1) and torch.all(beta == 0)
 
 
 def test_a_norm_without_bias_gets_gamma_only():
-    model = bnonly.initialize(nn.Sequential(nn.Linear(4, 512), nn.RMSNorm(512)), batchnorm='oneone', seed=0)
+    model = bnonly.initialize(nn.Sequential(nn.Linear(4, 512), nn.RMSNorm(512)), norms='oneone', seed=0)
     assert torch.all(model[1].weight == 1)
 
 

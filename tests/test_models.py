@@ -267,11 +267,11 @@ def test_unknown_norm_layer_lists_valid_ones():
 
 
 @pytest.mark.parametrize('build_fn', [timm.create_model, bnonly.create_model], ids=['timm', 'bnonly'])
-@pytest.mark.parametrize('key, value, hint', [('batchnorm_int', 'fixed', 'batchnorm_init'),
+@pytest.mark.parametrize('key, value, hint', [('norm_int', 'fixed', 'norm_init'),
                                               ('norm_layr', 'groupnorm', 'norm_layer'),
                                               ('drop_rate', 0.1, None)])
 def test_an_unknown_keyword_is_an_error_naming_it(build_fn, key, value, hint):
-    # It used to be swallowed: the misspelt batchnorm_int='fixed' silently built the default network.
+    # It used to be swallowed: the misspelt norm_int='fixed' silently built the default network.
     with pytest.raises(TypeError, match=key) as error:
         build_fn('cifar_resnet14', **{key: value})
     if hint:
@@ -279,8 +279,8 @@ def test_an_unknown_keyword_is_an_error_naming_it(build_fn, key, value, hint):
 
 
 def test_an_unknown_keyword_to_the_class_is_an_error_naming_it():
-    with pytest.raises(TypeError, match='batchnorm_int'):
-        CifarResNet(depth=8, batchnorm_int='fixed')
+    with pytest.raises(TypeError, match='norm_int'):
+        CifarResNet(depth=8, norm_int='fixed')
 
 
 def test_timms_own_keywords_still_pass():

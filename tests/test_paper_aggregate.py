@@ -35,7 +35,7 @@ def grid_root(tmp_path):
 
 def test_tidy_rows_one_per_cell_and_metric(grid_root):
     cells, bn_values, history, profile = aggregate.collect(GRID, grid_root)
-    assert list(cells.columns) == ['arch', 'trainable', 'batchnorm_init', 'seed', 'source', 'metric', 'value',
+    assert list(cells.columns) == ['arch', 'trainable', 'norm_init', 'seed', 'source', 'metric', 'value',
                                    'run', 'norm_layer', 'weight_init', 'random_k']  # the older columns first
     assert not cells.duplicated(['run', 'seed', 'source', 'metric']).any()
     trained = cells[cells.source == 'train'][['run', 'seed']].drop_duplicates()
@@ -45,7 +45,7 @@ def test_tidy_rows_one_per_cell_and_metric(grid_root):
     assert {'gamma.frac_abs_below.t0p01', 'clamped.t0p1.delta', 'dead_relu.fraction', 'dead_relu.site.block'} <= \
         set(cells[cells.source == 'analysis'].metric)
     assert 'dead_relu.granularity' not in set(cells.metric)  # strings are not values
-    inits = cells.groupby('run').batchnorm_init.unique().map(list).to_dict()
+    inits = cells.groupby('run').norm_init.unique().map(list).to_dict()
     assert inits == {**{run: ['uniform'] for run in GRID['runs']},
                      'cifar_resnet14-all-fixed': ['fixed'], 'cifar_resnet14-all_but_bn-fixed': ['fixed']}
     assert set(bn_values.columns) == {'arch', 'trainable', 'seed', 'layer', 'channel', 'gamma', 'beta', 'run'}
@@ -152,7 +152,7 @@ def test_a_grid_without_any_results_is_an_error(tmp_path):
 def test_stale_cell_folder_is_refused(grid_root):
     path = grid_root / 'results/grid/cifar_resnet14-all-fixed-0/train/config.yaml'
     config = yaml.safe_load(path.read_text())
-    config['run']['batchnorm_init'] = 'uniform'
+    config['run']['norm_init'] = 'uniform'
     path.write_text(yaml.safe_dump(config))
     with pytest.raises(GridError, match='not the cell'):
         aggregate.collect(GRID, grid_root)
@@ -223,7 +223,7 @@ def test_variant_cells_carry_their_run_and_settings(variant_root, tmp_path):
     accuracy = summary[(summary.source == 'train') & (summary.metric == 'test_accuracy')].set_index('run')['mean']
     assert accuracy[VARIANT] == pytest.approx(0.3) and accuracy['cifar_resnet14-bn_only'] > 0.5
     assert not summary.duplicated(aggregate.SUMMARY_KEYS).any()
-    inits = summary.drop_duplicates('run').set_index('run')['batchnorm_init']
+    inits = summary.drop_duplicates('run').set_index('run')['norm_init']
     assert (inits['cifar_resnet14-bn_only-fixed'], inits['cifar_resnet14-bn_only']) == ('fixed', 'uniform')
     assert list(summary.columns[-4:]) == ['run', 'norm_layer', 'weight_init', 'random_k']
     assert set(pd.read_csv(out / 'history.csv').run) == set(settings.index)
@@ -244,7 +244,7 @@ def test_a_variant_the_cell_did_not_train_with_is_refused(variant_root):
 
 def test_a_cells_table_from_before_run_columns_still_summarises():
     """Readers that build the older columns themselves (the claims' tests, an older grid_cells.csv)."""
-    old = pd.DataFrame([dict(group='grid', arch='cifar_resnet14', trainable='bn_only', batchnorm_init='uniform',
+    old = pd.DataFrame([dict(group='grid', arch='cifar_resnet14', trainable='bn_only', norm_init='uniform',
                              seed=seed, source='train', metric=metric, value=value)
                         for seed in (0, 1) for metric, value in (('test_accuracy', 0.5 + seed / 10),
                                                                  ('batchnorm_params', 1120))])

@@ -30,7 +30,7 @@ def cell(arch, trainable, metric, values, *, source='train', variant='', seeds=S
     tokens ('fixed': Figure 1's γ = 1, β = 0)."""
     init = 'fixed' if 'fixed' in variant.split('-') else 'uniform'
     run = '-'.join([arch, trainable, *([variant] if variant else [])])
-    return [dict(arch=arch, trainable=trainable, batchnorm_init=init, seed=seed, run=run, **dict.fromkeys(SETTINGS),
+    return [dict(arch=arch, trainable=trainable, norm_init=init, seed=seed, run=run, **dict.fromkeys(SETTINGS),
                  source=source, metric=metric, value=value) for seed, value in zip(seeds, values)]
 
 

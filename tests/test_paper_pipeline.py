@@ -53,7 +53,7 @@ def test_outputs_at_fixed_paths(reproduced):
     assert summary['profile']['cells_trained'] == 2 and summary['profile']['train_images'] == 64
     assert 0 <= summary['cifar_resnet14']['bn_only']['test_accuracy']['mean'] <= 1
     config = yaml.safe_load((root / 'results/grid/cifar_resnet14-all_but_bn-fixed-0/train/config.yaml').read_text())
-    assert config['run']['batchnorm_init'] == 'fixed' and config['run']['examples'] == 64
+    assert config['run']['norm_init'] == 'fixed' and config['run']['examples'] == 64
     shown = json.loads(reproduced.run('dvc', 'metrics', 'show', '--json').stdout)
     assert 'results/grid_summary.json' in json.dumps(shown)
 
@@ -75,7 +75,7 @@ def test_single_experiment_params_never_touch_the_grid(reproduced):
     try:
         for dotted, value in (('trainable', 'output_only'), ('arch', 'cifar_resnet20'), ('seed', 3),
                               ('dataset', 'cifar10'), ('train.lr', 0.05), ('train.epochs', 2),
-                              ('model.batchnorm_init', 'fixed'), ('analyze.thresholds', [0.3]),
+                              ('model.norm_init', 'fixed'), ('analyze.thresholds', [0.3]),
                               ('data.root', '/elsewhere')):
             repo.set_param(dotted, value)
         changed = changed_stages(repo)  # (the figure stages were never drawn here: always listed)

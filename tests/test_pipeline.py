@@ -57,7 +57,7 @@ def test_analysis_param_reruns_only_analysis(repo):
 
 
 @pytest.mark.parametrize('dotted, value', [('train.lr', 0.05), ('seed', 1), ('trainable', 'bn_only'),
-                                           ('model.batchnorm_init', 'fixed')])
+                                           ('model.norm_init', 'fixed')])
 def test_training_params_retrain(repo, dotted, value):
     repo.set_param(dotted, value)
     assert 'train' in repo.repro('analyze')

@@ -29,7 +29,7 @@ PINNED_DEFAULT = {
         'arch': 'cifar_resnet14',
         'trainable': 'all',
         'seed': 0,
-        'batchnorm_init': 'uniform',
+        'norm_init': 'uniform',
         'weight_init': 'kaiming_normal',
         'random_k': 2,
         'epochs': 2,
@@ -84,7 +84,7 @@ def test_from_params_defaults_and_requires():
         (None, 'fp32', False, True, 'batchnorm')
     assert spec.milestones == (1,) and hash(spec)  # lists become tuples: a spec compares and hashes
     params = dict(dataset='fashion_mnist', arch='cifar_resnet14', trainable='all', seed=0,
-                  model=dict(batchnorm_init='uniform', weight_init='kaiming_normal'), train={})
+                  model=dict(norm_init='uniform', weight_init='kaiming_normal'), train={})
     with pytest.raises(ConfigError, match="params key 'model.random_k' is missing"):
         RunSpec.from_params(params)
 

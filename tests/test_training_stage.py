@@ -36,22 +36,22 @@ def test_without_run_only_the_sets_apply():
 
 def test_run_variants_set_model_keys_before_the_sets(tmp_path):
     stage = load_stage()
-    model = 'model: {batchnorm_init: uniform, weight_init: kaiming_normal, random_k: 2}\n'
+    model = 'model: {norm_init: uniform, weight_init: kaiming_normal, random_k: 2}\n'
     (tmp_path / 'params.yaml').write_text('arch: cifar_resnet14\ntrainable: all\nseed: 0\n' + model)
     args = stage.parse_args(['--data', 'd', '--out', 'o', '--run', 'cifar_resnet14-random_k-k1-groupnorm-fixed',
-                             '--set', 'model.batchnorm_init=oneone'])
+                             '--set', 'model.norm_init=oneone'])
     overrides = stage.run_overrides(args)
     assert overrides == ['arch=cifar_resnet14', 'trainable=random_k', 'model.random_k=1', 'model.norm_layer=groupnorm',
-                         'model.batchnorm_init=fixed', 'model.batchnorm_init=oneone']
+                         'model.norm_init=fixed', 'model.norm_init=oneone']
     model = load_params(tmp_path / 'params.yaml', overrides)['model']
-    assert model == {'batchnorm_init': 'oneone', 'weight_init': 'kaiming_normal', 'random_k': 1,  # --set wins
+    assert model == {'norm_init': 'oneone', 'weight_init': 'kaiming_normal', 'random_k': 1,  # --set wins
                      'norm_layer': 'groupnorm'}
 
 
 @pytest.mark.parametrize('run, message', [
     ('cifar_resnet14', 'is not a run'), ('-bn_only', 'is not a run'), ('cifar_resnet14-', 'is not a run'),
     ('', 'is not a run'), ('cifar_resnet14-bn_only-x', "'x' is not a variant; valid: model.norm_layer"),
-    ('cifar_resnet14-bn_only-uniform-fixed', "'uniform' and 'fixed' both set model.batchnorm_init")])
+    ('cifar_resnet14-bn_only-uniform-fixed', "'uniform' and 'fixed' both set model.norm_init")])
 def test_bad_runs_are_config_errors(run, message):
     stage = load_stage()
     args = stage.parse_args(['--data', 'd', '--out', 'o', f'--run={run}'])  # '=': a run may start with '-'

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures('single_thread')  # tiny tensors: see conft
 
 def vit(**kwargs) -> nn.Module:
     # The keywords bnonly.create_model passes for every architecture.
-    return timm.create_model('vit_fmnist_tiny', **dict(dict(num_classes=10, in_chans=1, batchnorm_init='uniform',
+    return timm.create_model('vit_fmnist_tiny', **dict(dict(num_classes=10, in_chans=1, norm_init='uniform',
                                                             weight_init='kaiming_normal', seed=0), **kwargs))
 
 

@@ -53,7 +53,7 @@ def test_the_vocabulary_imports_only_the_standard_library():
 def test_run_names_can_be_split_on_dashes():
     """A run is ARCH-TRAINABLE[-VARIANT]... (vocabulary.parse_run): no name in it may contain a '-'."""
     named = vocabulary.ARCHITECTURES + vocabulary.TRAINABLE_SETS + vocabulary.NORM_LAYERS + \
-        vocabulary.BATCHNORM_INITS + vocabulary.WEIGHT_INITS
+        vocabulary.NORM_INITS + vocabulary.WEIGHT_INITS
     assert not [name for name in named if '-' in name]
 
 
@@ -81,7 +81,7 @@ def test_the_owners_tables_are_keyed_by_the_vocabulary():
     assert tuple(trainable._TRAINED_GROUPS) == vocabulary.TRAINABLE_SETS
     assert tuple(datasets.MODULES) == vocabulary.DATASETS
     assert tuple(initialization._WEIGHT_INIT) == vocabulary.WEIGHT_INITS
-    assert tuple(initialization._BATCHNORM_INIT) == vocabulary.BATCHNORM_INITS
+    assert tuple(initialization._NORM_INIT) == vocabulary.NORM_INITS
     assert tuple(numerics._MEMORY_FORMAT) == vocabulary.MEMORY_FORMATS
 
 

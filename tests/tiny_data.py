@@ -33,7 +33,7 @@ def tiny_spec(**overrides):
     from bnonly.training import RunSpec
 
     params = dict(dataset='fashion_mnist', arch='cifar_resnet14', trainable='all', seed=0,
-                  model=dict(batchnorm_init='uniform', weight_init='kaiming_normal', random_k=2),
+                  model=dict(norm_init='uniform', weight_init='kaiming_normal', random_k=2),
                   train=dict(epochs=2, batch_size=32, lr=0.1, momentum=0.9, weight_decay=1e-4, milestones=[1],
                              gamma=0.1, warmup_epochs=0, eval_batch_size=64))
     for key, value in overrides.items():

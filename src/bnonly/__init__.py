@@ -15,7 +15,7 @@ from bnonly.lazy import export_lazily
 # Public name -> the submodule that defines it.
 _LAZY = {
     'GROUPS': 'bnonly.census', 'census': 'bnonly.census', 'parameter_groups': 'bnonly.census',
-    'BATCHNORM_INITS': 'bnonly.initialization', 'WEIGHT_INITS': 'bnonly.initialization',
+    'NORM_INITS': 'bnonly.initialization', 'WEIGHT_INITS': 'bnonly.initialization',
     'initialize': 'bnonly.initialization',
     'ARCHITECTURES': 'bnonly.models', 'CIFAR_DEEP': 'bnonly.models', 'CIFAR_WIDE': 'bnonly.models',
     'IMAGENET_RESNETS': 'bnonly.models', 'create_model': 'bnonly.models',

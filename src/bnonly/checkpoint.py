@@ -4,7 +4,7 @@ A model checkpoint is a plain dict of tensors, strings and numbers (no pickled c
 ``torch.load(..., weights_only=True)`` and nothing read from disk can run code.
 
 Besides the weights, a training run records how the network was initialised (``INIT_KEYS``: the
-``model.batchnorm_init`` and ``model.weight_init`` settings and the run's seed), so that the analysis can
+``model.norm_init`` and ``model.weight_init`` settings and the run's seed), so that the analysis can
 rebuild the same network as it was before training (``initial_model``) and compare the trained γ with the
 γ it started from. Checkpoints written before these were recorded lack them; ``initial_model`` then says
 so instead of guessing.
@@ -43,7 +43,7 @@ def save_model(model: nn.Module, path, *, arch: str, num_classes: int, in_chans:
 
 
 # What ``create_model`` needs, besides the architecture and the data's shape, to rebuild the initial network.
-INIT_KEYS = ('batchnorm_init', 'weight_init', 'seed')
+INIT_KEYS = ('norm_init', 'weight_init', 'seed')
 
 
 def initial_model(info: dict, device: str | torch.device = 'cpu') -> nn.Module | None:
@@ -53,7 +53,7 @@ def initial_model(info: dict, device: str | torch.device = 'cpu') -> nn.Module |
     if any(info.get(key) is None for key in INIT_KEYS):
         return None
     model = create_model(info['arch'], num_classes=info['num_classes'], in_chans=info['in_chans'],
-                         batchnorm_init=info['batchnorm_init'], weight_init=info['weight_init'], seed=info['seed'],
+                         norm_init=info['norm_init'], weight_init=info['weight_init'], seed=info['seed'],
                          **model_keywords(info))
     return model.to(device).eval()
 

@@ -4,7 +4,7 @@ Defaults: conv and linear weights Kaiming-normal with fan_in (std = sqrt(2 / fan
 PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)); BatchNorm γ ~ U[0, 1), β = 0, which is PyTorch's
 default before 1.2 and the init of every experiment from Figure 2 on. Figure 1 uses ``fixed`` (γ = 1, β = 0).
 
-Beyond the paper, the BatchNorm inits (``BATCHNORM_INITS``, the ``batchnorm`` argument) apply to every affine
+Beyond the paper, the norm inits (``NORM_INITS``, the ``norms`` argument) apply to every affine
 normalisation the census knows (GroupNorm, LayerNorm, RMSNorm ...: ``bnonly.norms.is_affine_norm``), so a
 GroupNorm ResNet or a ViT starts from the same γ and β distribution as the paper's networks; a norm without
 β (RMSNorm) gets γ only. A ViT's learned class token and position embedding (timm's ``cls_token``,
@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from bnonly.norms import is_affine_norm
-from bnonly.vocabulary import BATCHNORM_INITS, WEIGHT_INITS, keyed
+from bnonly.vocabulary import NORM_INITS, WEIGHT_INITS, keyed
 
 # timm's names for learned token and position embeddings held directly by a model (its VisionTransformer).
 EMBEDDING_PARAMETERS = ('cls_token', 'reg_token', 'pos_embed')
@@ -84,8 +84,8 @@ def _embedding(parameter, generator):
 
 _WEIGHT_INIT = keyed(WEIGHT_INITS, {'kaiming_normal': _kaiming_normal, 'kaiming_uniform': _kaiming_uniform,
                                      'orthogonal': _orthogonal, 'binary': _binary})
-_BATCHNORM_INIT = keyed(BATCHNORM_INITS, {'uniform': _uniform, 'fixed': _fixed, 'oneone': _oneone,
-                                          'positivenegative': _positivenegative})
+_NORM_INIT = keyed(NORM_INITS, {'uniform': _uniform, 'fixed': _fixed, 'oneone': _oneone,
+                                'positivenegative': _positivenegative})
 
 
 def _lookup(table: dict, name: str, what: str):
@@ -94,12 +94,12 @@ def _lookup(table: dict, name: str, what: str):
     return table[name]
 
 
-def initialize(model: nn.Module, *, weights: str = 'kaiming_normal', batchnorm: str = 'uniform',
+def initialize(model: nn.Module, *, weights: str = 'kaiming_normal', norms: str = 'uniform',
                seed: int | None = None) -> nn.Module:
     """Re-initialise every conv, linear and affine normalisation of ``model`` in place, as open_lth does its
     convs, linears and BatchNorms; and a ViT's token and position embeddings (``EMBEDDING_PARAMETERS``)."""
     init_weight = _lookup(_WEIGHT_INIT, weights, 'weight init')
-    init_batchnorm = _lookup(_BATCHNORM_INIT, batchnorm, 'batchnorm init')
+    init_norm = _lookup(_NORM_INIT, norms, 'norm init')
     generator = torch.Generator()
     if seed is None:
         generator.seed()
@@ -113,7 +113,7 @@ def initialize(model: nn.Module, *, weights: str = 'kaiming_normal', batchnorm: 
                 with torch.no_grad():
                     module.bias.copy_(torch.rand(module.bias.shape, generator=generator) * 2 * bound - bound)
         elif is_affine_norm(module):
-            init_batchnorm(module, generator)
+            init_norm(module, generator)
         for name in EMBEDDING_PARAMETERS:
             parameter = getattr(module, name, None)
             if isinstance(parameter, nn.Parameter):

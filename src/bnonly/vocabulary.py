@@ -33,7 +33,7 @@ TRAINABLE_SETS = ('all', 'all_but_bn', 'bn_only', 'output_only', 'bn_output', 'r
                   'norm_only', 'gamma_only', 'beta_only')
 
 WEIGHT_INITS = ('kaiming_normal', 'kaiming_uniform', 'orthogonal', 'binary')
-BATCHNORM_INITS = ('uniform', 'fixed', 'oneone', 'positivenegative')
+NORM_INITS = ('uniform', 'fixed', 'oneone', 'positivenegative')  # γ and β of every affine norm, not only BN
 NORM_LAYERS = ('batchnorm', 'groupnorm', 'layernorm')  # the CIFAR ResNets' model.norm_layer
 
 PRECISIONS = ('fp32', 'bf16')
@@ -55,7 +55,7 @@ def keyed(names: tuple, mapping: Mapping) -> Mapping:
 # trainable-set name contains a '-', and each VARIANT token sets one model setting: the string settings' tokens
 # are their own names (disjoint sets, so a token names its setting); random_k's token is k<N>. The run string
 # is the cells' name prefix, so it is kept as written.
-RUN_VARIANT_TOKENS = {'norm_layer': NORM_LAYERS, 'batchnorm_init': BATCHNORM_INITS, 'weight_init': WEIGHT_INITS}
+RUN_VARIANT_TOKENS = {'norm_layer': NORM_LAYERS, 'norm_init': NORM_INITS, 'weight_init': WEIGHT_INITS}
 RUN_VARIANT_KEYS = (*RUN_VARIANT_TOKENS, 'random_k')
 _RANDOM_K_TOKEN = re.compile(r'k([1-9][0-9]*)')  # no leading zero: one token per value, so a run reads back as written
 # The budget token e<N> sets train.epochs = N, the one run setting outside the model: the recipe's LR milestones

@@ -15,7 +15,7 @@ from bnonly.models.imagenet_resnet import create_imagenet_resnet
 from bnonly.vocabulary import ARCHITECTURES, CIFAR_DEEP, CIFAR_WIDE, IMAGENET_RESNETS, VIT_ARCHITECTURES
 
 
-def create_model(name: str, *, num_classes: int | None = None, in_chans: int = 3, batchnorm_init: str = 'uniform',
+def create_model(name: str, *, num_classes: int | None = None, in_chans: int = 3, norm_init: str = 'uniform',
                  weight_init: str = 'kaiming_normal', seed: int | None = None, **kwargs) -> nn.Module:
     """Build any of the paper's networks, initialised as the paper did.
 
@@ -33,10 +33,10 @@ def create_model(name: str, *, num_classes: int | None = None, in_chans: int = 3
         num_classes = 1000 if name in IMAGENET_RESNETS else 10
     if name in IMAGENET_RESNETS:
         model = create_imagenet_resnet(name, num_classes=num_classes, in_chans=in_chans, **kwargs)
-        return initialize(model, weights=weight_init, batchnorm=batchnorm_init, seed=seed)
+        return initialize(model, weights=weight_init, norms=norm_init, seed=seed)
     if name not in ARCHITECTURES:
         raise ValueError(f'unknown architecture {name!r}; valid: {", ".join(ARCHITECTURES)}')
-    return timm.create_model(name, num_classes=num_classes, in_chans=in_chans, batchnorm_init=batchnorm_init,
+    return timm.create_model(name, num_classes=num_classes, in_chans=in_chans, norm_init=norm_init,
                              weight_init=weight_init, seed=seed, **kwargs)
 
 

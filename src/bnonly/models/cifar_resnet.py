@@ -87,13 +87,13 @@ class BasicBlock(nn.Module):
 class CifarResNet(nn.Module):
     """ResNet-``depth`` with base width ``width`` (16 for the paper's deep family, 16k for WRN-14-k).
 
-    ``norm_layer``: one of ``NORM_LAYERS`` (module docstring). ``batchnorm_init`` initialises whatever
+    ``norm_layer``: one of ``NORM_LAYERS`` (module docstring). ``norm_init`` initialises whatever
     normalisation is there. ``device`` and ``dtype`` are the factory arguments timm passes to its own models.
     There is no ``**kwargs``: an argument this class does not know is an error that names it.
     """
 
     def __init__(self, depth: int = 20, width: int = 16, num_classes: int = 10, in_chans: int = 3,
-                 batchnorm_init: str = 'uniform', weight_init: str = 'kaiming_normal', seed: int | None = None,
+                 norm_init: str = 'uniform', weight_init: str = 'kaiming_normal', seed: int | None = None,
                  norm_layer: str = 'batchnorm', device=None, dtype=None):
         super().__init__()
         if (depth - 2) % 6 != 0 or depth < 8:
@@ -119,7 +119,7 @@ class CifarResNet(nn.Module):
         self.stages = nn.Sequential(*stages)
         self.num_features = channels
         self.fc = nn.Linear(channels, num_classes, **factory)
-        initialize(self, batchnorm=batchnorm_init, weights=weight_init, seed=seed)
+        initialize(self, norms=norm_init, weights=weight_init, seed=seed)
 
     def get_classifier(self) -> nn.Module:
         return self.fc

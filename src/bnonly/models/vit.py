@@ -13,8 +13,8 @@ Configuration (``VIT_FMNIST_TINY``) and why:
   head, no dropout or stochastic depth (the paper's networks have none).
 
 Initialisation: not timm's (truncated normal 0.02). ``bnonly.initialization.initialize`` gives it the
-paper's: Kaiming-normal fan_in weights for the patch embedding and every linear, the BatchNorm inits
-(``batchnorm_init``, γ ~ U[0, 1), β = 0 by default) for every LayerNorm, and N(0, 1) for the class token and
+paper's: Kaiming-normal fan_in weights for the patch embedding and every linear, the norm inits
+(``norm_init``, γ ~ U[0, 1), β = 0 by default) for every LayerNorm, and N(0, 1) for the class token and
 position embedding (why: ``initialization._embedding``). timm's VisionTransformer has its own
 ``weight_init`` argument; this entrypoint's ``weight_init`` is the project's (``WEIGHT_INITS``), and timm's
 is set to 'skip' because everything is re-initialised anyway.
@@ -60,11 +60,11 @@ def _true_cfg_overlay(kwargs: dict) -> dict:
 
 
 @register_model
-def vit_fmnist_tiny(pretrained: bool = False, *, batchnorm_init: str = 'uniform', weight_init: str = 'kaiming_normal',
+def vit_fmnist_tiny(pretrained: bool = False, *, norm_init: str = 'uniform', weight_init: str = 'kaiming_normal',
                     seed: int | None = None, **kwargs) -> VisionTransformer:
     """ViT for 28x28 images: patch 4, embed 64, depth 4, 4 heads, MLP ratio 2, class token (module docstring)."""
     overlay = _true_cfg_overlay(kwargs)
     model_args = dict(VIT_FMNIST_TINY, **kwargs)
     model = build_model_with_cfg(VisionTransformer, 'vit_fmnist_tiny', pretrained, pretrained_cfg_overlay=overlay,
                                  weight_init='skip', **model_args)
-    return initialize(model, weights=weight_init, batchnorm=batchnorm_init, seed=seed)
+    return initialize(model, weights=weight_init, norms=norm_init, seed=seed)

@@ -6,15 +6,15 @@ analysed cells ``analyze/metrics.json`` and ``analyze/tables/bn_values.csv`` (st
 Outputs (fixed paths, written by stages/aggregate.py):
 
 - ``cells`` (reports/grid_cells.csv), one row per cell and metric:
-  arch, trainable, batchnorm_init, seed, run, norm_layer, weight_init, random_k, source ('train' or
+  arch, trainable, norm_init, seed, run, norm_layer, weight_init, random_k, source ('train' or
   'analysis'), metric, value. ``run`` is the cell's run as grid.yaml writes it (bnonly.paper.grid: with its
   variant tokens, if any), the one key that tells two runs of a network and set apart (Figure 1's
-  ``<arch>-all-fixed`` from ``<arch>-all``); batchnorm_init, norm_layer, weight_init and random_k are what the
+  ``<arch>-all-fixed`` from ``<arch>-all``); norm_init, norm_layer, weight_init and random_k are what the
   cell trained with, from its config.yaml (random_k is recorded for every set, used only by the random_k sets; a ViT's
   norm_layer is layernorm, the normalisation it is built with).
   Analysis metrics are flattened with dots (``gamma.frac_abs_below.t0p01``, ``clamped.t0p05.delta``,
   ``dead_relu.fraction``; schema in bnonly.analysis.metrics); accuracies and fractions in [0, 1].
-- ``summary`` (reports/grid_summary.csv), one row per (arch, trainable, batchnorm_init, source, metric, run,
+- ``summary`` (reports/grid_summary.csv), one row per (arch, trainable, norm_init, source, metric, run,
   norm_layer, weight_init, random_k): mean, std
   (sample standard deviation over seeds, empty when n = 1), n, ci95 (the half-width of the 95% confidence
   interval of the mean, Student's t with n - 1 degrees of freedom; what the figures' error bars show), plus the architecture's family, depth,
@@ -49,8 +49,8 @@ from bnonly.paper.grid import Cell, GridError, analysed_cells, arch_info, train_
 # had before, so that readers of those see them unchanged.
 SETTINGS = ['norm_layer', 'weight_init', 'random_k']
 RUN_KEYS = ['run', *SETTINGS]
-KEYS = ['arch', 'trainable', 'batchnorm_init', 'seed', *RUN_KEYS]
-SUMMARY_KEYS = ['arch', 'trainable', 'batchnorm_init', 'source', 'metric', *RUN_KEYS]
+KEYS = ['arch', 'trainable', 'norm_init', 'seed', *RUN_KEYS]
+SUMMARY_KEYS = ['arch', 'trainable', 'norm_init', 'source', 'metric', *RUN_KEYS]
 # The summary JSON keeps the numbers the figures and claims use, so `dvc metrics diff` stays readable.
 JSON_METRICS = {('train', 'test_accuracy'), ('train', 'test_top5_accuracy'), ('analysis', 'dead_relu.fraction')}
 JSON_PREFIXES = (('analysis', 'gamma.frac_abs_below.'), ('analysis', 'clamped.'))
@@ -73,11 +73,11 @@ def flatten(metrics: dict, prefix: str = '') -> dict[str, float]:
 
 
 def trained_settings(config: dict) -> dict:
-    """batchnorm_init and SETTINGS as a cell's config.yaml records them. RunSpec leaves norm_layer out while it
+    """norm_init and SETTINGS as a cell's config.yaml records them. RunSpec leaves norm_layer out while it
     is the default (batchnorm), and a network with its own normalisation (the ViT's LayerNorms) reports that;
     a key missing otherwise (an older file) is None."""
     run = config['run']
-    values = {key: run.get(key) for key in ['batchnorm_init', *SETTINGS]}
+    values = {key: run.get(key) for key in ['norm_init', *SETTINGS]}
     values['norm_layer'] = (arch_info(run['arch']).builtin_norm or values['norm_layer']
                             or default(ModelSettings, 'norm_layer'))
     return values
@@ -92,7 +92,7 @@ def _check_config(cell: Cell, root: Path) -> dict | None:
     config = yaml.safe_load(path.read_text())
     recorded = {**config['run'], **trained_settings(config)}
     wanted = {'arch': cell.arch, 'trainable': cell.trainable, 'seed': cell.seed,
-              'batchnorm_init': cell.batchnorm_init, **cell.variants}  # a batchnorm_init variant is the same value
+              'norm_init': cell.norm_init, **cell.variants}  # a norm_init variant is the same value
     found = {key: recorded.get(key) for key in wanted}
     if found != wanted:
         raise GridError(f'{path} describes {found}, not the cell {wanted}: rerun `dvc repro {cell.train_stage}`')
@@ -149,7 +149,7 @@ def _typed(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _row(cell: Cell, settings: dict, source: str, metric: str, value: float) -> dict:
-    return dict(arch=cell.arch, trainable=cell.trainable, batchnorm_init=cell.batchnorm_init,
+    return dict(arch=cell.arch, trainable=cell.trainable, norm_init=cell.norm_init,
                 seed=cell.seed, run=cell.run, **{key: settings[key] for key in SETTINGS}, source=source,
                 metric=metric, value=value)
 
@@ -215,7 +215,7 @@ def summarize(cells: pd.DataFrame) -> pd.DataFrame:
     summary = summary.merge(info, on='arch', how='left')
     summary['batchnorm_params'] = summary['run'].map(bn).astype('Int64')
     return summary[['arch', 'label', 'family', 'depth', 'width', 'batchnorm_params', 'trainable',
-                    'batchnorm_init', 'source', 'metric', 'mean', 'std', 'n', 'ci95', 'run', *SETTINGS]]
+                    'norm_init', 'source', 'metric', 'mean', 'std', 'n', 'ci95', 'run', *SETTINGS]]
 
 
 def _keep_in_json(source: str, metric: str) -> bool:

@@ -18,7 +18,7 @@ COMPARED = ('bn_only', 'all')  # Figures 4-7
 HISTORY_GAMMA = 'gamma_frac_abs_below_'   # history.csv columns: the share of |γ| < t after each epoch
 TRACED = ('bn_only', 'all')
 CI_BARS = 'bars: 95% t-interval of the mean'
-FIXED = 'fixed'   # Figure 1's variant token: model.batchnorm_init=fixed, γ = 1 and β = 0 at init
+FIXED = 'fixed'   # Figure 1's variant token: model.norm_init=fixed, γ = 1 and β = 0 at init
 
 
 def rows(summary: pd.DataFrame, source: str, metric: str | None = None) -> pd.DataFrame:

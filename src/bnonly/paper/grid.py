@@ -9,7 +9,7 @@ afford every set on every network), and any variant is one more run: Figure 1's 
 are the ``-fixed`` runs.
 
 - ``runs`` x ``seeds``, each trained by ``grid_train@<run>-<seed>`` into ``results/grid/<cell>/train``, with
-  the recipe's model settings (BatchNorm initialised as in the paper, γ ~ U[0, 1), β = 0) except those its
+  the recipe's model settings (norms initialised as in the paper, γ ~ U[0, 1), β = 0) except those its
   variant tokens set;
 - ``analyze_runs`` x ``seeds``, each analysed by ``grid_analyze@<cell>`` into ``results/grid/<cell>/analyze``.
 
@@ -30,9 +30,9 @@ from bnonly.vocabulary import BUDGET_KEY, RUN_VARIANT_KEYS, ConfigError, budget_
 
 GRID_DIR = Path('results/grid')
 RECIPE_DIR = Path('results/grid_recipe')
-# The recipe's BatchNorm init, the paper's (γ ~ U[0, 1), β = 0): grid.model may not set it (bnonly.config), a
+# The recipe's norm init, the paper's (γ ~ U[0, 1), β = 0): grid.model may not set it (bnonly.config), a
 # run's variant token may.
-RECIPE_BATCHNORM_INIT = 'uniform'
+RECIPE_NORM_INIT = 'uniform'
 
 FAMILY_ORDER = {'deep': 0, 'wide': 1, 'imagenet': 2, 'vit': 3}
 
@@ -74,8 +74,8 @@ class Cell:
         return f'{self.run}-{self.seed}'
 
     @property
-    def batchnorm_init(self) -> str:
-        return self.variants.get('batchnorm_init', RECIPE_BATCHNORM_INIT)
+    def norm_init(self) -> str:
+        return self.variants.get('norm_init', RECIPE_NORM_INIT)
 
     # The other settings default to the recipe's (grid.model), which a cell does not know: None. The aggregated
     # tables read what the cell actually trained with from its config.yaml.
@@ -185,7 +185,7 @@ def recipe(grid: dict) -> dict[str, dict]:
     """The params files the cells read: each a valid params.yaml holding only what its stage script uses."""
     return {
         'prepare': {'dataset': grid['dataset'], 'data': dict(grid['data'])},
-        'train': {'dataset': grid['dataset'], 'model': {'batchnorm_init': RECIPE_BATCHNORM_INIT, **grid['model']},
+        'train': {'dataset': grid['dataset'], 'model': {'norm_init': RECIPE_NORM_INIT, **grid['model']},
                   'train': dict(grid['train'])},
         'analyze': {'train': {'eval_batch_size': grid['train']['eval_batch_size']},
                     'analyze': dict(grid['analyze'])},

@@ -59,7 +59,7 @@ def write_cell(cell: Cell, root: Path, *, dataset: str = 'fashion_mnist', epochs
     (train_dir / 'metrics.json').write_text(json.dumps(metrics))
     config = {'run': {'dataset': dataset, 'arch': cell.arch, 'trainable': cell.trainable, 'seed': cell.seed,
                       'epochs': epochs, 'examples': examples, 'batch_size': 128,
-                      **cell.variants, 'batchnorm_init': cell.batchnorm_init},
+                      **cell.variants, 'norm_init': cell.norm_init},
               'data': {'dataset': dataset, 'num_classes': 1000 if dataset == 'imagenet' else 10,
                        'train_size': 60000, 'test_size': 10000}}
     (train_dir / 'config.yaml').write_text(yaml.safe_dump(config))

@@ -50,7 +50,7 @@ def build(spec: RunSpec, meta: dict, device: torch.device) -> Built:
     if extra and spec.arch not in CIFAR_DEEP + CIFAR_WIDE:
         raise ConfigError(f'model.{", model.".join(extra)}: only the CIFAR ResNets take it, not {spec.arch!r}')
     model = create_model(spec.arch, num_classes=meta['num_classes'], in_chans=meta['in_chans'],
-                         batchnorm_init=spec.batchnorm_init, weight_init=spec.weight_init, seed=spec.seed, **extra)
+                         norm_init=spec.norm_init, weight_init=spec.weight_init, seed=spec.seed, **extra)
     counts = census(model)
     trainable = set_trainable(model, spec.trainable, k=spec.random_k, seed=spec.seed)
     # In place: the Parameter objects (and so the ``trainable`` list) stay the same.

@@ -32,7 +32,7 @@ def write_results(out_dir: Path, *, model, spec, meta: dict, history: list[dict]
     save_model(model, out_dir / 'model.pt', arch=spec.arch, num_classes=meta['num_classes'],
                in_chans=meta['in_chans'], trainable=spec.trainable, seed=spec.seed,
                # how the network was built and initialised, so the analysis can rebuild it (checkpoint.initial_model)
-               batchnorm_init=spec.batchnorm_init, weight_init=spec.weight_init, **spec.model_keywords())
+               norm_init=spec.norm_init, weight_init=spec.weight_init, **spec.model_keywords())
     atomic.write_text(out_dir / 'metrics.json', json.dumps(metrics, indent=2) + '\n')
     table = io.StringIO(newline='')
     writer = csv.DictWriter(table, fieldnames=list(history[0]))
