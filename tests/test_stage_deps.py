@@ -7,21 +7,37 @@ files under it and must hold at least one of them. A pipeline in a subfolder run
 paths are read relative to that folder.
 
 Training and analysis share only the layers below both (``bnonly.norms``, ``bnonly.evaluation``, the models,
-the data): an edit to the analysis reruns no training cell, and an edit to the optimiser no analysis.
+the data): an edit to the analysis reruns no training cell, and an edit to the optimiser no analysis. The
+claims and figure stages serve every grid but run, and list, only the table their ``--table`` names: an edit to
+the study reruns none of the paper's stages.
 """
+import ast
+import importlib
+import importlib.util
+import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bnonly.pipelines import PIPELINES as DECLARED
-from bnonly.stage_deps import DATA_FILES, ON_DEMAND, as_deps, closure, covers, deferred_imports, hashed_files
+from bnonly.registry import Registry
+from bnonly.stage_deps import (CHOSEN, DATA_FILES, ON_DEMAND, as_deps, chosen, closure, covers, deferred_imports,
+                               hashed_files)
 
 PROJECT = Path(__file__).resolve().parents[1]
 PIPELINES = tuple(p.path for p in DECLARED)
 TRAINING_STAGES = ('train', 'grid_train')
+REPORT_SCRIPTS = {'claims': 'stages/claims.py', 'figure': 'stages/figures.py'}
+# What a pipeline's report stages must not list: another grid's package and its folder (the paper's package is
+# the machinery the other grids stand on).
+FOREIGN = {'dvc.yaml': ('src/bnonly/extensions', 'src/bnonly/study', 'extensions/', 'study/'),
+           'extensions/dvc.yaml': ('src/bnonly/study', 'study/'),
+           'study/dvc.yaml': ('src/bnonly/extensions', 'extensions/')}
 ANALYSIS_STAGES = ('analyze', 'grid_analyze')
 
 
@@ -120,3 +136,81 @@ def test_a_flag_that_skips_an_import_inside_a_function_leaves_the_module_out():
     flag, path = ON_DEMAND['bnonly.analysis.plots'], 'src/bnonly/analysis/plots.py'
     assert path in closure('stages/analyze.py', 'python stages/analyze.py')
     assert path not in closure('stages/analyze.py', f'python stages/analyze.py {flag}')
+
+
+@pytest.mark.parametrize('pipeline', PIPELINES)
+def test_report_stages_list_no_other_grids_code(pipeline):
+    """The claims and figure stages load their own table from the registries (bnonly.claims_tables,
+    bnonly.figure_sets), so the paper's depend on neither the study's modules and registration nor the
+    extensions' modules."""
+    table = next(p.table for p in DECLARED if p.path == pipeline)
+    for name in REPORT_SCRIPTS:
+        deps = stages()[f'{pipeline}:{name}']['deps']
+        assert not [dep for dep in deps if dep.startswith(FOREIGN[pipeline])], (pipeline, name)
+    # the stages do list their own table: the registries' entries are in the closure
+    from bnonly.claims_tables import TABLES
+    from bnonly.figure_sets import FIGURE_SETS
+    for name, registry in (('claims', TABLES), ('figure', FIGURE_SETS)):
+        own = os.path.relpath(importlib.util.find_spec(registry.modules[table]).origin, PROJECT)
+        assert any(covers(dep, own) for dep in stages()[f'{pipeline}:{name}']['deps']), (pipeline, name, own)
+
+
+# Runs a report script's main on inputs that do not exist, in a fresh interpreter: it parses its options and
+# loads its table, then stops (a missing file, or an unknown figure); prints the library files loaded by then.
+_RUN_REPORT = '''
+import json, os, runpy, sys
+try:
+    runpy.run_path(sys.argv[1], run_name='imported')['main'](sys.argv[2:])
+except SystemExit:
+    pass
+print(json.dumps(sorted({os.path.relpath(m.__file__) for name, m in list(sys.modules.items())
+                         if name.split('.')[0] == 'bnonly' and getattr(m, '__file__', None)})))
+'''
+
+
+@pytest.mark.parametrize('table', ['paper', 'extensions', 'study'])
+@pytest.mark.parametrize('name', sorted(REPORT_SCRIPTS))
+def test_a_report_script_loads_what_its_closure_lists(name, table, tmp_path):
+    """Running, not only importing: listing the tables for ``--table``'s choices and loading the one named
+    imports exactly the closure's modules, none of another table's."""
+    script = REPORT_SCRIPTS[name]
+    missing = str(tmp_path / 'missing')
+    args = ['--table', table, '--summary', missing, '--summary-json', missing]
+    args += ['--cells', missing, '--out', missing, '--csv', missing] if name == 'claims' else \
+        ['--figure', 'none', '--out', missing]
+    result = subprocess.run([sys.executable, '-c', _RUN_REPORT, script, *args], cwd=PROJECT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    loaded = set(json.loads(result.stdout.splitlines()[-1]))
+    listed = closure(script, f'python {script} {" ".join(args)}')
+    assert loaded == listed - set(DATA_FILES.values())
+    assert any(path.startswith(f'src/bnonly/{table}/') for path in loaded)
+    assert not [path for path in loaded if path.startswith('src/bnonly/') and path.split('/')[2]
+                in {'paper', 'extensions', 'study'} - {'paper', table}], sorted(loaded)
+
+
+def test_every_registry_is_known_to_the_closure():
+    """A registry CHOSEN does not name would load its entry unseen by the closure; each entry is declared
+    under the name it is registered by."""
+    declared = set()
+    for path in sorted((PROJECT / 'src').rglob('*.py')):
+        module = '.'.join(path.relative_to(PROJECT / 'src').with_suffix('').parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and \
+                    getattr(node.value.func, 'id', None) == Registry.__name__:
+                declared.update(f'{module}.{target.id}' for target in node.targets)
+    assert declared == set(CHOSEN)
+    for name in CHOSEN:
+        module, _, attribute = name.rpartition('.')
+        registry = getattr(importlib.import_module(module), attribute)
+        assert isinstance(registry, Registry) and len(registry) > 1
+        assert all(entry.name == key for key, entry in registry.items()), name
+
+
+def test_a_command_naming_no_entry_of_its_registry_has_no_closure():
+    files = {'src/bnonly/claims_tables.py'}
+    assert chosen(files, 'python stages/claims.py --table=study') == ('bnonly.study.claims',)
+    for cmd in ('python stages/claims.py', 'python stages/claims.py --table nowhere'):
+        with pytest.raises(ValueError, match='names none of its entries with --table'):
+            chosen(files, cmd)
+    assert chosen({'src/bnonly/timing.py'}, 'python stages/aggregate.py') == ()
