@@ -19,13 +19,14 @@ from bnonly.analysis import AnalysisSettings, analyze_model
 from bnonly.analysis.metrics import analysis_metrics
 from bnonly.analysis.tables import write_tables
 from bnonly.checkpoint import CheckpointError, initial_model, load_model
-from bnonly.config import ConfigError, TrainSettings, default, load_params
+from bnonly.config import ConfigError, load_params
 from bnonly.data import DataError, load_meta
 from bnonly.data.datasets import module as dataset_module
 from bnonly.data.folder_loader import FolderLoader
 from bnonly.data.memory_loader import InMemoryLoader
 from bnonly.data.prepared import load_index, load_tensors
 from bnonly.devices import pick_device
+from bnonly.settings import TrainSettings, default
 from bnonly.training import numerics
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import yaml
 
 from bnonly import atomic, timing
-from bnonly.config import ConfigError, GridSettings, load_params, require, required_keys
+from bnonly.config import ConfigError, load_params, require
 from bnonly.paper.grid import RECIPE_DIR, GridError, analysed_cells, recipe, train_cells
+from bnonly.settings import GridSettings, required_keys
 
 HEADER = '# Written by the grid_recipe stage from the grid section of grid.yaml: edit that, not this.\n'
 

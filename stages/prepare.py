@@ -12,9 +12,10 @@ from pathlib import Path
 
 from bnonly import atomic, timing
 from bnonly.interrupts import Interrupted, stopped_by_signal
-from bnonly.config import ConfigError, DataSettings, load_params, require, section_values
+from bnonly.config import ConfigError, load_params, require, section_values
 from bnonly.data import DataError, load_meta, prepare
 from bnonly.data.integrity import RECORDED
+from bnonly.settings import DataSettings
 
 
 def main() -> int:

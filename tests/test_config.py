@@ -7,7 +7,7 @@ import sys
 import pytest
 import yaml
 
-from bnonly import config
+from bnonly import config, settings
 from bnonly.config import ConfigError, load_params
 from dvc_repo import PROJECT
 
@@ -44,6 +44,7 @@ def test_project_params_are_valid():
     (lambda p: p['train'].update(learning_rate=0.1), "unknown params key 'train.learning_rate'"),
     (lambda p: p.update(trainabel='all'), "did you mean 'trainable'?"),
     (lambda p: p['model'].update(norm_init='ones'), "model.norm_init: 'ones' is not valid; valid: "),
+    (lambda p: p['model'].update(random_k=0), 'model.random_k: must be >= 1, got 0'),
 ])
 def test_bad_values_are_named(params_file, edit, message):
     with pytest.raises(ConfigError) as error:
@@ -62,7 +63,7 @@ def test_yaml_cannot_run_code(params_file):
 def one_line_error(path, *args, **kwargs) -> str:
     with pytest.raises(ConfigError) as error:
         params = load_params(path, *args, **kwargs)
-        config.require(params, *(f'grid.{key}' for key in config.required_keys(config.GridSettings)))
+        config.require(params, *(f'grid.{key}' for key in settings.required_keys(settings.GridSettings)))
     message = str(error.value)
     assert '\n' not in message and message.startswith(str(path)), message
     return message
@@ -97,7 +98,7 @@ def test_a_run_token_typo_names_the_file_the_key_and_the_valid_sets(tmp_path):
     grid = (PROJECT / 'grid.yaml').read_text()
     path.write_text(grid.replace('cifar_resnet14-bn_only,', 'cifar_resnet14-bn_onyl,', 1))
     assert one_line_error(path) == (f"{path}: grid.runs[1] (trainable): 'bn_onyl' is not valid; valid: "
-                                    f"{', '.join(config.choices(config.RunSettings, 'trainable'))}")
+                                    f"{', '.join(settings.choices(settings.RunSettings, 'trainable'))}")
     path.write_text(grid.replace('cifar_resnet14-bn_only,', 'cifar_resnet14-bn_only-groupnrom,', 1))
     assert ("grid.runs[1]: run 'cifar_resnet14-bn_only-groupnrom': 'groupnrom' is not a variant; valid: "
             "model.norm_layer: batchnorm, groupnorm, layernorm") in one_line_error(path)
@@ -117,7 +118,7 @@ def test_a_missing_key_names_the_file_it_belongs_in(params_file):
     path = params_file(lambda p: p['train'].pop('lr'))
     params = load_params(path)
     with pytest.raises(ConfigError, match=f"^{path}: params key 'train.lr' is missing$"):
-        config.section_values(config.TrainSettings, params, 'train')
+        config.section_values(settings.TrainSettings, params, 'train')
     assert params == yaml.safe_load(path.read_text())  # still a plain dict to every reader
     assert yaml.safe_load(yaml.safe_dump(copy.deepcopy(params))) == params
 
@@ -151,21 +152,21 @@ def test_allowed_names_are_those_their_modules_define():
     from bnonly.data import DATASETS
     from bnonly.models import cifar_resnet
     from bnonly.training import compiling, numerics
-    assert config.choices(config.RunSettings, 'dataset') == DATASETS
-    assert config.choices(config.RunSettings, 'arch') == tuple(models.ARCHITECTURES)
-    assert config.choices(config.RunSettings, 'trainable') == tuple(trainable.TRAINABLE_SETS)
-    assert config.choices(config.ModelSettings, 'norm_layer') == cifar_resnet.NORM_LAYERS
-    assert config.choices(config.TrainSettings, 'precision') == numerics.PRECISIONS
-    assert config.choices(config.TrainSettings, 'memory_format') == tuple(numerics.MEMORY_FORMATS)
-    assert config.choices(config.TrainSettings, 'compile') == compiling.COMPILE_MODES
-    assert config.choices(config.AnalyzeSettings, 'dead_relu_granularity') == dead_relu.GRANULARITIES
+    assert settings.choices(settings.RunSettings, 'dataset') == DATASETS
+    assert settings.choices(settings.RunSettings, 'arch') == tuple(models.ARCHITECTURES)
+    assert settings.choices(settings.RunSettings, 'trainable') == tuple(trainable.TRAINABLE_SETS)
+    assert settings.choices(settings.ModelSettings, 'norm_layer') == cifar_resnet.NORM_LAYERS
+    assert settings.choices(settings.TrainSettings, 'precision') == numerics.PRECISIONS
+    assert settings.choices(settings.TrainSettings, 'memory_format') == tuple(numerics.MEMORY_FORMATS)
+    assert settings.choices(settings.TrainSettings, 'compile') == compiling.COMPILE_MODES
+    assert settings.choices(settings.AnalyzeSettings, 'dead_relu_granularity') == dead_relu.GRANULARITIES
 
 
-@pytest.mark.parametrize('section, settings', [('data', config.DataSettings), ('model', config.ModelSettings),
-                                               ('train', config.TrainSettings), ('analyze', config.AnalyzeSettings),
-                                               ('figures', config.FiguresSettings)])
-def test_every_default_passes_its_own_check(section, settings):
-    for field in dataclasses.fields(settings):
+@pytest.mark.parametrize('section, cls', [('data', settings.DataSettings), ('model', settings.ModelSettings),
+                                          ('train', settings.TrainSettings), ('analyze', settings.AnalyzeSettings),
+                                          ('figures', settings.FiguresSettings)])
+def test_every_default_passes_its_own_check(section, cls):
+    for field in dataclasses.fields(cls):
         if field.default is not dataclasses.MISSING:
             value = list(field.default) if isinstance(field.default, tuple) else field.default
             config.validate({section: {field.name: value}})
@@ -174,13 +175,13 @@ def test_every_default_passes_its_own_check(section, settings):
 def test_defaults_that_stages_fall_back_on_are_the_project_files():
     """A params file without a key draws and analyses as the project's own files do (one home for each default)."""
     grid = yaml.safe_load((PROJECT / 'grid.yaml').read_text())
-    assert dataclasses.asdict(config.FiguresSettings()) == {k: tuple(v) if isinstance(v, list) else v
+    assert dataclasses.asdict(settings.FiguresSettings()) == {k: tuple(v) if isinstance(v, list) else v
                                                             for k, v in grid['figures'].items()}
     single = yaml.safe_load((PROJECT / 'params.yaml').read_text())
-    assert config.default(config.TrainSettings, 'eval_batch_size') == single['train']['eval_batch_size']
+    assert settings.default(settings.TrainSettings, 'eval_batch_size') == single['train']['eval_batch_size']
     from bnonly.analysis import AnalysisSettings
-    settings = AnalysisSettings.from_params({'analyze': {'thresholds': [0.5, 0.1]}})
-    assert settings == AnalysisSettings(**{**single['analyze'], 'thresholds': (0.1, 0.5)})
+    analysis = AnalysisSettings.from_params({'analyze': {'thresholds': [0.5, 0.1]}})
+    assert analysis == AnalysisSettings(**{**single['analyze'], 'thresholds': (0.1, 0.5)})
 
 
 def test_the_grid_model_section_has_no_norm_init(tmp_path):

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bnonly import config
 from bnonly.data import DATASETS, DataError, default_root, load_meta, prepare, prepared
+from bnonly.settings import GridSettings, RunSettings, choices
 from fake_datasets import write_fashion_mnist
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +44,7 @@ def test_unknown_data_set_is_a_data_error(tmp_path):
 
 
 def test_data_sets_and_defaults_agree_with_params():
-    assert DATASETS == config.choices(config.RunSettings, 'dataset') == config.choices(config.GridSettings, 'dataset')
+    assert DATASETS == choices(RunSettings, 'dataset') == choices(GridSettings, 'dataset')
     assert default_root('cifar10') == Path('data/raw/cifar10')
     assert default_root('imagenet') == Path('data/raw/imagenet')
     assert default_root('fashion_mnist') == (REAL if REAL.is_dir() else Path('data/raw/fashion_mnist'))

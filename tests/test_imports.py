@@ -2,6 +2,7 @@
 
 Each check runs in a fresh interpreter: this test process has imported torch long before (conftest.py).
 """
+import ast
 import json
 import subprocess
 import sys
@@ -15,6 +16,10 @@ from dvc_repo import PROJECT
 REPORT_STAGES = ['aggregate', 'figures', 'claims', 'grid_recipe']
 TABLES = ['paper', 'extensions']
 HEAVY = ('torch', 'timm')
+# The modules that read and check params files, lowest first: each imports bnonly modules only from the layers
+# below its own (the vocabulary the standard library only; tests/test_vocabulary.py), so the schema never
+# depends on its reader.
+LAYERS = [('bnonly.vocabulary',), ('bnonly.settings',), ('bnonly.config',)]
 
 
 def run_python(code: str):
@@ -131,3 +136,29 @@ def test_every_grid_is_planned_without_torch(grid_file, tmp_path):
             f'assert train_cells(grid) and analysed_cells(grid) is not None')
     assert heavy_imports(code) == []
     assert sorted(path.name for path in tmp_path.iterdir()) == ['analyze.yaml', 'prepare.yaml', 'train.yaml']
+
+
+def bnonly_imports(module: str) -> set[str]:
+    """The ``bnonly`` modules ``module``'s source imports, at its top or inside a function."""
+    tree = ast.parse((PROJECT / 'src' / f'{module.replace(".", "/")}.py').read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            # `from bnonly import x` names the module bnonly.x
+            imported.update(f'{node.module}.{alias.name}' if node.module == 'bnonly' else node.module
+                            for alias in node.names)
+    return {name for name in imported if name.split('.')[0] == 'bnonly'}
+
+
+@pytest.mark.parametrize('level', range(len(LAYERS)), ids=[' '.join(layer) for layer in LAYERS])
+def test_the_params_modules_import_only_the_layers_below(level):
+    below = {module for layer in LAYERS[:level] for module in layer}
+    for module in LAYERS[level]:
+        assert bnonly_imports(module) <= below, module
+
+
+def test_the_layer_check_sees_imports():
+    # The reader imports the schema and the vocabulary: the check above has imports to refuse.
+    assert bnonly_imports('bnonly.config') == {'bnonly.settings', 'bnonly.vocabulary'}

@@ -118,7 +118,7 @@ def test_a_run_may_carry_variants(run, variants):
 def test_variant_vocabularies_are_the_librarys():
     """Each token comes from the allowed values of the model setting it sets (the library imports the same
     tuples); they do not overlap."""
-    from bnonly.config import ModelSettings, choices
+    from bnonly.settings import ModelSettings, choices
     from bnonly.vocabulary import RUN_VARIANT_KEYS, variant_tokens
     expected = {key: set(choices(ModelSettings, key)) for key in ('norm_layer', 'batchnorm_init', 'weight_init')}
     assert {key: {t for t, k in variant_tokens().items() if k == key} for key in expected} == expected

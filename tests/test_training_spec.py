@@ -1,4 +1,4 @@
-"""RunSpec is built from the params dataclasses (bnonly.config) and stays the same run it always was: its fields,
+"""RunSpec is built from the params dataclasses (bnonly.settings) and stays the same run it always was: its fields,
 ``as_dict`` and fingerprint are pinned to what the code before that change computed, and so is what a tiny run
 trains to. ``model.norm_layer`` builds, records and rebuilds other normalisations without touching any of that."""
 import dataclasses
@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from bnonly.checkpoint import initial_model, load_model
-from bnonly.config import ConfigError, ModelSettings, RunSettings, TrainSettings
+from bnonly.config import ConfigError
 from bnonly.models import create_model
+from bnonly.settings import ModelSettings, RunSettings, TrainSettings
 from bnonly.training import RunSpec, train_run
 from bnonly.training.loop import build
 

@@ -12,7 +12,8 @@ import pytest
 import timm
 import torch
 
-from bnonly import config, vocabulary
+from bnonly import vocabulary
+from bnonly.settings import AnalyzeSettings, ModelSettings, RunSettings, TrainSettings, choices
 from dvc_repo import PROJECT
 
 
@@ -108,8 +109,7 @@ def test_the_owners_functions_take_every_name_and_refuse_others():
 
 # params.yaml's comments list a key's choices as `key: value  # a | b (why) | c{1,2,...,9}`, continued on
 # lines of their own that start with `# |`; a {..., ...} range elides the middle of a numbered family.
-_CHOICES_SECTIONS = {None: config.RunSettings, 'model': config.ModelSettings, 'train': config.TrainSettings,
-                     'analyze': config.AnalyzeSettings}
+_CHOICES_SECTIONS = {None: RunSettings, 'model': ModelSettings, 'train': TrainSettings, 'analyze': AnalyzeSettings}
 
 
 def _comments(text: str) -> dict[str, str]:
@@ -160,7 +160,7 @@ def _choice_fields():
             if 'choices' in field.metadata:
                 also_bool = bool in typing.get_args(typing.get_type_hints(settings)[field.name])
                 key = f'{section}.{field.name}' if section else field.name
-                yield key, (('false', 'true') if also_bool else ()) + config.choices(settings, field.name)
+                yield key, (('false', 'true') if also_bool else ()) + choices(settings, field.name)
 
 
 @pytest.mark.parametrize('key, allowed', list(_choice_fields()), ids=[key for key, _ in _choice_fields()])

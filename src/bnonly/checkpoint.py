@@ -10,7 +10,7 @@ rebuild the same network as it was before training (``initial_model``) and compa
 so instead of guessing.
 
 A network other than the paper's (``model.norm_layer`` other than batchnorm) records the ``create_model``
-keywords that build it (``bnonly.config.model_keywords``), and ``load_model`` and ``initial_model`` pass them
+keywords that build it (``bnonly.settings.model_keywords``), and ``load_model`` and ``initial_model`` pass them
 back. A paper network records none, so its checkpoint is what it was before such settings existed, and a
 checkpoint without them is a paper network.
 """
@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from bnonly import atomic
-from bnonly.config import model_keywords
 from bnonly.models import create_model
+from bnonly.settings import model_keywords
 
 
 def atomic_save(obj, path: str | os.PathLike) -> None:
@@ -37,7 +37,7 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
 
 def save_model(model: nn.Module, path, *, arch: str, num_classes: int, in_chans: int, **info) -> None:
     """Save a trained model with what is needed to rebuild it (``info`` holds extra plain values, among them
-    ``create_model``'s keywords beyond the paper's network: ``bnonly.config.model_keywords``)."""
+    ``create_model``'s keywords beyond the paper's network: ``bnonly.settings.model_keywords``)."""
     state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
     atomic_save(dict(arch=arch, num_classes=num_classes, in_chans=in_chans, state_dict=state, **info), path)
 

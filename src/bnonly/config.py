@@ -1,32 +1,25 @@
-"""params.yaml and grid.yaml: the schema, as typed dataclasses, and a safe reader that checks every key and value
-before any work starts.
+"""params.yaml and grid.yaml: a safe reader that checks every key and value against the schema
+(``bnonly.settings``) before any work starts, and takes a stage's settings from what it read.
 
-Each section of a params file is one dataclass below; each of its fields is one key, with its type, its default
-(a field without one is a key the stages that read it require) and, in the field's metadata, what values it
-allows (``choices``, ``minimum``/``maximum``, ``unique`` ...: ``_check_value``). The training settings
-(``RunSettings``, ``ModelSettings``, ``TrainSettings``) are also the fields of ``bnonly.training.RunSpec``, and
-``AnalyzeSettings`` those of ``bnonly.analysis.AnalysisSettings``: adding a setting is adding a field here (and
-using it). A misspelt key, an unknown name or a value out of range raises ``ConfigError`` naming the key and
-what is valid. Values are never evaluated.
+A misspelt key, an unknown name or a value out of range raises ``ConfigError`` naming the key and what is
+valid (``_check_value`` applies each field's metadata). Values are never evaluated. ``python -m bnonly.config``
+checks the project's params files as the stages will.
 
-This module imports neither torch nor timm. The allowed names (data sets, architectures, trainable sets,
-initialisations, normalisations, precisions, memory formats, compile modes, dead-ReLU granularities) are the
-plain tuples of ``bnonly.vocabulary``, which the modules that implement them import too: every stage, the
-torch-free report stages included, checks every name it reads.
+This module imports neither torch nor timm: every stage, the torch-free report stages included, checks every
+name it reads.
 """
 import dataclasses
 import difflib
-import functools
 import numbers
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from bnonly import vocabulary
+from bnonly.settings import ParamsFile, RunSettings, fields_of, is_required, required_keys
 from bnonly.vocabulary import ConfigError, parse_run
 
 
@@ -40,137 +33,7 @@ def _run(key: str, value) -> None:
     _check_value(f'{key} (trainable)', trainable, str, {'choices': vocabulary.TRAINABLE_SETS})
 
 
-# Field metadata (read by _check_value):
-#   choices       the allowed values: a tuple (of bnonly.vocabulary, for names)
-#   minimum, strict, maximum   bounds of a number (strict: the minimum itself is not allowed)
-#   what          how an error names a free string ('a path')
-#   non_empty     a list must not be empty (default True); unique: nor repeat an item (a repeated matrix value
-#                 would give two DVC stages one name)
-#   item          a function checking each item of a list itself, instead of its type and the rules above
-#   exclude       fields of a nested section's dataclass that this section does not have
-#   omit_default  bnonly.training.RunSpec leaves the field out of its as_dict (and so of its fingerprint) while
-#                 it has its default: a setting added later keeps the runs that do not use it the same runs
-#   model_keyword the field is a keyword of bnonly.models.create_model beyond the paper's network, passed (and
-#                 recorded in the checkpoint) only when it is not its default: model_keywords
-_section = dataclass(frozen=True, kw_only=True)  # every settings class: immutable, fields by name only
-
-
-@_section
-class DataSettings:
-    """Where the raw files are and whether they are checked (the prepare stage)."""
-    root: str | None = field(default=None, metadata={'what': 'a path'})  # None: the data set's default
-    verify_checksums: bool = True  # False only for stand-in data, which cannot match the recorded checksums
-
-
-@_section
-class RunSettings:
-    """The top-level keys of a params file: which run."""
-    dataset: str = field(metadata={'choices': vocabulary.DATASETS})
-    arch: str = field(metadata={'choices': vocabulary.ARCHITECTURES})
-    trainable: str = field(metadata={'choices': vocabulary.TRAINABLE_SETS})
-    seed: int = field(metadata={'minimum': 0})
-
-
-@_section
-class ModelSettings:
-    """How the network is built and initialised."""
-    batchnorm_init: str = field(metadata={'choices': vocabulary.BATCHNORM_INITS})
-    weight_init: str = field(metadata={'choices': vocabulary.WEIGHT_INITS})
-    random_k: int = field(metadata={'minimum': 1})
-    # Beyond the paper (CIFAR ResNets only): the normalisation every BatchNorm is replaced by.
-    norm_layer: str = field(default='batchnorm', metadata={
-        'choices': vocabulary.NORM_LAYERS, 'omit_default': True, 'model_keyword': True})
-
-
-@_section
-class TrainSettings:
-    """open_lth's recipe, and how its arithmetic is done (bnonly.training.numerics, .compiling)."""
-    epochs: int = field(metadata={'minimum': 0, 'strict': True})
-    batch_size: int = field(metadata={'minimum': 1})
-    lr: float = field(metadata={'minimum': 0, 'strict': True})
-    momentum: float = field(metadata={'minimum': 0, 'maximum': 1})
-    weight_decay: float = field(metadata={'minimum': 0})
-    milestones: tuple[int, ...] = field(metadata={'minimum': 0, 'non_empty': False})
-    gamma: float = field(metadata={'minimum': 0, 'strict': True})
-    warmup_epochs: int = field(metadata={'minimum': 0})
-    eval_batch_size: int = field(default=128, metadata={'minimum': 1})
-    examples: int | None = field(default=None, metadata={'minimum': 1})  # a fixed subset of the training set
-    # The defaults are open_lth's fp32, eager; channels_last computes the same values (numerics.py).
-    precision: str = field(default='fp32', metadata={'choices': vocabulary.PRECISIONS})
-    memory_format: str = field(default='channels_last', metadata={'choices': vocabulary.MEMORY_FORMATS})
-    compile: bool | str = field(default=False, metadata={'choices': vocabulary.COMPILE_MODES})
-    # Test after every epoch (open_lth), or only after the last one (history.py). In the fingerprint: a resume
-    # state with per-epoch test columns is not the same run as one without.
-    eval_every_epoch: bool = True
-
-
-@_section
-class AnalyzeSettings:
-    """What the analysis measures (bnonly.analysis)."""
-    thresholds: tuple[float, ...] = field(metadata={'minimum': 0, 'strict': True})  # |γ| thresholds
-    dead_relu_probability: float = field(default=0.99, metadata={'minimum': 0, 'maximum': 1})
-    dead_relu_granularity: str = field(default='channel', metadata={'choices': vocabulary.GRANULARITIES})
-    histogram_bins: int = field(default=50, metadata={'minimum': 1})
-
-
-_RUNS = {'unique': True, 'item': _run}
-
-
-@_section
-class GridSettings:
-    """The paper grid (bnonly.paper.grid): its cells, and its own copy of the recipe, so that experiments on
-    the single run never change a grid cell. The recipe's BatchNorm init is the paper's; a run sets another
-    with a variant token (``-fixed``: γ = 1, β = 0, Figure 1's cells)."""
-    dataset: str = field(metadata={'choices': vocabulary.DATASETS})
-    data: DataSettings
-    runs: tuple[str, ...] = field(metadata=_RUNS)
-    seeds: tuple[int, ...] = field(metadata={'minimum': 0, 'unique': True})
-    analyze_runs: tuple[str, ...] = field(metadata=_RUNS)
-    model: ModelSettings = field(metadata={'exclude': ('batchnorm_init',)})
-    train: TrainSettings
-    analyze: AnalyzeSettings
-
-
-@_section
-class FiguresSettings:
-    """Drawing the grid's figures (bnonly.paper.figures); changing these reruns only the figure stages."""
-    dpi: int = field(default=150, metadata={'minimum': 50, 'maximum': 1200})
-    histogram_bins: int = field(default=40, metadata={'minimum': 2})  # Figure 4
-    gamma_thresholds: tuple[float, ...] = field(  # Figure 5
-        default=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5),
-        metadata={'minimum': 0, 'strict': True, 'unique': True})
-
-
-@_section
-class ParamsFile(RunSettings):
-    """A whole params file. Every key is optional here: a stage requires what it reads (``require``,
-    ``section_values``). params.yaml holds the single run's sections, grid.yaml the grid's and the figures'."""
-    data: DataSettings
-    model: ModelSettings
-    train: TrainSettings
-    analyze: AnalyzeSettings
-    grid: GridSettings
-    figures: FiguresSettings
-
-
-@functools.cache
-def _fields(cls) -> dict[str, tuple[dataclasses.Field, object]]:
-    """Field name -> (field, resolved type) of a settings dataclass, in declaration order."""
-    hints = typing.get_type_hints(cls)
-    return {f.name: (f, hints[f.name]) for f in dataclasses.fields(cls)}
-
-
-def choices(cls, name: str) -> tuple:
-    """The values the field ``name`` of ``cls`` allows."""
-    return tuple(_fields(cls)[name][0].metadata['choices'])
-
-
-def default(cls, name: str):
-    """The default of the field ``name`` of ``cls``."""
-    value = _fields(cls)[name][0].default
-    if value is dataclasses.MISSING:
-        raise KeyError(f'{cls.__name__}.{name} has no default')
-    return value
+_ITEMS = {'run': _run}  # a list field's ``item`` metadata: what checks each of its items
 
 
 def _check_number(key: str, value, *, integer: bool, meta: Mapping) -> None:
@@ -205,7 +68,7 @@ def _check_list(key: str, value, item_type, meta: Mapping) -> None:
         raise ConfigError(f'{key}: expected a {"non-empty " if non_empty else ""}list, got {value!r}')
     for index, item in enumerate(value):
         if 'item' in meta:
-            meta['item'](f'{key}[{index}]', item)
+            _ITEMS[meta['item']](f'{key}[{index}]', item)
         else:
             _check_value(f'{key}[{index}]', item, item_type, meta)
     if meta.get('unique'):
@@ -242,7 +105,7 @@ def _check_value(key: str, value, hint, meta: Mapping) -> None:
 def _check_section(cls, params, prefix: str = '', exclude=()) -> None:
     if not isinstance(params, dict):
         raise ConfigError(f'{prefix.rstrip(".") or "params"}: expected a mapping, got {params!r}')
-    known = {name: entry for name, entry in _fields(cls).items() if name not in exclude}
+    known = {name: entry for name, entry in fields_of(cls).items() if name not in exclude}
     for key, value in params.items():
         full = f'{prefix}{key}'
         if key not in known:
@@ -347,12 +210,6 @@ def require(params: dict, *keys: str) -> None:
             node = node[part]
 
 
-def required_keys(cls) -> tuple[str, ...]:
-    """The fields of ``cls`` without a default: the keys a stage reading that section needs."""
-    return tuple(name for name, (f, _) in _fields(cls).items()
-                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
-
-
 def section_values(cls, params: dict, section: str | None = None) -> dict:
     """The values of ``cls``'s fields from ``params[section]`` (the top level when None): a key that is absent
     gets its field's default, or is an error naming it when the field has none; lists become tuples where the
@@ -361,7 +218,7 @@ def section_values(cls, params: dict, section: str | None = None) -> dict:
     prefix = '' if section is None else f'{section}.'
     require(params, *(f'{prefix}{name}' for name in required_keys(cls)))
     values = {}
-    for name, (f, hint) in _fields(cls).items():
+    for name, (f, hint) in fields_of(cls).items():
         if name not in node:
             continue  # its default
         value = node[name]
@@ -369,24 +226,16 @@ def section_values(cls, params: dict, section: str | None = None) -> dict:
     return values
 
 
-def model_keywords(values: Mapping) -> dict:
-    """The ``create_model`` keywords beyond the paper's network (fields marked ``model_keyword``) among
-    ``values`` (a run's settings, or a checkpoint's fields), each only where it is present and not its
-    default: a paper network is built, fingerprinted and saved exactly as before such settings existed."""
-    return {name: values[name] for name, (f, _) in _fields(ModelSettings).items()
-            if f.metadata.get('model_keyword') and name in values and values[name] != f.default}
-
-
 def _required_in(params: dict) -> list[str]:
     """The dotted keys a stage reading what ``params`` holds will require: each section present, completely
     (nested sections too), and all the run keys once one is there."""
     def missing(cls, node: dict, prefix: str, exclude=()) -> list[str]:
         keys = []
-        for name, (f, hint) in _fields(cls).items():
+        for name, (f, hint) in fields_of(cls).items():
             if name in exclude:
                 continue
             if name not in node:
-                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                if is_required(f):
                     keys.append(f'{prefix}{name}')
                 continue
             section = next((t for t in typing.get_args(hint) or (hint,) if dataclasses.is_dataclass(t)), None)
@@ -394,9 +243,9 @@ def _required_in(params: dict) -> list[str]:
                 keys += missing(section, node[name], f'{prefix}{name}.', f.metadata.get('exclude', ()))
         return keys
 
-    run_keys = list(_fields(RunSettings))
+    run_keys = list(fields_of(RunSettings))
     keys = run_keys if any(key in params for key in run_keys) else []
-    for name, (f, hint) in _fields(ParamsFile).items():
+    for name, (f, hint) in fields_of(ParamsFile).items():
         if name in params and dataclasses.is_dataclass(hint) and isinstance(params[name], dict):
             keys += missing(hint, params[name], f'{name}.', f.metadata.get('exclude', ()))
     return keys

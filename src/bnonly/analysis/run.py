@@ -19,14 +19,15 @@ from bnonly.analysis.batchnorm import BatchNormAffine, Histogram, collect_affine
 from bnonly.analysis.clamping import ClampResult, clamping_curve, random_clamping_curve
 from bnonly.analysis.dead_relu import GRANULARITIES, DeadRelus, ReluPass, dead_relus, relu_zero_pass
 from bnonly.analysis.evaluation import Batch
-from bnonly.config import AnalyzeSettings, check_settings, section_values
+from bnonly.config import check_settings, section_values
 from bnonly.norms import fraction_abs_below
+from bnonly.settings import AnalyzeSettings
 
 
 @dataclass(frozen=True, kw_only=True)
 class AnalysisSettings(AnalyzeSettings):
     """The ``analyze`` section of params.yaml: its fields, defaults and allowed values are
-    ``bnonly.config.AnalyzeSettings``'s. Here the thresholds are also sorted and freed of repeats: each is one
+    ``bnonly.settings.AnalyzeSettings``'s. Here the thresholds are also sorted and freed of repeats: each is one
     clamping pass and one metrics key."""
 
     def __post_init__(self):

@@ -42,8 +42,8 @@ import yaml
 from scipy import stats
 
 from bnonly import atomic
-from bnonly.config import ModelSettings, default
 from bnonly.paper.grid import Cell, GridError, analysed_cells, arch_info, train_cells
+from bnonly.settings import ModelSettings, default
 
 # A cell's keys. The run and its settings were added later: every table has them last, after the columns it
 # had before, so that readers of those see them unchanged.

@@ -25,13 +25,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from bnonly.config import FiguresSettings
 from bnonly.paper import plotting
 from bnonly.paper.plotting import FigureSet
 from bnonly.paper.figure_data import (TRACED, arch_order, caption_text, clamping_table, compared_first,
                                       family_panels, fixed_rows, gamma_fractions, gamma_history, random_k, rows,
                                       trainable_order)
 from bnonly.paper.grid import arch_info, paper_runs
+from bnonly.settings import FiguresSettings
 
 # What a grid file without a `figures` section, or without one of its keys, draws with.
 DEFAULTS = FiguresSettings()

@@ -1,6 +1,6 @@
 """Everything that determines a training run, taken from params.yaml.
 
-``RunSpec``'s fields are those of the params sections that describe a run (``bnonly.config``: the top-level
+``RunSpec``'s fields are those of the params sections that describe a run (``bnonly.settings``: the top-level
 ``RunSettings``, ``model:``'s ``ModelSettings`` and ``train:``'s ``TrainSettings``), with their types, defaults
 and allowed values: a new training setting is a field there, and appears here, in ``from_params``, in
 ``as_dict`` and in the fingerprint by itself.
@@ -9,7 +9,8 @@ import dataclasses
 import hashlib
 import json
 
-from bnonly.config import ModelSettings, RunSettings, TrainSettings, model_keywords, section_values
+from bnonly.config import section_values
+from bnonly.settings import ModelSettings, RunSettings, TrainSettings, model_keywords
 
 # Where each base's fields are in a params file (None: the top level). The fields keep this order in RunSpec,
 # and so in ``as_dict`` (config.yaml's ``run:``): the bases below are listed in reverse, as dataclasses
