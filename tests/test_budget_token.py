@@ -24,7 +24,7 @@ def train_stage():
 @pytest.mark.parametrize('run, variants', [
     ('cifar_resnet32-bn_only-e12', {'epochs': 12}),
     ('cifar_resnet14-bn_only-fixed-e40', {'norm_init': 'fixed', 'epochs': 40}),
-    ('cifar_resnet14-random_k-e8-k1', {'epochs': 8, 'random_k': 1}),
+    ('cifar_resnet14-random_k-e8-k1', {'epochs': 8, 'k': 1}),
 ])
 def test_the_token_sets_the_epochs_and_reads_back_as_written(run, variants):
     assert parse_run(run)[2] == variants
@@ -59,7 +59,7 @@ def test_the_train_stage_sets_epochs_and_scaled_milestones(tmp_path):
     params = tmp_path / 'train.yaml'
     params.write_text(yaml.safe_dump({'dataset': 'fashion_mnist', 'train': RECIPE,
                                       'model': {'norm_init': 'uniform', 'weight_init': 'kaiming_normal',
-                                                'random_k': 2}}))
+                                                'k': 2}}))
     args = stage.parse_args(['--data', 'd', '--out', 'o', '--params', str(params),
                              '--run', 'cifar_resnet32-bn_only-fixed-e12', '--set', 'seed=7'])
     overrides = stage.run_overrides(args)

@@ -45,7 +45,7 @@ def prepared(tmp_path_factory):
 def reference_model(spec: RunSpec, meta: dict):
     model = create_model(spec.arch, num_classes=meta['num_classes'], in_chans=meta['in_chans'],
                          norm_init=spec.norm_init, weight_init=spec.weight_init, seed=spec.seed)
-    params = set_trainable(model, spec.trainable, k=spec.random_k, seed=spec.seed)
+    params = set_trainable(model, spec.trainable, k=spec.k, seed=spec.seed)
     return model, torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
 
 

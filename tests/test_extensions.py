@@ -47,7 +47,7 @@ def cell_rows(run: str, metric: str, values, *, source='train') -> list[dict]:
     """One run's metric per seed, in results/grid_cells.csv's columns (bnonly.paper.aggregate.KEYS)."""
     arch, trainable, variants = parse_run(run)
     settings = {'norm_init': 'uniform', 'norm_layer': 'batchnorm', 'weight_init': 'kaiming_normal',
-                'random_k': 2, **variants}
+                'k': 2, **variants}
     return [{**{key: settings.get(key) for key in KEYS}, 'arch': arch, 'trainable': trainable,
              'seed': seed, 'run': run, 'source': source, 'metric': metric, 'value': value}
             for seed, value in zip(SEEDS, values)]
@@ -187,7 +187,7 @@ def test_the_extensions_grid_parses_and_names_every_run_it_is_read_for(grid):
     assert variants['cifar_resnet14-norm_only-groupnorm'] == {'norm_layer': 'groupnorm'}
     assert variants['cifar_resnet14-bn_only-fixed'] == {'norm_init': 'fixed'}
     assert variants['cifar_resnet14-bn_only-binary'] == {'weight_init': 'binary'}
-    assert grid['model']['random_k'] == 2
+    assert grid['model']['k'] == 2
 
 
 def test_the_extensions_grid_trains_with_the_paper_grids_recipe(grid):
@@ -207,7 +207,7 @@ def write_cells(grid: dict, root: Path) -> None:
                                                          'batchnorm_params': NORM_COUNT, 'train_seconds': 1.0}))
         run = {'arch': cell.arch, 'trainable': cell.trainable, 'seed': cell.seed, 'epochs': 4, 'examples': 32000,
                'batch_size': 128, 'norm_init': cell.norm_init, 'weight_init': 'kaiming_normal',
-               'random_k': 2, **cell.variants}
+               'k': 2, **cell.variants}
         (folder / 'config.yaml').write_text(yaml.safe_dump({'run': run, 'data': {'dataset': 'fashion_mnist',
                                                                                  'test_size': 10000}}))
         pd.DataFrame({'epoch': [1, 2], 'gamma_frac_abs_below_t0p1': [0.2, 0.3 + 0.01 * cell.seed]}).to_csv(

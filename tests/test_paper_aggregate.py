@@ -36,7 +36,7 @@ def grid_root(tmp_path):
 def test_tidy_rows_one_per_cell_and_metric(grid_root):
     cells, bn_values, history, profile = aggregate.collect(GRID, grid_root)
     assert list(cells.columns) == ['arch', 'trainable', 'norm_init', 'seed', 'source', 'metric', 'value',
-                                   'run', 'norm_layer', 'weight_init', 'random_k']  # the older columns first
+                                   'run', 'norm_layer', 'weight_init', 'k']  # the older columns first
     assert not cells.duplicated(['run', 'seed', 'source', 'metric']).any()
     trained = cells[cells.source == 'train'][['run', 'seed']].drop_duplicates()
     assert len(trained) == (2 * 2 + 1 * 2) * 3
@@ -200,7 +200,7 @@ def variant_root(tmp_path):
     from bnonly.paper.synthetic import write_grid
     write_grid(VARIANT_GRID, tmp_path)
     for cell in train_cells(VARIANT_GRID):
-        record_settings(tmp_path, cell, **{'weight_init': 'kaiming_normal', 'random_k': 2, **cell.variants})
+        record_settings(tmp_path, cell, **{'weight_init': 'kaiming_normal', 'k': 2, **cell.variants})
     for seed in (0, 1):
         set_accuracy(tmp_path, Cell.from_run(VARIANT, seed), 0.3)
     return tmp_path
@@ -212,20 +212,20 @@ def test_variant_cells_carry_their_run_and_settings(variant_root, tmp_path):
                               bn_values_csv=out / 'bn.csv', history_csv=out / 'history.csv',
                               summary_json_path=out / 'summary.json')
     cells = pd.read_csv(out / 'cells.csv')
-    settings = cells[['run', 'norm_layer', 'weight_init', 'random_k']].drop_duplicates().set_index('run')
+    settings = cells[['run', 'norm_layer', 'weight_init', 'k']].drop_duplicates().set_index('run')
     assert settings.to_dict('index') == {  # norm_layer: batchnorm where config.yaml leaves out the default
-        'cifar_resnet14-bn_only': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=2),
-        VARIANT: dict(norm_layer='groupnorm', weight_init='orthogonal', random_k=2),
-        'cifar_resnet14-random_k-k1': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=1),
-        'vit_fmnist_tiny-all': dict(norm_layer='layernorm', weight_init='kaiming_normal', random_k=2),  # its own
-        'cifar_resnet14-bn_only-fixed': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=2),
-        'cifar_resnet14-all-fixed': dict(norm_layer='batchnorm', weight_init='kaiming_normal', random_k=2)}
+        'cifar_resnet14-bn_only': dict(norm_layer='batchnorm', weight_init='kaiming_normal', k=2),
+        VARIANT: dict(norm_layer='groupnorm', weight_init='orthogonal', k=2),
+        'cifar_resnet14-random_k-k1': dict(norm_layer='batchnorm', weight_init='kaiming_normal', k=1),
+        'vit_fmnist_tiny-all': dict(norm_layer='layernorm', weight_init='kaiming_normal', k=2),  # its own
+        'cifar_resnet14-bn_only-fixed': dict(norm_layer='batchnorm', weight_init='kaiming_normal', k=2),
+        'cifar_resnet14-all-fixed': dict(norm_layer='batchnorm', weight_init='kaiming_normal', k=2)}
     accuracy = summary[(summary.source == 'train') & (summary.metric == 'test_accuracy')].set_index('run')['mean']
     assert accuracy[VARIANT] == pytest.approx(0.3) and accuracy['cifar_resnet14-bn_only'] > 0.5
     assert not summary.duplicated(aggregate.SUMMARY_KEYS).any()
     inits = summary.drop_duplicates('run').set_index('run')['norm_init']
     assert (inits['cifar_resnet14-bn_only-fixed'], inits['cifar_resnet14-bn_only']) == ('fixed', 'uniform')
-    assert list(summary.columns[-4:]) == ['run', 'norm_layer', 'weight_init', 'random_k']
+    assert list(summary.columns[-4:]) == ['run', 'norm_layer', 'weight_init', 'k']
     assert set(pd.read_csv(out / 'history.csv').run) == set(settings.index)
     assert set(pd.read_csv(out / 'bn.csv').run) == {'cifar_resnet14-bn_only', VARIANT}
     document = json.loads((out / 'summary.json').read_text())

@@ -260,7 +260,7 @@ PARAMS = '''dataset: fashion_mnist
 arch: cifar_resnet14
 trainable: all
 seed: 0
-model: {norm_init: uniform, weight_init: kaiming_normal, random_k: 2}
+model: {norm_init: uniform, weight_init: kaiming_normal, k: 2}
 train: {epochs: 4, batch_size: 32, lr: 0.1, momentum: 0.9, weight_decay: 0.0001, milestones: [2], gamma: 0.1,
         warmup_epochs: 0, eval_batch_size: 64}
 '''

@@ -36,15 +36,15 @@ def test_without_run_only_the_sets_apply():
 
 def test_run_variants_set_model_keys_before_the_sets(tmp_path):
     stage = load_stage()
-    model = 'model: {norm_init: uniform, weight_init: kaiming_normal, random_k: 2}\n'
+    model = 'model: {norm_init: uniform, weight_init: kaiming_normal, k: 2}\n'
     (tmp_path / 'params.yaml').write_text('arch: cifar_resnet14\ntrainable: all\nseed: 0\n' + model)
     args = stage.parse_args(['--data', 'd', '--out', 'o', '--run', 'cifar_resnet14-random_k-k1-groupnorm-fixed',
                              '--set', 'model.norm_init=oneone'])
     overrides = stage.run_overrides(args)
-    assert overrides == ['arch=cifar_resnet14', 'trainable=random_k', 'model.random_k=1', 'model.norm_layer=groupnorm',
+    assert overrides == ['arch=cifar_resnet14', 'trainable=random_k', 'model.k=1', 'model.norm_layer=groupnorm',
                          'model.norm_init=fixed', 'model.norm_init=oneone']
     model = load_params(tmp_path / 'params.yaml', overrides)['model']
-    assert model == {'norm_init': 'oneone', 'weight_init': 'kaiming_normal', 'random_k': 1,  # --set wins
+    assert model == {'norm_init': 'oneone', 'weight_init': 'kaiming_normal', 'k': 1,  # --set wins
                      'norm_layer': 'groupnorm'}
 
 

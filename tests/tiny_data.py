@@ -29,11 +29,11 @@ _TOP_LEVEL = ('dataset', 'arch', 'trainable', 'seed')
 
 def tiny_spec(**overrides):
     """The RunSpec of a tiny run (ResNet-14, batch 32, the open_lth recipe). Overrides: the top-level keys
-    (``trainable='bn_only'``), dotted keys (``**{'model.random_k': 3}``), anything else a ``train`` key."""
+    (``trainable='bn_only'``), dotted keys (``**{'model.k': 3}``), anything else a ``train`` key."""
     from bnonly.training import RunSpec
 
     params = dict(dataset='fashion_mnist', arch='cifar_resnet14', trainable='all', seed=0,
-                  model=dict(norm_init='uniform', weight_init='kaiming_normal', random_k=2),
+                  model=dict(norm_init='uniform', weight_init='kaiming_normal', k=2),
                   train=dict(epochs=2, batch_size=32, lr=0.1, momentum=0.9, weight_decay=1e-4, milestones=[1],
                              gamma=0.1, warmup_epochs=0, eval_batch_size=64))
     for key, value in overrides.items():

@@ -53,11 +53,11 @@ def keyed(names: tuple, mapping: Mapping) -> Mapping:
 
 # A grid run (bnonly.paper.grid, and stages/train.py --run) is ARCH-TRAINABLE[-VARIANT]...: no architecture or
 # trainable-set name contains a '-', and each VARIANT token sets one model setting: the string settings' tokens
-# are their own names (disjoint sets, so a token names its setting); random_k's token is k<N>. The run string
+# are their own names (disjoint sets, so a token names its setting); model.k's token is k<N>. The run string
 # is the cells' name prefix, so it is kept as written.
 RUN_VARIANT_TOKENS = {'norm_layer': NORM_LAYERS, 'norm_init': NORM_INITS, 'weight_init': WEIGHT_INITS}
-RUN_VARIANT_KEYS = (*RUN_VARIANT_TOKENS, 'random_k')
-_RANDOM_K_TOKEN = re.compile(r'k([1-9][0-9]*)')  # no leading zero: one token per value, so a run reads back as written
+RUN_VARIANT_KEYS = (*RUN_VARIANT_TOKENS, 'k')
+_K_TOKEN = re.compile(r'k([1-9][0-9]*)')  # no leading zero: one token per value, so a run reads back as written
 # The budget token e<N> sets train.epochs = N, the one run setting outside the model: the recipe's LR milestones
 # scale with it (budget_milestones), so that one grid holds one recipe at several budgets (study/grid.yaml).
 BUDGET_KEY = 'epochs'
@@ -80,13 +80,13 @@ def variant_tokens() -> dict[str, str]:
 
 def _variant_help() -> str:
     named = [f'model.{key}: {", ".join(names)}' for key, names in RUN_VARIANT_TOKENS.items()]
-    return '; '.join(named + ['model.random_k: k<N> with N >= 1', 'train.epochs: e<N> with N >= 1'])
+    return '; '.join(named + ['model.k: k<N> with N >= 1', 'train.epochs: e<N> with N >= 1'])
 
 
 def variant_token(key: str, value) -> str:
     """The run token that sets ``key`` (a model key, or BUDGET_KEY) to ``value`` (the inverse of parse_run's
     reading)."""
-    return f'k{value}' if key == 'random_k' else f'e{value}' if key == BUDGET_KEY else str(value)
+    return f'k{value}' if key == 'k' else f'e{value}' if key == BUDGET_KEY else str(value)
 
 
 def budget_milestones(milestones, recipe_epochs: int, epochs: int, run: str = '') -> tuple[int, ...]:
@@ -113,9 +113,9 @@ def parse_run(run: str) -> tuple[str, str, dict]:
     arch, trainable, *tokens = parts
     variants = {}
     for token in tokens:
-        match = _RANDOM_K_TOKEN.fullmatch(token)
+        match = _K_TOKEN.fullmatch(token)
         budget = _BUDGET_TOKEN.fullmatch(token)
-        key, value = (('random_k', int(match.group(1))) if match else (BUDGET_KEY, int(budget.group(1))) if budget
+        key, value = (('k', int(match.group(1))) if match else (BUDGET_KEY, int(budget.group(1))) if budget
                       else (variant_tokens().get(token), token))
         if key is None:
             raise ConfigError(f'run {run!r}: {token!r} is not a variant; valid: {_variant_help()}')

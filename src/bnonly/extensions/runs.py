@@ -61,11 +61,11 @@ def summary_stat(summary: pd.DataFrame, run: str, metric: str, source: str = 'tr
 
 
 def random_k_of(summary: pd.DataFrame, run: str) -> int | None:
-    """The k a random_k run trained with, from the summary's ``random_k`` column when it has one."""
+    """The k a random_k run trained with, from the summary's ``k`` column (model.k) when it has one."""
     rows = summary[summary['run'] == run]
-    if 'random_k' not in rows or rows['random_k'].dropna().empty:
+    if 'k' not in rows or rows['k'].dropna().empty:
         return None
-    return int(rows['random_k'].dropna().iloc[0])
+    return int(rows['k'].dropna().iloc[0])
 
 
 # ------------------------------------------------------------------------------- the claims' cells, by run

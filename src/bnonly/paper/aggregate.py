@@ -6,16 +6,16 @@ analysed cells ``analyze/metrics.json`` and ``analyze/tables/bn_values.csv`` (st
 Outputs (fixed paths, written by stages/aggregate.py):
 
 - ``cells`` (reports/grid_cells.csv), one row per cell and metric:
-  arch, trainable, norm_init, seed, run, norm_layer, weight_init, random_k, source ('train' or
+  arch, trainable, norm_init, seed, run, norm_layer, weight_init, k, source ('train' or
   'analysis'), metric, value. ``run`` is the cell's run as grid.yaml writes it (bnonly.paper.grid: with its
   variant tokens, if any), the one key that tells two runs of a network and set apart (Figure 1's
-  ``<arch>-all-fixed`` from ``<arch>-all``); norm_init, norm_layer, weight_init and random_k are what the
-  cell trained with, from its config.yaml (random_k is recorded for every set, used only by the random_k sets; a ViT's
+  ``<arch>-all-fixed`` from ``<arch>-all``); norm_init, norm_layer, weight_init and k are what the
+  cell trained with, from its config.yaml (k is recorded for every set, used only by the random_k sets; a ViT's
   norm_layer is layernorm, the normalisation it is built with).
   Analysis metrics are flattened with dots (``gamma.frac_abs_below.t0p01``, ``clamped.t0p05.delta``,
   ``dead_relu.fraction``; schema in bnonly.analysis.metrics); accuracies and fractions in [0, 1].
 - ``summary`` (reports/grid_summary.csv), one row per (arch, trainable, norm_init, source, metric, run,
-  norm_layer, weight_init, random_k): mean, std
+  norm_layer, weight_init, k): mean, std
   (sample standard deviation over seeds, empty when n = 1), n, ci95 (the half-width of the 95% confidence
   interval of the mean, Student's t with n - 1 degrees of freedom; what the figures' error bars show), plus the architecture's family, depth,
   width, label and BatchNorm parameter count; the run and its settings last.
@@ -47,7 +47,7 @@ from bnonly.settings import ModelSettings, default
 
 # A cell's keys. The run and its settings were added later: every table has them last, after the columns it
 # had before, so that readers of those see them unchanged.
-SETTINGS = ['norm_layer', 'weight_init', 'random_k']
+SETTINGS = ['norm_layer', 'weight_init', 'k']
 RUN_KEYS = ['run', *SETTINGS]
 KEYS = ['arch', 'trainable', 'norm_init', 'seed', *RUN_KEYS]
 SUMMARY_KEYS = ['arch', 'trainable', 'norm_init', 'source', 'metric', *RUN_KEYS]
@@ -145,7 +145,7 @@ def _last(columns: list[str]) -> list[str]:
 
 def _typed(table: pd.DataFrame) -> pd.DataFrame:
     # An integer column that may be empty (an older config.yaml): written as 2, not 2.0.
-    return table.astype({'random_k': 'Int64'})
+    return table.astype({'k': 'Int64'})
 
 
 def _row(cell: Cell, settings: dict, source: str, metric: str, value: float) -> dict:

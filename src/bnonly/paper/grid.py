@@ -88,8 +88,8 @@ class Cell:
         return self.variants.get('weight_init')
 
     @property
-    def random_k(self) -> int | None:
-        return self.variants.get('random_k')
+    def k(self) -> int | None:
+        return self.variants.get('k')
 
     @property
     def epochs(self) -> int | None:

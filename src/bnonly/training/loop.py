@@ -52,7 +52,7 @@ def build(spec: RunSpec, meta: dict, device: torch.device) -> Built:
     model = create_model(spec.arch, num_classes=meta['num_classes'], in_chans=meta['in_chans'],
                          norm_init=spec.norm_init, weight_init=spec.weight_init, seed=spec.seed, **extra)
     counts = census(model)
-    trainable = set_trainable(model, spec.trainable, k=spec.random_k, seed=spec.seed)
+    trainable = set_trainable(model, spec.trainable, k=spec.k, seed=spec.seed)
     # In place: the Parameter objects (and so the ``trainable`` list) stay the same.
     model.to(device=device, memory_format=numerics.memory_format(spec.memory_format))
     optimizer = make_sgd(trainable, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay,
