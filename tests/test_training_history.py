@@ -11,7 +11,8 @@ import bnonly.training.loop
 from bnonly.config import ConfigError, load_params
 from bnonly.models import create_model
 from bnonly.training import train_run
-from bnonly.training.history import GAMMA_COLUMNS, gamma_columns
+from bnonly.norms import batchnorm_layers, fraction_abs_below, norm_layers
+from bnonly.training.history import GAMMA_COLUMNS, GAMMA_THRESHOLDS, gamma_columns
 
 from tiny_data import tiny_spec, write_prepared
 
@@ -32,7 +33,7 @@ def history(tmp_path, name='out'):
     return list(csv.DictReader((tmp_path / name / 'history.csv').open()))
 
 
-def test_gamma_columns_known_answer_and_no_batchnorm():
+def test_gamma_columns_known_answer_and_no_norm():
     assert GAMMA_COLUMNS == ('gamma_frac_abs_below_t0p01', 'gamma_frac_abs_below_t0p05',
                              'gamma_frac_abs_below_t0p1', 'gamma_frac_abs_below_t0p2')
     model = nn.Sequential(nn.Conv2d(1, 4, 1), nn.BatchNorm2d(4), nn.Conv2d(4, 4, 1), nn.BatchNorm2d(4))
@@ -42,6 +43,38 @@ def test_gamma_columns_known_answer_and_no_batchnorm():
     assert list(gamma_columns(model).values()) == [2 / 8, 3 / 8, 3 / 8, 5 / 8]
     without = gamma_columns(nn.Sequential(nn.Conv2d(1, 2, 1), nn.ReLU()))
     assert list(without) == list(GAMMA_COLUMNS) and all(math.isnan(v) for v in without.values())
+
+
+@pytest.mark.parametrize('norm', [lambda: nn.GroupNorm(2, 4), lambda: nn.LayerNorm([4, 1, 1])],
+                         ids=['groupnorm', 'layernorm'])
+def test_gamma_columns_count_every_affine_norm(norm):
+    # The same γ as the BatchNorm known answer, held by other norms: the same shares, not NaN.
+    model = nn.Sequential(nn.Conv2d(1, 4, 1), norm(), nn.Conv2d(4, 4, 1), norm())
+    with torch.no_grad():
+        model[1].weight.copy_(torch.tensor([0.005, -0.03, 0.1, 0.5]).view_as(model[1].weight))
+        model[3].weight.copy_(torch.tensor([-0.15, 0.3, 0.0, 2.0]).view_as(model[3].weight))
+    assert list(gamma_columns(model).values()) == [2 / 8, 3 / 8, 3 / 8, 5 / 8]
+
+
+def test_gamma_columns_of_a_batchnorm_network_are_its_batchnorm_gammas():
+    # Counting every affine norm leaves a BatchNorm network's columns exactly what its BN γ alone give.
+    model = create_model('cifar_resnet14', num_classes=10, in_chans=1, norm_init='positivenegative', seed=0)
+    bn_gammas = torch.cat([module.weight.detach().flatten() for _, module in batchnorm_layers(model)])
+    assert list(gamma_columns(model).values()) == fraction_abs_below(bn_gammas, list(GAMMA_THRESHOLDS))
+
+
+@pytest.mark.parametrize('arch, keywords, norm_type', [
+    ('cifar_resnet14', {'norm_layer': 'groupnorm'}, nn.GroupNorm),
+    ('cifar_resnet14', {'norm_layer': 'layernorm'}, nn.GroupNorm),  # LayerNorm as one group
+    ('vit_fmnist_tiny', {}, nn.LayerNorm)], ids=['resnet-groupnorm', 'resnet-layernorm', 'vit'])
+def test_gamma_columns_of_networks_without_batchnorm_are_their_norms_gammas(arch, keywords, norm_type):
+    model = create_model(arch, num_classes=10, in_chans=1, norm_init='positivenegative', seed=0, **keywords)
+    assert not batchnorm_layers(model)
+    gammas = torch.cat([module.weight.detach().flatten() for _, module in norm_layers(model)])
+    assert all(isinstance(module, norm_type) for _, module in norm_layers(model))
+    columns = list(gamma_columns(model).values())
+    assert not any(math.isnan(v) for v in columns) and 0 < columns[-1] < 1
+    assert columns == fraction_abs_below(gammas, list(GAMMA_THRESHOLDS))
 
 
 def test_history_has_gamma_columns_that_move_with_training(prepared, tmp_path):
