@@ -44,7 +44,7 @@ def test_project_params_are_valid():
     (lambda p: p['train'].update(learning_rate=0.1), "unknown params key 'train.learning_rate'"),
     (lambda p: p.update(trainabel='all'), "did you mean 'trainable'?"),
     (lambda p: p['model'].update(norm_init='ones'), "model.norm_init: 'ones' is not valid; valid: "),
-    (lambda p: p['model'].update(random_k=0), 'model.random_k: must be >= 1, got 0'),
+    (lambda p: p['model'].update(k=0), 'model.k: must be >= 1, got 0'),
 ])
 def test_bad_values_are_named(params_file, edit, message):
     with pytest.raises(ConfigError) as error:

@@ -56,7 +56,7 @@ class ModelSettings:
     """How the network is built and initialised."""
     norm_init: str = field(metadata={'choices': vocabulary.NORM_INITS})  # γ and β of every affine normalisation
     weight_init: str = field(metadata={'choices': vocabulary.WEIGHT_INITS})
-    random_k: int = field(metadata={'minimum': 1})  # weights per conv output channel that the random_k sets train
+    k: int = field(metadata={'minimum': 1})  # weights per conv output channel that the random_k sets train
     # Beyond the paper (CIFAR ResNets only): the normalisation every BatchNorm is replaced by.
     norm_layer: str = field(default='batchnorm', metadata={
         'choices': vocabulary.NORM_LAYERS, 'omit_default': True, 'model_keyword': True})
