@@ -6,7 +6,7 @@ contrast, its one-sample t (scipy), Holm over the primary family with both direc
 secondary family gated on every primary row being decided, B7's intersection-union p. Every tested row's
 estimate, interval, raw and adjusted p, family and verdict category must agree with the table, and the
 Markdown must name the commit that last changed the registration. It imports neither bnonly nor torch, so it
-is also the committed study table's check in tests/test_recompute_claims.py. The tests below run the claims
+is also the committed study table's check in tests/test_recompute_paper_claims.py. The tests below run the claims
 stage on synthetic cells (bnonly.paper.synthetic, never measurements).
 """
 import math

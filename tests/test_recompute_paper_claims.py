@@ -1,18 +1,19 @@
-"""Every committed claims table, recomputed from its pipeline's committed per-seed cells with scipy alone.
+"""The committed claims table of the paper's claims (reports/), recomputed from the default pipeline's committed
+per-seed cells with scipy alone; and the budget study's table (study/reports/), which re-tests the paper's claims
+9, 10, 13, 15 and 16 at longer budgets, by the check in tests/test_study_claims.py.
 
-An independent check of the claims code (bnonly.paper.claims, bnonly.reporting): for each table named in
-bnonly.claims_tables (``PIPELINES`` restates them, and a test keeps the two in step), this module reads only its
-pipeline's reports/grid_cells.csv, reports/claims.csv and reports/claims.md, and restates here what each tested
-row compares (the pre-registered design, written again, not imported). Every tested row's raw p, estimate and
-interval, the Holm-adjusted p (the paper's serial gatekeeping, the extensions' one family), the verdict category
-and, for the paper's table, the sensitivity line under it are recomputed with numpy and scipy.stats and
-compared. The check itself imports neither bnonly nor torch (a subprocess proves it). A table whose per-seed
-cells are not committed yet is skipped, naming the command that writes them.
+An independent check of the claims code (bnonly.paper.claims, bnonly.reporting): it reads only the pipeline's
+reports/grid_cells.csv, reports/claims.csv and reports/claims.md, and restates here what each tested row compares
+(the pre-registered design, written again, not imported). Every tested row's raw p, estimate and interval, the
+Holm-adjusted p (the paper's serial gatekeeping), the verdict category and the sensitivity line under the table
+are recomputed with numpy and scipy.stats and compared. The check itself imports neither bnonly nor torch (a
+subprocess proves it). A table whose per-seed cells are not committed yet is skipped, naming the command that
+writes them. Every claims table named in bnonly.claims_tables is checked here or in
+tests/test_recompute_extension_claims.py (claims_recompute.PIPELINES restates them, and a test keeps the two in
+step).
 """
 import math
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,23 +21,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from test_study_claims import check as check_study
+from claims_recompute import (ALPHA, CHECKS, PIPELINES, PROJECT, check_committed, check_in_fresh_interpreter,
+                              committed, holm, one_sample)
 
-PROJECT = Path(__file__).resolve().parents[1]
-# Every claims table (bnonly.claims_tables): its pipeline's reports folder, and the commands that write its per-seed
-# cells and then the table.
-PIPELINES = {'paper': ('reports', 'dvc repro grid_aggregate', 'dvc repro claims'),
-             'extensions': ('extensions/reports', 'dvc repro extensions/dvc.yaml:grid_aggregate',
-                            'dvc repro extensions/dvc.yaml:claims'),
-             'study': ('study/reports', 'dvc repro study/dvc.yaml:grid_aggregate', 'dvc repro study/dvc.yaml:claims')}
+# The committed tables this module checks: the paper's, and the budget study's re-test of its claims.
+TABLES_CHECKED = ('paper', 'study')
 
-
-def files(table: str) -> tuple[Path, Path, Path]:
-    """The per-seed cells, the claims CSV and the claims Markdown of a table's pipeline."""
-    folder = PROJECT / PIPELINES[table][0]
-    return folder / 'grid_cells.csv', folder / 'claims.csv', folder / 'claims.md'
-
-ALPHA, MARGIN, THRESHOLD = 0.05, 0.01, 't0p1'
+THRESHOLD = 't0p1'
 PRIMARY = ('6', '7', '9', '12', '13', '14', '17b', '18')
 SHARE, SHARE_INIT = f'gamma.frac_abs_below.{THRESHOLD}', f'gamma_init.frac_abs_below.{THRESHOLD}'
 CLAMPED, CONTROL = f'clamped.{THRESHOLD}.delta', f'clamped_random.{THRESHOLD}.delta'
@@ -90,22 +81,6 @@ def logit(cells: Cells, source, arch, setup, metric) -> pd.Series:
     half = (0.5 / units).fillna(1e-3)
     p = p.clip(lower=half, upper=1 - half)
     return np.log(p / (1 - p))
-
-
-def one_sample(x: np.ndarray, *, tost: bool) -> dict:
-    """The per-network test by formula: t, its one-sided p and the opposite p(s), the interval."""
-    n, mean = len(x), float(x.mean())
-    se = float(x.std(ddof=1)) / math.sqrt(n)
-    df = n - 1
-    if tost:
-        p_low, p_high = stats.t.sf((mean + MARGIN) / se, df), stats.t.cdf((mean - MARGIN) / se, df)
-        half = stats.t.ppf(1 - ALPHA, df) * se
-        return dict(estimate=mean, low=mean - half, high=mean + half, level=1 - 2 * ALPHA, p=max(p_low, p_high),
-                    opposite=[1 - p_low, 1 - p_high], n=n)
-    t = mean / se
-    half = stats.t.ppf(0.975, df) * se
-    return dict(estimate=mean, low=mean - half, high=mean + half, level=0.95, p=stats.t.sf(t, df),
-                opposite=[stats.t.cdf(t, df)], n=n)
 
 
 def block_model(table: pd.DataFrame, a: str, b: str) -> dict:
@@ -174,15 +149,6 @@ def recompute(cells: Cells) -> dict[str, list[tuple[str, dict]]]:
     rows |= {number: blocked_row(cells, number) for number in BLOCKED}
     rows['17a'] = clamping_row(cells)
     return {number: found for number, found in rows.items() if found}
-
-
-def holm(ps: list[float]) -> list[float]:
-    order = sorted(range(len(ps)), key=lambda i: ps[i])
-    adjusted, running = [0.0] * len(ps), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(ps) - rank) * ps[i]))
-        adjusted[i] = running
-    return adjusted
 
 
 def gatekeeping(rows: dict, both_directions: bool) -> dict[str, tuple[float, float]]:
@@ -257,38 +223,25 @@ def check(cells_csv: Path, claims_csv: Path, claims_md: Path) -> list[str]:
     return problems
 
 
-def _committed(table: str):
-    # The per-seed cells are committed by the run that writes the table; until a checkout has them, the check of
-    # the committed table cannot run (the synthetic tests below exercise each check on every run).
-    folder, aggregate, claims = PIPELINES[table]
-    if not files(table)[0].is_file():
-        pytest.skip(f'{folder}/grid_cells.csv is not in the checkout: `{aggregate}` writes it from the trained '
-                    f'cells (`{claims}` then rewrites {folder}/claims.md and {folder}/claims.csv from it); commit '
-                    f'all three')
-
-
 def test_every_registered_table_is_checked():
     from bnonly.claims_tables import TABLES
+    from test_recompute_extension_claims import TABLES_CHECKED as CHECKED_THERE
     assert set(PIPELINES) == set(TABLES) == set(CHECKS)
     for name, table in TABLES.items():
         assert table.aggregate == PIPELINES[name][1], name
+    assert set(TABLES_CHECKED) | set(CHECKED_THERE) == set(PIPELINES)
 
 
-@pytest.mark.parametrize('table', sorted(PIPELINES))
+@pytest.mark.parametrize('table', TABLES_CHECKED)
 def test_the_committed_table_recomputes_from_the_committed_cells(table):
-    _committed(table)
-    assert CHECKS[table](*files(table)) == []
+    committed(table)
+    assert check_committed(table) == []
 
 
-@pytest.mark.parametrize('table', sorted(PIPELINES))
+@pytest.mark.parametrize('table', TABLES_CHECKED)
 def test_the_check_needs_neither_bnonly_nor_torch(table):
-    _committed(table)
-    script = ('import sys; sys.path.insert(0, sys.argv[1]); import test_recompute_claims as t; '
-              f'problems = t.CHECKS[{table!r}](*t.files({table!r})); '
-              'assert "torch" not in sys.modules and "bnonly" not in sys.modules, "imported torch or bnonly"; '
-              'assert problems == [], problems')
-    done = subprocess.run([sys.executable, '-c', script, str(Path(__file__).parent)], capture_output=True,
-                          text=True, cwd=PROJECT)
+    committed(table)
+    done = check_in_fresh_interpreter(table)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
@@ -329,132 +282,3 @@ def test_the_check_catches_a_changed_number(tmp_path):
     changed.to_csv(tmp_path / 'changed.csv', index=False)
     assert any(p.startswith('row 6: verdict') for p in check(out / 'grid_cells.csv', tmp_path / 'changed.csv',
                                                              out / 'claims.md'))
-
-
-# ------------------------------------------------------------------------------------- the extensions' table
-# Each row of extensions/reports/claims.csv: (run a, run b, test) on test accuracy, paired by seed. 'above': one-sided
-# paired t of a - b > 0; 'estimate': a - b with its 95% interval and a two-sided p, no verdict; 'equivalent': TOST
-# within ±MARGIN. EXTENSION_EXPLORATORY rows stay out of the one Holm family (the table has no primary rows).
-EXTENSION_ROWS = {
-    'X1': ('cifar_resnet14-bn_only', 'cifar_resnet14-gamma_only', 'above'),
-    'X2': ('cifar_resnet14-bn_only', 'cifar_resnet14-beta_only', 'above'),
-    'X3': ('cifar_resnet14-gamma_only', 'cifar_resnet14-beta_only', 'above'),
-    'X4': ('cifar_resnet14-bn_only', 'cifar_resnet14-random_k', 'above'),
-    'X5': ('cifar_resnet14-norm_only-groupnorm', 'cifar_resnet14-random_k-groupnorm', 'above'),
-    'X6': ('cifar_resnet14-norm_only-layernorm', 'cifar_resnet14-random_k-layernorm', 'above'),
-    'X7': ('vit_fmnist_tiny-norm_only', 'vit_fmnist_tiny-random_k', 'above'),
-    'X8': ('vit_fmnist_tiny-norm_only', 'vit_fmnist_tiny-output_only', 'above'),
-    'X9': ('vit_fmnist_tiny-all', 'vit_fmnist_tiny-norm_only', 'above'),
-    'X10': ('cifar_resnet14-bn_only-fixed', 'cifar_resnet14-bn_only', 'estimate'),
-    'X11': ('cifar_resnet14-bn_only-orthogonal', 'cifar_resnet14-bn_only', 'estimate'),
-    'X12': ('cifar_resnet14-bn_only-binary', 'cifar_resnet14-bn_only', 'equivalent'),
-}
-EXTENSION_EXPLORATORY = ('X4', 'X10', 'X11')
-
-
-def run_values(frame: pd.DataFrame, run: str, metric: str = 'test_accuracy') -> pd.Series:
-    match = frame[(frame.run == run) & (frame.source == 'train') & (frame.metric == metric)]
-    return match.groupby('seed')['value'].first().astype(float)
-
-
-def recompute_extensions(frame: pd.DataFrame) -> dict[str, dict]:
-    """Every measured row's test by formula, on the runs' shared seeds."""
-    rows = {}
-    for number, (a, b, test) in EXTENSION_ROWS.items():
-        values_a, values_b = run_values(frame, a), run_values(frame, b)
-        shared = values_a.index.intersection(values_b.index).sort_values()
-        if not len(shared):
-            continue
-        found = one_sample((values_a[shared] - values_b[shared]).to_numpy(), tost=test == 'equivalent')
-        if test == 'estimate':
-            found |= dict(p=2 * min(found['p'], found['opposite'][0]), opposite=[])
-        rows[number] = found
-    return rows
-
-
-def check_extensions(cells_csv: Path, claims_csv: Path, claims_md: Path) -> list[str]:
-    """Every disagreement between the extensions' table recomputed from its cells and the committed one."""
-    rows = recompute_extensions(pd.read_csv(cells_csv))
-    table = pd.read_csv(claims_csv, dtype={'number': str}).set_index('number')
-    problems = []
-    measured = set(table.index[table.verdict != 'not measured'])
-    if measured != set(rows):
-        problems.append(f'measured rows: the table has {sorted(measured)}, the cells give {sorted(rows)}')
-    family = [(number, own, p) for number, found in rows.items() if number not in EXTENSION_EXPLORATORY
-              for own, p in [(True, found['p'])] + [(False, p) for p in found['opposite']]]
-    adjusted = {number: [math.nan, math.inf] for number in rows}
-    for (number, own, _), p in zip(family, holm([p for *_, p in family])):
-        adjusted[number][0 if own else 1] = p if own else min(adjusted[number][1], p)
-    tests = re.search(r'Holm-adjusted across this table \((\d+) tests', claims_md.read_text())
-    if tests is None or int(tests[1]) != len(family):
-        problems.append(f'claims.md: the Holm family, recomputed {len(family)} tests, is not the one it states')
-
-    def differs(number, what, ours, theirs):
-        if not (math.isclose(ours, theirs, rel_tol=1e-6, abs_tol=1e-12) or math.isnan(ours) and math.isnan(theirs)):
-            problems.append(f'row {number}: {what} recomputed {ours:.6g}, table {theirs:.6g}')
-
-    for number, found in rows.items():
-        if number not in table.index:
-            continue
-        row = table.loc[number]
-        for what, column in (('estimate', 'estimate'), ('low', 'ci_low'), ('high', 'ci_high'), ('level', 'ci_level'),
-                             ('p', 'p_raw')):
-            differs(number, column, found[what], float(row[column]))
-        claim, opposite = adjusted[number]
-        differs(number, 'p_holm', claim, float(row.p_holm))
-        verdicts = ({'exploratory'} if number in EXTENSION_EXPLORATORY else {'holds'} if claim <= ALPHA
-                    else {'does not hold', 'contradicted at this budget'} if opposite <= ALPHA
-                    else {'not resolvable at this budget'})
-        if row.verdict not in verdicts:
-            problems.append(f'row {number}: verdict {row.verdict!r}, recomputed {" or ".join(sorted(verdicts))}')
-    return problems
-
-
-CHECKS = {'paper': check, 'extensions': check_extensions, 'study': check_study}  # the study's: tests/test_study_claims
-
-
-def test_the_extensions_check_catches_a_changed_number(tmp_path):
-    """The claims stage's extensions table on synthetic cells of every run of extensions/grid.yaml (made-up
-    numbers, never measurements) passes the check; a changed estimate, p or verdict in it does not."""
-    import json
-    import runpy
-    from bnonly.config import load_params
-    from bnonly.paper.aggregate import KEYS, summarize
-    from bnonly.vocabulary import parse_run
-
-    grid = load_params(PROJECT / 'extensions' / 'grid.yaml')['grid']
-    rng, rows = np.random.default_rng(0), []
-    for index, run in enumerate(grid['runs']):     # each run below the one before it, every seed its own noise
-        arch, trainable, variants = parse_run(run)
-        settings = {'batchnorm_init': 'uniform', 'norm_layer': 'batchnorm', 'weight_init': 'kaiming_normal',
-                    'random_k': 2, **variants}
-        for seed in grid['seeds']:
-            for metric, value in (('test_accuracy', 0.9 - 0.03 * index + rng.normal(0, 0.01)),
-                                  ('trainable_params', 1120)):
-                rows.append({**{key: settings.get(key) for key in KEYS}, 'arch': arch, 'trainable': trainable,
-                             'seed': seed, 'run': run, 'source': 'train', 'metric': metric, 'value': value})
-    frame = pd.DataFrame(rows)
-    frame.to_csv(tmp_path / 'grid_cells.csv', index=False)
-    summarize(frame).to_csv(tmp_path / 'grid_summary.csv', index=False)
-    profile = {'dataset': 'fashion_mnist', 'steps': 1000, 'seeds': 3, 'cells_trained': 48, 'cells_analysed': 12}
-    (tmp_path / 'summary.json').write_text(json.dumps({'profile': profile}))
-    main = runpy.run_path(str(PROJECT / 'stages' / 'claims.py'), run_name='claims_stage')['main']
-    markdown, claims_csv = tmp_path / 'claims.md', tmp_path / 'claims.csv'
-    assert main(['--table', 'extensions', '--cells', str(tmp_path / 'grid_cells.csv'), '--summary',
-                 str(tmp_path / 'grid_summary.csv'), '--summary-json', str(tmp_path / 'summary.json'),
-                 '--out', str(markdown), '--csv', str(claims_csv)]) == 0
-    assert check_extensions(tmp_path / 'grid_cells.csv', claims_csv, markdown) == []
-    assert set(recompute_extensions(frame)) == set(EXTENSION_ROWS)      # every row measured, TOST and estimates too
-    table = pd.read_csv(claims_csv, dtype={'number': str})
-    for number, column, change in (('X1', 'estimate', 0.001), ('X2', 'p_raw', 1e-3), ('X12', 'ci_high', 0.001),
-                                   ('X10', 'p_raw', 1e-3)):
-        changed = table.copy()
-        changed.loc[changed.number == number, column] += change
-        changed.to_csv(tmp_path / 'changed.csv', index=False)
-        assert any(p.startswith(f'row {number}: {column}')
-                   for p in check_extensions(tmp_path / 'grid_cells.csv', tmp_path / 'changed.csv', markdown))
-    changed = table.copy()
-    changed.loc[changed.number == 'X1', 'verdict'] = 'exploratory'
-    changed.to_csv(tmp_path / 'changed.csv', index=False)
-    assert any(p.startswith('row X1: verdict')
-               for p in check_extensions(tmp_path / 'grid_cells.csv', tmp_path / 'changed.csv', markdown))
