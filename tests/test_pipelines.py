@@ -65,9 +65,10 @@ def test_check_names_each_file_that_differs_and_a_rewrite_restores_it(tmp_path, 
 
 
 def test_a_pipeline_in_another_folder_is_one_declaration():
-    """Declared in a folder of its own, a pipeline's grid stages run the root's scripts with the same code deps,
-    named from that folder, and write nowhere else."""
-    study = Pipeline(folder='study', grid='grid.yaml', table='study', figures=('S1', 'S2'), title='the study',
+    """Declared in a folder of its own, a pipeline's grid stages run the root's scripts with the same code deps
+    (its table is the paper's: a table's own modules are its stages' only other code), named from that folder,
+    and write nowhere else."""
+    study = Pipeline(folder='study', grid='grid.yaml', table='paper', figures=('S1', 'S2'), title='the study',
                      about='A study.')
     root, other = _stages(ROOT, render(ROOT)), _stages(study, render(study))
     assert set(other) == {'grid_recipe', 'grid_prepare', 'grid_train', 'grid_analyze', 'grid_aggregate', 'figure',
@@ -79,11 +80,11 @@ def test_a_pipeline_in_another_folder_is_one_declaration():
             for out in stage.get(section, []):
                 path = next(iter(out)) if isinstance(out, dict) else out
                 assert _from_project(study, path).startswith('study/'), (name, path)
-    assert '--table study' in other['claims']['cmd']
+    assert '--table paper' in other['claims']['cmd']
 
 
 def test_a_value_yaml_would_misread_is_refused():
     """The text is written by hand-rolled rules, not a YAML dumper: a value they cannot write plainly stops it."""
     with pytest.raises(ValueError, match='cannot be written unquoted'):
-        render(Pipeline(folder='odd', grid='grid #1.yaml', table='odd', figures=(1,), title='an odd grid',
+        render(Pipeline(folder='odd', grid='grid #1.yaml', table='paper', figures=(1,), title='an odd grid',
                         about='An odd grid file name.'))
