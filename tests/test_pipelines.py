@@ -1,7 +1,5 @@
-"""Every dvc.yaml is bnonly.pipelines' output: the stages are declared once, for every pipeline, and a committed
-file that was edited by hand (or a declaration changed without regenerating) fails here. Byte for byte once
-the files are regenerated; until then, a file that differs only in its comments and in how its deps are
-written passes.
+"""Every dvc.yaml is bnonly.pipelines' output, byte for byte: the stages are declared once, for every pipeline, and a
+committed file that was edited by hand (or a declaration changed without regenerating) fails here.
 
 Run `python -m bnonly.pipelines` to regenerate, `python -m bnonly.pipelines --check` to see which differ.
 """
@@ -11,7 +9,7 @@ import pytest
 import yaml
 
 from bnonly.pipelines import PIPELINES, Pipeline, main, render
-from bnonly.stage_deps import PROJECT, hashed_files
+from bnonly.stage_deps import PROJECT
 
 ROOT = next(p for p in PIPELINES if p.folder == '.')
 
@@ -24,29 +22,15 @@ def _stages(p: Pipeline, text: str) -> dict[str, dict]:
     return {name: stage.get('do', stage) for name, stage in yaml.safe_load(text)['stages'].items()}
 
 
-def _meaning(p: Pipeline, text: str) -> dict:
-    """What a pipeline file means: its parsed stages, each deps list as the sorted files it covers (its comments,
-    the deps' order and whether a code dep names a folder or the files in it left out)."""
-    parsed = yaml.safe_load(text)
-    for stage in parsed['stages'].values():
-        stage = stage.get('do', stage)
-        files = set()
-        for dep in stage['deps']:
-            path = _from_project(p, dep)
-            folder = path.startswith('src/') and (PROJECT / path).is_dir()
-            files |= {os.path.relpath(name, p.folder) for name in hashed_files(path)} if folder else {dep}
-        stage['deps'] = sorted(files)
-    return parsed
-
-
-@pytest.mark.parametrize('p', PIPELINES, ids=[p.path for p in PIPELINES])
-def test_each_pipeline_file_is_the_generated_text(p):
-    committed, generated = (PROJECT / p.path).read_text(), render(p)
-    if committed != generated:
-        # The committed files were written by hand beside concurrent edits and are not regenerated yet: until
-        # they are, they must mean what the declaration writes, comments and deps' form aside.
-        assert _meaning(p, committed) == _meaning(p, generated), \
-            f'{p.path} differs from its declaration: run `python -m bnonly.pipelines`'
+def test_every_dvc_yaml_is_the_generated_text():
+    """Each declared pipeline's file is what bnonly.pipelines writes, byte for byte (as it writes it: UTF-8), and
+    the project has no other dvc.yaml, at its root or in a folder of it."""
+    declared = {p.path: p for p in PIPELINES}
+    found = {str(path.relative_to(PROJECT)) for path in [PROJECT / 'dvc.yaml', *PROJECT.glob('*/dvc.yaml')]
+             if path.is_file()}
+    assert found == set(declared), f'dvc.yaml files {sorted(found)}, declared in bnonly.pipelines {sorted(declared)}'
+    differing = [path for path, p in declared.items() if (PROJECT / path).read_bytes() != render(p).encode()]
+    assert differing == [], f'{differing} differ from their declaration: run `python -m bnonly.pipelines`'
 
 
 def test_check_names_each_file_that_differs_and_a_rewrite_restores_it(tmp_path, capsys):
