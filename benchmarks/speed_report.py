@@ -103,7 +103,8 @@ def report(args, command: str, results: dict, flops: dict, peaks: dict, referenc
     lines += ['', '`random_k` (not timed here) trains k entries per conv channel through a parametrization that '
               'asks autograd for the full weight gradient, so its step costs what `all` costs.', '',
               '## Machine', '']
-    lines += speed_env.table(['', ''], [[key, value] for key, value in speed_env.machine(torch.device('cpu')).items()], 'll')
+    machine = speed_env.machine(torch.device('cpu'))
+    lines += speed_env.table(['', ''], [[key, value] for key, value in machine.items()], 'll')
     warning = check.warning()
     if warning:
         lines += ['', f'**{warning}**']
