@@ -1,7 +1,7 @@
 """Benchmark: DVC's bookkeeping for the paper's full grid: it must stay fast at paper scale.
 
 Builds, in a throw-away git + DVC repository, this project's grid pipeline (the grid_* stages, figure1-7 and
-claims of dvc.yaml, unchanged except for the cells' commands) with the grid section of a paper profile
+claims of dvc.yaml, unchanged except for the cells' commands) with the grid section of a paper grid file
 (params/paper_cifar10.yaml: 600 cells). Every cell's command is a trivial stand-in that writes the files the
 real stage writes (made-up numbers, a 4 KB model.pt). The grid is brought to "finished" once: the stand-in
 outputs of every cell are written and recorded with `dvc commit` (one lock-file write for all cells; see
@@ -19,7 +19,7 @@ stand-ins costs O(n^2) in lock writes (about 1 s per stage early, several late, 
 
     .venv/bin/python benchmarks/bookkeeping.py                    # paper CIFAR-10 grid, a few minutes
     .venv/bin/python benchmarks/bookkeeping.py --quick            # 1 seed, 2 archs: a smoke run
-    .venv/bin/python benchmarks/bookkeeping.py --profile params/paper_imagenet.yaml
+    .venv/bin/python benchmarks/bookkeeping.py --grid-file params/paper_imagenet.yaml
 
 Writes benchmarks/results/bookkeeping.md (quick: bookkeeping-quick.md) with the machine it ran on.
 """
@@ -118,7 +118,7 @@ class Repo:
         return re.findall(r"Running stage '([^']+)'", output)
 
 
-def standin_pipeline(profile_grid: dict) -> tuple[dict, dict]:
+def standin_pipeline(paper_grid: dict) -> tuple[dict, dict]:
     """(dvc.yaml, params.yaml) for the benchmark repo: the project's grid stages with stand-in commands."""
     pipeline = yaml.safe_load((PROJECT / 'dvc.yaml').read_text())  # YAML anchors resolved
     stages = {name: stage for name, stage in pipeline['stages'].items() if name.startswith(KEPT)}
@@ -128,15 +128,15 @@ def standin_pipeline(profile_grid: dict) -> tuple[dict, dict]:
     stages['grid_analyze']['cmd'] = f'python standin.py analyze results/grid/{name}/analyze {cell}'
     stages['grid_prepare']['deps'] = [d for d in stages['grid_prepare']['deps'] if not d.startswith('stages/')]
     params = yaml.safe_load((PROJECT / 'params.yaml').read_text())
-    params['grid'] = profile_grid
+    params['grid'] = paper_grid
     return {'stages': stages}, params
 
 
-def build(root: Path, profile_grid: dict) -> Repo:
+def build(root: Path, paper_grid: dict) -> Repo:
     root.mkdir(parents=True)
     for name in ('src', 'stages'):
         shutil.copytree(PROJECT / name, root / name, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
-    pipeline, params = standin_pipeline(profile_grid)
+    pipeline, params = standin_pipeline(paper_grid)
     (root / 'dvc.yaml').write_text(yaml.safe_dump(pipeline, sort_keys=False))
     (root / 'params.yaml').write_text(yaml.safe_dump(params, sort_keys=False))
     (root / 'standin.py').write_text(STANDIN)
@@ -176,14 +176,14 @@ def write_params(repo: Repo, params: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--profile', type=Path, default=PROJECT / 'params' / 'paper_cifar10.yaml')
+    parser.add_argument('--grid-file', type=Path, default=PROJECT / 'params' / 'paper_cifar10.yaml')
     parser.add_argument('--quick', action='store_true', help='one seed and two archs: a smoke run')
     parser.add_argument('--repeats', type=int, default=2)
     parser.add_argument('--keep', action='store_true', help='keep the benchmark repository')
     parser.add_argument('--out', type=Path, default=None)
     args = parser.parse_args()
-    profile = args.profile.resolve()
-    grid = yaml.safe_load(profile.read_text())['grid']
+    grid_file = args.grid_file.resolve()
+    grid = yaml.safe_load(grid_file.read_text())['grid']
     if args.quick:
         archs = list(dict.fromkeys(run.split('-')[0] for run in grid['runs']))[:2]
         grid.update({key: [run for run in grid[key] if run.split('-')[0] in archs]
@@ -249,7 +249,7 @@ def main() -> None:
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     info['load average at end (1, 5, 15 min)'] = ', '.join(f'{v:.2f}' for v in os.getloadavg())
-    shown = profile.relative_to(PROJECT) if profile.is_relative_to(PROJECT) else profile
+    shown = grid_file.relative_to(PROJECT) if grid_file.is_relative_to(PROJECT) else grid_file
     lines = [f'# DVC bookkeeping at paper scale{" (QUICK SMOKE RUN)" if args.quick else ""}', '',
              f'{started}: the `{shown}` grid{" (cut down: --quick)" if args.quick else ""} with stand-in cells: '
              f'{stages} stages ({cells} cells, plus grid_recipe, grid_prepare, grid_aggregate, figure1-7, claims); '

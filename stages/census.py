@@ -16,7 +16,7 @@ def main() -> int:
     try:
         atomic.write_text(args.out / 'table1.csv', table.to_csv(index=False))
         atomic.write_text(args.out / 'table1.md', 'Table 1: parameters of each network, and the share of each '
-                                                  'group.\n\n' + to_markdown(table))
+                                                  'category.\n\n' + to_markdown(table))
     except atomic.WriteError as error:
         print(f'census: error: {error}', file=sys.stderr)
         return 1

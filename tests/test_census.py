@@ -51,7 +51,7 @@ def paper_model(name: str) -> nn.Module:
 def test_table1_counts_exactly(name):
     total, batchnorm, batchnorm_pct, output, shortcut = TABLE1[name]
     counts = bnonly.census(paper_model(name))
-    # The paper's networks have no other normalisation: Table 1's BatchNorm column is the batchnorm group.
+    # The paper's networks have no other normalisation: Table 1's BatchNorm column is the batchnorm category.
     assert counts == {'total': total, 'batchnorm': batchnorm, 'other_norm': 0, 'output': output,
                       'shortcut': shortcut, 'other': total - batchnorm - output - shortcut}
     assert round(100 * counts['batchnorm'] / counts['total'], 2) == batchnorm_pct
@@ -79,29 +79,32 @@ def test_census_follows_the_number_of_classes_and_channels():
     assert counts['batchnorm'] == default['batchnorm'] and counts['shortcut'] == default['shortcut']
 
 
-def test_groups_are_the_papers_categories_cifar():
-    groups = {group: [name for name, _ in params]
-              for group, params in bnonly.parameter_groups(CifarResNet(depth=14)).items()}
-    assert set(groups) == set(bnonly.GROUPS) == {'batchnorm', 'other_norm', 'output', 'shortcut', 'other'}
-    assert groups['other_norm'] == []
-    assert groups['output'] == ['fc.weight', 'fc.bias']
-    assert groups['shortcut'] == ['stages.1.0.shortcut.0.weight', 'stages.2.0.shortcut.0.weight']
+def names_by_category(model) -> dict[str, list[str]]:
+    return {category: [name for name, _ in params]
+            for category, params in bnonly.parameter_categories(model).items()}
+
+
+def test_categories_are_the_papers_categories_cifar():
+    categories = names_by_category(CifarResNet(depth=14))
+    assert set(categories) == set(bnonly.CATEGORIES) == {'batchnorm', 'other_norm', 'output', 'shortcut', 'other'}
+    assert categories['other_norm'] == []
+    assert categories['output'] == ['fc.weight', 'fc.bias']
+    assert categories['shortcut'] == ['stages.1.0.shortcut.0.weight', 'stages.2.0.shortcut.0.weight']
     # Stem BN and shortcut BNs count as BatchNorm; the stem conv is 'other'.
     for name in ['bn.weight', 'bn.bias', 'stages.1.0.shortcut.1.weight', 'stages.2.0.shortcut.1.bias',
                  'stages.0.0.bn1.weight', 'stages.2.1.bn2.bias']:
-        assert name in groups['batchnorm']
-    assert len(groups['batchnorm']) == 2 * 15  # γ and β of 15 BNs: stem, 12 in blocks, 2 in shortcuts
-    assert 'conv.weight' in groups['other']
-    assert all(name.endswith(('conv1.weight', 'conv2.weight')) for name in groups['other'] if name != 'conv.weight')
+        assert name in categories['batchnorm']
+    assert len(categories['batchnorm']) == 2 * 15  # γ and β of 15 BNs: stem, 12 in blocks, 2 in shortcuts
+    assert 'conv.weight' in categories['other']
+    assert all(name.endswith(('conv1.weight', 'conv2.weight')) for name in categories['other'] if name != 'conv.weight')
 
 
-def test_groups_are_the_papers_categories_imagenet():
-    groups = {group: [name for name, _ in params]
-              for group, params in bnonly.parameter_groups(bnonly.create_model('resnet18')).items()}
-    assert groups['output'] == ['fc.weight', 'fc.bias']
-    assert groups['shortcut'] == [f'layer{i}.0.downsample.0.weight' for i in (2, 3, 4)]
-    assert 'layer2.0.downsample.1.weight' in groups['batchnorm'] and 'bn1.weight' in groups['batchnorm']
-    assert 'conv1.weight' in groups['other']
+def test_categories_are_the_papers_categories_imagenet():
+    categories = names_by_category(bnonly.create_model('resnet18'))
+    assert categories['output'] == ['fc.weight', 'fc.bias']
+    assert categories['shortcut'] == [f'layer{i}.0.downsample.0.weight' for i in (2, 3, 4)]
+    assert 'layer2.0.downsample.1.weight' in categories['batchnorm'] and 'bn1.weight' in categories['batchnorm']
+    assert 'conv1.weight' in categories['other']
 
 
 @pytest.mark.parametrize('model_fn', [
@@ -113,17 +116,17 @@ def test_groups_are_the_papers_categories_imagenet():
     lambda: CifarResNet(depth=8, norm_layer='layernorm'),
     lambda: vit_model(),
 ], ids=['cifar8', 'wrn14_2_1ch', 'resnet18', 'resnet50_1ch', 'cifar8_gn', 'cifar8_ln', 'vit'])
-def test_groups_partition_the_parameters(model_fn):
+def test_categories_partition_the_parameters(model_fn):
     model = model_fn()
-    groups = bnonly.parameter_groups(model)
-    seen = [id(param) for params in groups.values() for _, param in params]
-    assert len(seen) == len(set(seen)), 'a parameter is in two groups'
-    assert set(seen) == {id(p) for p in model.parameters()}, 'a parameter is in no group'
+    categories = bnonly.parameter_categories(model)
+    seen = [id(param) for params in categories.values() for _, param in params]
+    assert len(seen) == len(set(seen)), 'a parameter is in two categories'
+    assert set(seen) == {id(p) for p in model.parameters()}, 'a parameter is in no category'
     counts = bnonly.census(model)
     assert counts['total'] == sum(p.numel() for p in model.parameters())
-    assert counts['total'] == sum(counts[group] for group in bnonly.GROUPS)
-    for group, params in groups.items():
-        assert counts[group] == sum(p.numel() for _, p in params)
+    assert counts['total'] == sum(counts[category] for category in bnonly.CATEGORIES)
+    for category, params in categories.items():
+        assert counts[category] == sum(p.numel() for _, p in params)
 
 
 def test_running_statistics_are_not_counted():
@@ -142,19 +145,21 @@ def test_census_needs_no_memory_on_the_meta_device():
     assert bnonly.census(model)['total'] == TABLE1['cifar_wide_resnet14_32'][0]
 
 
-def test_groups_survive_random_k_parametrization():
+def test_categories_survive_random_k_parametrization():
     # random_k moves each conv's tensor under .parametrizations (frozen original + trained values); the shortcut
-    # convs' tensors must still count as shortcut, not fall into 'other', and the groups must still partition.
+    # convs' tensors must still count as shortcut, not fall into 'other', and the categories must still
+    # partition.
     model = CifarResNet(depth=8)
     before = bnonly.census(model)
     bnonly.set_trainable(model, 'random_k', k=2)
-    groups = {group: [name for name, _ in params] for group, params in bnonly.parameter_groups(model).items()}
-    assert 'stages.1.0.shortcut.0.parametrizations.weight.original' in groups['shortcut']
-    assert 'stages.2.0.shortcut.0.parametrizations.weight.0.values' in groups['shortcut']
-    assert all('shortcut.0' in name for name in groups['shortcut'])
+    categories = names_by_category(model)
+    assert 'stages.1.0.shortcut.0.parametrizations.weight.original' in categories['shortcut']
+    assert 'stages.2.0.shortcut.0.parametrizations.weight.0.values' in categories['shortcut']
+    assert all('shortcut.0' in name for name in categories['shortcut'])
     after = bnonly.census(model)
     assert after['batchnorm'] == before['batchnorm'] and after['output'] == before['output']
-    assert after['total'] == sum(after[group] for group in bnonly.GROUPS) == sum(p.numel() for p in model.parameters())
+    assert after['total'] == sum(after[category] for category in bnonly.CATEGORIES)
+    assert after['total'] == sum(p.numel() for p in model.parameters())
 
 
 # --- other normalisations ------------------------------------------------------------------------------------
@@ -168,12 +173,11 @@ def test_other_norms_count_as_their_own_group_with_the_batchnorm_count(norm_laye
     assert counts == dict(bn_counts, batchnorm=0, other_norm=norm)
 
 
-def test_groups_of_a_groupnorm_resnet():
-    groups = {group: [name for name, _ in params]
-              for group, params in bnonly.parameter_groups(CifarResNet(depth=14, norm_layer='groupnorm')).items()}
-    assert groups['batchnorm'] == []
-    assert len(groups['other_norm']) == 2 * 15 and 'stages.1.0.shortcut.1.weight' in groups['other_norm']
-    assert groups['shortcut'] == ['stages.1.0.shortcut.0.weight', 'stages.2.0.shortcut.0.weight']
+def test_categories_of_a_groupnorm_resnet():
+    categories = names_by_category(CifarResNet(depth=14, norm_layer='groupnorm'))
+    assert categories['batchnorm'] == []
+    assert len(categories['other_norm']) == 2 * 15 and 'stages.1.0.shortcut.1.weight' in categories['other_norm']
+    assert categories['shortcut'] == ['stages.1.0.shortcut.0.weight', 'stages.2.0.shortcut.0.weight']
 
 
 def test_vit_census():
@@ -182,11 +186,11 @@ def test_vit_census():
     counts = bnonly.census(model)
     assert counts == {'total': 139_018, 'batchnorm': 0, 'other_norm': 9 * 2 * 64, 'output': 650, 'shortcut': 0,
                       'other': 139_018 - 1_152 - 650}
-    groups = {group: [name for name, _ in params] for group, params in bnonly.parameter_groups(model).items()}
-    assert groups['output'] == ['head.weight', 'head.bias']
-    assert groups['other_norm'][:2] == ['blocks.0.norm1.weight', 'blocks.0.norm1.bias']
-    assert groups['other_norm'][-2:] == ['norm.weight', 'norm.bias']
-    assert 'cls_token' in groups['other'] and 'pos_embed' in groups['other']
+    categories = names_by_category(model)
+    assert categories['output'] == ['head.weight', 'head.bias']
+    assert categories['other_norm'][:2] == ['blocks.0.norm1.weight', 'blocks.0.norm1.bias']
+    assert categories['other_norm'][-2:] == ['norm.weight', 'norm.bias']
+    assert 'cls_token' in categories['other'] and 'pos_embed' in categories['other']
     assert bnonly.census(vit_model(num_classes=7))['output'] == 64 * 7 + 7
 
 

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.usefixtures('single_thread')  # tiny tensors: see conft
 
 PAPER_SETS = ('all', 'all_but_bn', 'bn_only', 'output_only', 'bn_output', 'random_k', 'random_k_output')
 SETS = PAPER_SETS + ('norm_only', 'gamma_only', 'beta_only')
-# Which census groups each set trains as whole tensors (random_k's conv entries and the γ or β halves of
+# Which census categories each set trains as whole tensors (random_k's conv entries and the γ or β halves of
 # gamma_only/beta_only are checked separately).
-TRAINED_GROUPS = {
+TRAINED_CATEGORIES = {
     'all': {'batchnorm', 'other_norm', 'output', 'shortcut', 'other'},
     'all_but_bn': {'other_norm', 'output', 'shortcut', 'other'},
     'bn_only': {'batchnorm'},
@@ -29,7 +29,7 @@ TRAINED_GROUPS = {
     'random_k_output': {'output'},
     'norm_only': {'batchnorm', 'other_norm'},
 }
-WHOLE_TENSOR_SETS = [s for s in TRAINED_GROUPS if not s.startswith('random_k')]
+WHOLE_TENSOR_SETS = [s for s in TRAINED_CATEGORIES if not s.startswith('random_k')]
 STEPS = 3
 
 
@@ -49,8 +49,8 @@ def sgd_steps(model: nn.Module, params, *, steps: int = STEPS, in_chans: int = 3
         optimizer.step()
 
 
-def group_of_each_parameter(model: nn.Module) -> dict[str, str]:
-    return {name: group for group, params in bnonly.parameter_groups(model).items() for name, _ in params}
+def category_of_each_parameter(model: nn.Module) -> dict[str, str]:
+    return {name: category for category, params in bnonly.parameter_categories(model).items() for name, _ in params}
 
 
 def effective(model: nn.Module, name: str) -> torch.Tensor:
@@ -79,10 +79,10 @@ def test_unknown_set_lists_valid_names():
 @pytest.mark.parametrize('name', WHOLE_TENSOR_SETS)
 def test_frozen_tensors_stay_bit_identical_and_trained_ones_move(name):
     model = tiny_model()
-    groups = group_of_each_parameter(model)
+    categories = category_of_each_parameter(model)
     trainable = bnonly.set_trainable(model, name)
-    trained = {n for n, group in groups.items() if group in TRAINED_GROUPS[name]}
-    # The optimizer gets exactly the tensors of the trained groups, each once, and nothing frozen.
+    trained = {n for n, category in categories.items() if category in TRAINED_CATEGORIES[name]}
+    # The optimizer gets exactly the tensors of the trained categories, each once, and nothing frozen.
     named = dict(model.named_parameters())
     assert len(trainable) == len({id(p) for p in trainable})
     assert {id(p) for p in trainable} == {id(named[n]) for n in trained}
@@ -158,7 +158,7 @@ def test_bn_only_keeps_random_gamma_init():
 @pytest.mark.parametrize('k', [1, 2, 5])
 def test_random_k_trains_exactly_k_entries_per_output_channel(name, k):
     model = tiny_model()
-    groups = group_of_each_parameter(model)
+    categories = category_of_each_parameter(model)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     convs = conv_names(model)
     assert len(convs) == 9 and 'conv' in convs and 'stages.1.0.shortcut.0' in convs  # stem, shortcuts included
@@ -174,11 +174,11 @@ def test_random_k_trains_exactly_k_entries_per_output_channel(name, k):
         moved = (after != before[f'{conv}.weight']).reshape(channels, -1).sum(dim=1)
         # Exactly k entries moved in every output channel; every other entry is bit-identical.
         assert moved.tolist() == [k] * channels, conv
-    for param_name, group in groups.items():
+    for param_name, category in categories.items():
         if param_name.removesuffix('.weight') in convs:
             continue
         after = effective(model, param_name)
-        if group in TRAINED_GROUPS[name]:
+        if category in TRAINED_CATEGORIES[name]:
             assert not torch.equal(after, before[param_name]), f'{param_name} did not move'
         else:
             assert torch.equal(after, before[param_name]), f'frozen {param_name} changed'
@@ -252,14 +252,14 @@ def test_random_k_on_an_imagenet_resnet():
     # timm's ResNet: the 'downsample' shortcuts and the 7x7 stem are convs like any other.
     model = bnonly.create_model('resnet18', num_classes=10, seed=0)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    groups = group_of_each_parameter(model)
+    categories = category_of_each_parameter(model)
     sgd_steps(model, bnonly.set_trainable(model, 'random_k', k=2), steps=2, size=32)
     for conv in conv_names(model):
         weight = effective(model, f'{conv}.weight')
         moved = (weight != before[f'{conv}.weight']).reshape(weight.shape[0], -1).sum(dim=1)
         assert moved.tolist() == [2] * weight.shape[0], conv
-    for param_name, group in groups.items():
-        if group == 'batchnorm' or group == 'output':
+    for param_name, category in categories.items():
+        if category == 'batchnorm' or category == 'output':
             assert torch.equal(effective(model, param_name), before[param_name]), param_name
 
 

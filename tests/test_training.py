@@ -57,12 +57,12 @@ def test_run_writes_comparable_results(prepared, tmp_path):
     assert info['trainable'] == 'all' and not model.training
 
 
-@pytest.mark.parametrize('trainable, group', [('bn_only', 'batchnorm'), ('output_only', 'output'),
+@pytest.mark.parametrize('trainable, category', [('bn_only', 'batchnorm'), ('output_only', 'output'),
                                               ('random_k', 'batchnorm')])
-def test_trainable_count_is_reported(prepared, tmp_path, trainable, group):
+def test_trainable_count_is_reported(prepared, tmp_path, trainable, category):
     metrics = run(spec(trainable=trainable, **{'train.epochs': 1}), prepared, tmp_path)
     counts = bnonly.census(bnonly.create_model('cifar_resnet14', in_chans=1))
-    assert metrics['trainable_params'] == counts[group]  # random_k with k=2 matches the BN count exactly
+    assert metrics['trainable_params'] == counts[category]  # random_k with k=2 matches the BN count exactly
 
 
 def test_random_k_checkpoint_is_a_plain_model(prepared, tmp_path):

@@ -79,7 +79,7 @@ def test_the_owners_tables_are_keyed_by_the_vocabulary():
     from bnonly import initialization, trainable
     from bnonly.data import datasets
     from bnonly.training import numerics
-    assert tuple(trainable._TRAINED_GROUPS) == vocabulary.TRAINABLE_SETS
+    assert tuple(trainable._TRAINED_CATEGORIES) == vocabulary.TRAINABLE_SETS
     assert tuple(datasets.MODULES) == vocabulary.DATASETS
     assert tuple(initialization._WEIGHT_INIT) == vocabulary.WEIGHT_INITS
     assert tuple(initialization._NORM_INIT) == vocabulary.NORM_INITS

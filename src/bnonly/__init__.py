@@ -14,7 +14,7 @@ from bnonly.lazy import export_lazily
 
 # Public name -> the submodule that defines it.
 _LAZY = {
-    'GROUPS': 'bnonly.census', 'census': 'bnonly.census', 'parameter_groups': 'bnonly.census',
+    'CATEGORIES': 'bnonly.census', 'census': 'bnonly.census', 'parameter_categories': 'bnonly.census',
     'NORM_INITS': 'bnonly.initialization', 'WEIGHT_INITS': 'bnonly.initialization',
     'initialize': 'bnonly.initialization',
     'ARCHITECTURES': 'bnonly.models', 'CIFAR_DEEP': 'bnonly.models', 'CIFAR_WIDE': 'bnonly.models',

@@ -21,13 +21,13 @@ def table1() -> pd.DataFrame:
         rows.append({'family': family, 'network': label, 'arch': arch, 'total': counts['total'],
                      'batchnorm': counts['batchnorm'], 'output': counts['output'], 'shortcut': counts['shortcut']})
     table = pd.DataFrame(rows)
-    for group in ('batchnorm', 'output', 'shortcut'):
-        table[f'{group}_pct'] = (100 * table[group] / table['total']).round(2)
+    for category in ('batchnorm', 'output', 'shortcut'):
+        table[f'{category}_pct'] = (100 * table[category] / table['total']).round(2)
     return table
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    """The paper's layout: counts exact, each group's share of the total in percent to two decimals."""
+    """The paper's layout: counts exact, each category's share of the total in percent to two decimals."""
     lines = ['| Family | Network | Total | BatchNorm | Output | Shortcut |', '|---|---|---:|---:|---:|---:|']
     for row in table.itertuples():
         lines.append(f'| {row.family} | {row.network} | {row.total:,} | {row.batchnorm:,} ({row.batchnorm_pct:.2f}%) '

@@ -23,13 +23,13 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.utils import parametrize
 
-from bnonly.census import NORM_GROUPS, parameter_groups
+from bnonly.census import NORM_CATEGORIES, parameter_categories
 from bnonly.norms import norm_layers
 from bnonly.vocabulary import TRAINABLE_SETS, keyed
 
-# Which census groups each set trains as whole tensors (random_k's chosen entries and the γ or β of
+# Which census categories each set trains as whole tensors (random_k's chosen entries and the γ or β of
 # gamma_only/beta_only are added separately).
-_TRAINED_GROUPS = keyed(TRAINABLE_SETS, {
+_TRAINED_CATEGORIES = keyed(TRAINABLE_SETS, {
     'all': {'batchnorm', 'other_norm', 'output', 'shortcut', 'other'},
     'all_but_bn': {'other_norm', 'output', 'shortcut', 'other'},
     'bn_only': {'batchnorm'},
@@ -37,7 +37,7 @@ _TRAINED_GROUPS = keyed(TRAINABLE_SETS, {
     'bn_output': {'batchnorm', 'output'},
     'random_k': set(),
     'random_k_output': {'output'},
-    'norm_only': set(NORM_GROUPS),
+    'norm_only': set(NORM_CATEGORIES),
     'gamma_only': set(),
     'beta_only': set(),
 })
@@ -119,11 +119,11 @@ def _norm_halves(model: nn.Module, name: str) -> list[nn.Parameter]:
     return [param for param in halves if param is not None]
 
 
-def _check_applies(model: nn.Module, name: str, groups: dict) -> None:
-    if name in _BATCHNORM_SETS and not groups['batchnorm']:
+def _check_applies(model: nn.Module, name: str, categories: dict) -> None:
+    if name in _BATCHNORM_SETS and not categories['batchnorm']:
         raise ValueError(f'{name!r} names BatchNorm but this network has no BatchNorm parameters; '
                          f'for its normalisation layers use norm_only, gamma_only or beta_only')
-    if name == 'norm_only' and not any(groups[group] for group in NORM_GROUPS):
+    if name == 'norm_only' and not any(categories[category] for category in NORM_CATEGORIES):
         raise ValueError('norm_only: this network has no affine normalisation layer')
     if name in _NORM_ATTRIBUTE and not _norm_halves(model, name):
         raise ValueError(f'{name}: this network has no normalisation layer with a '
@@ -142,11 +142,11 @@ def set_trainable(model: nn.Module, name: str, *, k: int = 2, seed: int = 0) -> 
     LayerNorms, all embed_dim wide). So k = 2 trains exactly as many weights as norm_only (= bn_only on a
     BatchNorm network), and k = 1 exactly as many as gamma_only or beta_only.
     """
-    if name not in _TRAINED_GROUPS:
+    if name not in _TRAINED_CATEGORIES:
         raise ValueError(f'unknown trainable set {name!r}; valid: {", ".join(TRAINABLE_SETS)}')
-    groups = parameter_groups(model)
-    _check_applies(model, name, groups)
-    trained = {id(param) for group in _TRAINED_GROUPS[name] for _, param in groups[group]}
+    categories = parameter_categories(model)
+    _check_applies(model, name, categories)
+    trained = {id(param) for category in _TRAINED_CATEGORIES[name] for _, param in categories[category]}
     if name in _NORM_ATTRIBUTE:
         trained |= {id(param) for param in _norm_halves(model, name)}
     for param in model.parameters():

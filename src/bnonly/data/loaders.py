@@ -31,7 +31,7 @@ def build_loaders(prepared: Path, *, batch_size: int, eval_batch_size: int, seed
 
     The training loader shuffles and augments with the data set's recipe; the test loader is
     sequential and unaugmented. ``num_workers`` applies to ImageNet only (default: up to 8, one per core).
-    ``train_examples`` trains on a fixed subset of that many images (the CPU profile of the paper grid);
+    ``train_examples`` trains on a fixed subset of that many images (as the default, CPU-sized grid does);
     the test set is always whole.
     """
     prepared = Path(prepared)

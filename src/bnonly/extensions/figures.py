@@ -61,7 +61,7 @@ def _draw_bars(axis: Axes, positions, bars: list[Bar], width: float, *, scale: f
 
 
 def labelled_bars(axis: Axes, bars: list[Bar], *, gaps: tuple[int, ...] = (), scale: float = 100) -> None:
-    """One bar per entry, each with its own tick label; ``gaps``: indices before which a group starts."""
+    """One bar per entry, each with its own tick label; ``gaps``: indices before which a cluster starts."""
     positions = np.arange(len(bars)) + np.searchsorted(np.asarray(gaps, dtype=int), np.arange(len(bars)),
                                                        side='right') * 0.6
     _draw_bars(axis, positions, bars, 0.7, scale=scale)
@@ -69,15 +69,15 @@ def labelled_bars(axis: Axes, bars: list[Bar], *, gaps: tuple[int, ...] = (), sc
                     fontsize=8)
 
 
-def grouped_bars(axis: Axes, groups: dict[str, list[Bar]], *, scale: float = 100) -> None:
-    """Groups side by side, the bars of a group next to each other; the legend names the bars of the first."""
-    per_group = max(len(bars) for bars in groups.values())
-    width = 0.8 / per_group
-    for index in range(per_group):
-        positions = np.arange(len(groups)) + (index - (per_group - 1) / 2) * width
-        column = [bars[index] for bars in groups.values()]
+def clustered_bars(axis: Axes, clusters: dict[str, list[Bar]], *, scale: float = 100) -> None:
+    """Clusters side by side, the bars of a cluster next to each other; the legend names the bars of the first."""
+    per_cluster = max(len(bars) for bars in clusters.values())
+    width = 0.8 / per_cluster
+    for index in range(per_cluster):
+        positions = np.arange(len(clusters)) + (index - (per_cluster - 1) / 2) * width
+        column = [bars[index] for bars in clusters.values()]
         _draw_bars(axis, positions, column, width, scale=scale, label=True)
-    axis.set_xticks(np.arange(len(groups)), list(groups))
+    axis.set_xticks(np.arange(len(clusters)), list(clusters))
     handles, labels = axis.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     axis.legend(unique.values(), unique.keys(), fontsize=8)
@@ -96,12 +96,12 @@ def _finish(axis: Axes, ylabel: str) -> None:
     axis.grid(alpha=0.3, axis='y')
 
 
-def _n_values(*groups: list[Bar]) -> list[int]:
-    return [bar.stat.n for bars in groups for bar in bars if bar.stat is not None]
+def _n_values(*clusters: list[Bar]) -> list[int]:
+    return [bar.stat.n for bars in clusters for bar in bars if bar.stat is not None]
 
 
-def _empty(axes, *groups: list[Bar]) -> bool:
-    if _n_values(*groups):
+def _empty(axes, *clusters: list[Bar]) -> bool:
+    if _n_values(*clusters):
         return False
     for axis in np.ravel(axes):
         plotting.no_data(axis, 'none of these runs is in the aggregated tables')
@@ -131,18 +131,18 @@ def figure_e1(summary: pd.DataFrame, history: pd.DataFrame, profile: dict) -> Fi
 
 
 def figure_e2(summary: pd.DataFrame, history: pd.DataFrame, profile: dict) -> Figure:
-    groups = {norm: [Bar(plotting.trainable_label('norm_only'), _accuracy(summary, norm_run),
+    clusters = {norm: [Bar(plotting.trainable_label('norm_only'), _accuracy(summary, norm_run),
                          plotting.TRAINABLE_COLOURS['norm_only']),
                      Bar(_random_k_label(summary, random_run), _accuracy(summary, random_run),
                          plotting.TRAINABLE_COLOURS['random_k'])]
               for norm, (norm_run, random_run) in runs.NORMS.items()}
     figure, axes = plotting.new_figure(width=6.0, height=4.0)
-    if not _empty(axes, *groups.values()):
-        grouped_bars(axes[0, 0], groups)
+    if not _empty(axes, *clusters.values()):
+        clustered_bars(axes[0, 0], clusters)
         axes[0, 0].set_xlabel('normalisation of ResNet-14')
         _finish(axes[0, 0], ACCURACY)
     figure.suptitle('E2: normalisation only vs as many random weights, by normalisation')
-    _caption(figure, profile, _n_values(*groups.values()), 'On BatchNorm, normalisation only is bn_only; random k '
+    _caption(figure, profile, _n_values(*clusters.values()), 'On BatchNorm, normalisation only is bn_only; random k '
                                                            'per channel trains as many weights as γ and β')
     return figure
 

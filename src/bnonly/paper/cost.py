@@ -25,7 +25,7 @@ one, and the table marks it ``~``:
   measured one scales to (the ViT) is listed as not estimated and left out of the total. A budget token
   (``-e12``: 12 epochs) changes only the number of epochs, at the paper run's measured speed.
 - CIFAR-10's 3x32x32 images cost (32/28)^2 = 1.31x Fashion-MNIST's 1x28x28: the conv work scales with the
-  spatial area, and only the stem sees the extra input channels. ImageNet is not estimated (no CPU profile
+  spatial area, and only the stem sees the extra input channels. ImageNet is not estimated (no CPU timing
   makes sense there).
 """
 import argparse

@@ -95,8 +95,8 @@ def compared_first(trainables) -> list[str]:
 def gamma_fractions(bn_values: pd.DataFrame, thresholds) -> pd.DataFrame:
     """Per (arch, trainable): mean, std and n over seeds of the fraction of |γ| < t, for each threshold."""
     records = []
-    for (arch, trainable, seed), group in bn_values.groupby(['arch', 'trainable', 'seed']):
-        magnitude = group['gamma'].abs().to_numpy()
+    for (arch, trainable, seed), rows in bn_values.groupby(['arch', 'trainable', 'seed']):
+        magnitude = rows['gamma'].abs().to_numpy()
         records += [dict(arch=arch, trainable=trainable, seed=seed, threshold=float(t),
                          fraction=float((magnitude < t).mean())) for t in thresholds]
     table = pd.DataFrame(records, columns=['arch', 'trainable', 'seed', 'threshold', 'fraction'])

@@ -152,8 +152,8 @@ def figure4(summary, bn_values, profile, settings) -> Figure:
                 values = bn_values[(bn_values.arch == arch) & (bn_values.trainable == trainable)]
                 if values.empty:
                     continue
-                per_seed = np.array([np.histogram(group[parameter], bins=edges)[0] / len(group)
-                                     for _, group in values.groupby('seed')])
+                per_seed = np.array([np.histogram(rows[parameter], bins=edges)[0] / len(rows)
+                                     for _, rows in values.groupby('seed')])
                 mean, std = 100 * per_seed.mean(axis=0), 100 * (per_seed.std(axis=0, ddof=1)
                                                                if len(per_seed) > 1 else np.zeros(bins))
                 colour = plotting.TRAINABLE_COLOURS.get(trainable)

@@ -63,7 +63,7 @@ BN_COUNT_TOLERANCE = 0.25   # depth vs width: networks paired when their BatchNo
 PRIMARY_BOTH_DIRECTIONS = False
 # The training the paper's claims were made at (open_lth's recipes): a grid trained for less is a short budget.
 PAPER_EPOCHS = {'cifar10': 160, 'imagenet': 90}
-COST_NOTE = 'too deep for the CPU profile; run the paper grid (params/paper_cifar10.yaml) on a GPU'
+COST_NOTE = 'too deep for our 2-core CPU budget; run the paper grid (params/paper_cifar10.yaml) on a GPU'
 
 # Each row is a bnonly.reporting.claim.Claim: its cells (a selector of bnonly.paper.results, whose metric is
 # read at PRIMARY_THRESHOLD's key where it says '{t}'), its test (TARGET rows: against the paper's number minus
