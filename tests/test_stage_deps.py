@@ -38,7 +38,20 @@ REPORT_SCRIPTS = {'claims': 'stages/claims.py', 'figure': 'stages/figures.py'}
 FOREIGN = {'dvc.yaml': ('src/bnonly/extensions', 'src/bnonly/study', 'extensions/', 'study/'),
            'extensions/dvc.yaml': ('src/bnonly/study', 'study/'),
            'study/dvc.yaml': ('src/bnonly/extensions', 'extensions/')}
+REGISTRIES = {'claims': 'bnonly.claims_tables.TABLES', 'figure': 'bnonly.figure_sets.FIGURE_SETS'}
 ANALYSIS_STAGES = ('analyze', 'grid_analyze')
+
+
+def _registry(name: str) -> Registry:
+    """The registry ``name`` ('<module>.<name>', as ``CHOSEN`` names it)."""
+    module, _, attribute = name.rpartition('.')
+    return getattr(importlib.import_module(module), attribute)
+
+
+def _entry_file(stage: str, table: str) -> str:
+    """The file (relative to the project root) of the module that declares ``table`` for the report stage
+    ``stage``."""
+    return os.path.relpath(importlib.util.find_spec(_registry(REGISTRIES[stage]).modules[table]).origin, PROJECT)
 
 
 def _from_project(pipeline: str, path: str) -> str:
@@ -147,12 +160,8 @@ def test_report_stages_list_no_other_grids_code(pipeline):
     for name in REPORT_SCRIPTS:
         deps = stages()[f'{pipeline}:{name}']['deps']
         assert not [dep for dep in deps if dep.startswith(FOREIGN[pipeline])], (pipeline, name)
-    # the stages do list their own table: the registries' entries are in the closure
-    from bnonly.claims_tables import TABLES
-    from bnonly.figure_sets import FIGURE_SETS
-    for name, registry in (('claims', TABLES), ('figure', FIGURE_SETS)):
-        own = os.path.relpath(importlib.util.find_spec(registry.modules[table]).origin, PROJECT)
-        assert any(covers(dep, own) for dep in stages()[f'{pipeline}:{name}']['deps']), (pipeline, name, own)
+        # and they do list their own table's module, which only the registry imports
+        assert any(covers(dep, _entry_file(name, table)) for dep in deps), (pipeline, name)
 
 
 # Runs a report script's main on inputs that do not exist, in a fresh interpreter: it parses its options and
@@ -168,7 +177,7 @@ print(json.dumps(sorted({os.path.relpath(m.__file__) for name, m in list(sys.mod
 '''
 
 
-@pytest.mark.parametrize('table', ['paper', 'extensions', 'study'])
+@pytest.mark.parametrize('table', [p.table for p in DECLARED])
 @pytest.mark.parametrize('name', sorted(REPORT_SCRIPTS))
 def test_a_report_script_loads_what_its_closure_lists(name, table, tmp_path):
     """Running, not only importing: listing the tables for ``--table``'s choices and loading the one named
@@ -183,10 +192,10 @@ def test_a_report_script_loads_what_its_closure_lists(name, table, tmp_path):
     assert result.returncode == 0, result.stderr
     loaded = set(json.loads(result.stdout.splitlines()[-1]))
     listed = closure(script, f'python {script} {" ".join(args)}')
+    assert _entry_file(name, table) in loaded
     assert loaded == listed - set(DATA_FILES.values())
-    assert any(path.startswith(f'src/bnonly/{table}/') for path in loaded)
-    assert not [path for path in loaded if path.startswith('src/bnonly/') and path.split('/')[2]
-                in {'paper', 'extensions', 'study'} - {'paper', table}], sorted(loaded)
+    pipeline = next(p.path for p in DECLARED if p.table == table)
+    assert not [path for path in loaded if path.startswith(FOREIGN[pipeline])], sorted(loaded)
 
 
 def test_every_registry_is_known_to_the_closure():
@@ -199,11 +208,10 @@ def test_every_registry_is_known_to_the_closure():
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and \
                     getattr(node.value.func, 'id', None) == Registry.__name__:
                 declared.update(f'{module}.{target.id}' for target in node.targets)
-    assert declared == set(CHOSEN)
+    assert declared == set(CHOSEN) == set(REGISTRIES.values())
     for name in CHOSEN:
-        module, _, attribute = name.rpartition('.')
-        registry = getattr(importlib.import_module(module), attribute)
-        assert isinstance(registry, Registry) and len(registry) > 1
+        registry = _registry(name)
+        assert isinstance(registry, Registry) and set(registry) == {p.table for p in DECLARED}, name
         assert all(entry.name == key for key, entry in registry.items()), name
 
 
