@@ -243,7 +243,8 @@ def test_a_variant_the_cell_did_not_train_with_is_refused(variant_root):
 
 
 def test_a_cells_table_from_before_run_columns_still_summarises():
-    """Readers that build the older columns themselves (the claims' tests, an older grid_cells.csv)."""
+    """Readers that build the columns from before the run and its settings themselves (the claims' tests); a
+    grid_cells.csv from before model.batchnorm_init became norm_init is not one: grid_aggregate rewrites it."""
     old = pd.DataFrame([dict(group='grid', arch='cifar_resnet14', trainable='bn_only', norm_init='uniform',
                              seed=seed, source='train', metric=metric, value=value)
                         for seed in (0, 1) for metric, value in (('test_accuracy', 0.5 + seed / 10),
