@@ -8,21 +8,20 @@ a run trains ``steps / steps_per_epoch`` epochs of the study grid's recipe, the 
 token and any other number with the budget token e<N> (bnonly.vocabulary).
 """
 import functools
-import subprocess
 from pathlib import Path
 
 import yaml
 
+from bnonly import registration as registered
+from bnonly.registration import PROJECT
 from bnonly.vocabulary import BUDGET_KEY, variant_token
 
-PROJECT = Path(__file__).resolve().parents[3]
 PATH = 'study/registration.yaml'    # relative to the project root, as git names it
 GRID = 'study/grid.yaml'
 
 
-@functools.cache
 def registration() -> dict:
-    return yaml.safe_load((PROJECT / PATH).read_text())
+    return registered.load(PATH)
 
 
 @functools.cache
@@ -55,18 +54,6 @@ def run(network: str, steps: int, train: dict | None = None) -> str:
     return network if n == train['epochs'] else f'{network}-{variant_token(BUDGET_KEY, n)}'
 
 
-NO_GIT = 'unknown (no git)'
-
-
 def fixing_commit(root: Path = PROJECT) -> str:
-    """The commit that last changed the registration (``git log -1 --format=%H -- study/registration.yaml``):
-    NO_GIT outside a git checkout (an exported copy, a machine without git), 'not committed' in one that has
-    never committed it."""
-    try:
-        result = subprocess.run(['git', 'log', '-1', '--format=%H', '--', PATH], cwd=root, capture_output=True,
-                                text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return NO_GIT
-    if result.returncode:
-        return NO_GIT
-    return result.stdout.strip() or 'not committed'
+    """The commit that last changed the study's registration (bnonly.registration.fixing_commit)."""
+    return registered.fixing_commit(PATH, root)
