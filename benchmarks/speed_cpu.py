@@ -137,9 +137,9 @@ def run_open_lth(hp: dict, subset: Path, work: Path) -> Timing:
                                                       std=meta['std'], augment=split == 'train')
             for split in ('train', 'test')}
     model = create_model(hp['arch'], num_classes=meta['num_classes'], in_chans=meta['in_chans'],
-                         batchnorm_init=hp['model']['batchnorm_init'], weight_init=hp['model']['weight_init'],
+                         norm_init=hp['model']['norm_init'], weight_init=hp['model']['weight_init'],
                          seed=hp['seed'])
-    set_trainable(model, hp['trainable'], k=hp['model']['random_k'], seed=hp['seed'])
+    set_trainable(model, hp['trainable'], k=hp['model']['k'], seed=hp['seed'])
     t = hp['train']
     rows = open_lth_reference.train(
         model, sets['train'], sets['test'], epochs=t['epochs'], batch_size=t['batch_size'], lr=t['lr'],
@@ -169,9 +169,9 @@ def run_bare(hp: dict, precision: str, layout: str, subset: Path, label: str, en
     fmt = memory_format(layout)
     inputs = normalize(images, mean, std).contiguous(memory_format=fmt)
     model = create_model(hp['arch'], num_classes=meta['num_classes'], in_chans=channels,
-                         batchnorm_init=hp['model']['batchnorm_init'], weight_init=hp['model']['weight_init'],
+                         norm_init=hp['model']['norm_init'], weight_init=hp['model']['weight_init'],
                          seed=hp['seed'])
-    params = set_trainable(model, hp['trainable'], k=hp['model']['random_k'], seed=hp['seed'])
+    params = set_trainable(model, hp['trainable'], k=hp['model']['k'], seed=hp['seed'])
     model.to(memory_format=fmt).train()
     t = hp['train']
     optimizer = torch.optim.SGD(params, lr=t['lr'], momentum=t['momentum'], weight_decay=t['weight_decay'])

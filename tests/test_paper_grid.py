@@ -1,4 +1,4 @@
-"""The grid's definition: cell names as DVC names them, the recipe files, the params schema, profiles, cost."""
+"""The grid's definition: cell names as DVC names them, the recipe files, the params schema, the paper grids, cost."""
 import copy
 import json
 import os
@@ -40,7 +40,7 @@ def test_cell_names_and_folders():
     fixed = Cell.from_run('cifar_resnet14-all_but_bn-fixed', 3)   # Figure 1's cells: one more run
     assert fixed.train_stage == 'grid_train@cifar_resnet14-all_but_bn-fixed-3'
     assert fixed.train_dir == Path('results/grid/cifar_resnet14-all_but_bn-fixed-3/train')
-    assert (cell.batchnorm_init, fixed.batchnorm_init) == ('uniform', 'fixed')
+    assert (cell.norm_init, fixed.norm_init) == ('uniform', 'fixed')
 
 
 def test_cells_are_the_stages_dvc_generates(params, tmp_path):
@@ -97,11 +97,11 @@ def test_a_run_is_one_arch_and_one_set(run):
 
 @pytest.mark.parametrize('run, variants', [
     ('cifar_resnet14-norm_only-groupnorm', {'norm_layer': 'groupnorm'}),
-    ('cifar_resnet14-bn_only-fixed', {'batchnorm_init': 'fixed'}),
+    ('cifar_resnet14-bn_only-fixed', {'norm_init': 'fixed'}),
     ('cifar_resnet14-bn_only-orthogonal', {'weight_init': 'orthogonal'}),
-    ('cifar_resnet14-random_k-k1-layernorm', {'random_k': 1, 'norm_layer': 'layernorm'}),
+    ('cifar_resnet14-random_k-k1-layernorm', {'k': 1, 'norm_layer': 'layernorm'}),
     ('cifar_resnet14-all-positivenegative-k12-binary-batchnorm',
-     {'batchnorm_init': 'positivenegative', 'random_k': 12, 'weight_init': 'binary', 'norm_layer': 'batchnorm'}),
+     {'norm_init': 'positivenegative', 'k': 12, 'weight_init': 'binary', 'norm_layer': 'batchnorm'}),
 ])
 def test_a_run_may_carry_variants(run, variants):
     cell = Cell.from_run(run, 2)
@@ -110,9 +110,9 @@ def test_a_run_may_carry_variants(run, variants):
     assert cell.run == run and cell.name == f'{run}-2'  # verbatim: DVC's matrix names the cell so
     assert cell.train_dir == Path(f'results/grid/{run}-2/train')
     assert split_run(run) == ('cifar_resnet14', run.split('-')[1])
-    assert cell.batchnorm_init == variants.get('batchnorm_init', 'uniform')
-    assert (cell.norm_layer, cell.weight_init, cell.random_k) == \
-        tuple(variants.get(key) for key in ('norm_layer', 'weight_init', 'random_k'))
+    assert cell.norm_init == variants.get('norm_init', 'uniform')
+    assert (cell.norm_layer, cell.weight_init, cell.k) == \
+        tuple(variants.get(key) for key in ('norm_layer', 'weight_init', 'k'))
 
 
 def test_variant_vocabularies_are_the_librarys():
@@ -120,21 +120,21 @@ def test_variant_vocabularies_are_the_librarys():
     tuples); they do not overlap."""
     from bnonly.settings import ModelSettings, choices
     from bnonly.vocabulary import RUN_VARIANT_KEYS, variant_tokens
-    expected = {key: set(choices(ModelSettings, key)) for key in ('norm_layer', 'batchnorm_init', 'weight_init')}
+    expected = {key: set(choices(ModelSettings, key)) for key in ('norm_layer', 'norm_init', 'weight_init')}
     assert {key: {t for t, k in variant_tokens().items() if k == key} for key in expected} == expected
     assert sum(map(len, expected.values())) == len(variant_tokens())  # disjoint
-    assert RUN_VARIANT_KEYS == ('norm_layer', 'batchnorm_init', 'weight_init', 'random_k')
+    assert RUN_VARIANT_KEYS == ('norm_layer', 'norm_init', 'weight_init', 'k')
 
 
 @pytest.mark.parametrize('run, message', [
     ('cifar_resnet14-bn_only-0', r"'0' is not a variant; valid: model.norm_layer: batchnorm, groupnorm, layernorm; "
-                                 r"model.batchnorm_init: uniform, fixed, .*model.random_k: k<N>"),
+                                 r"model.norm_init: uniform, fixed, .*model.k: k<N>"),
     ('cifar_resnet14-bn_only-k0', "'k0' is not a variant"),
     ('cifar_resnet14-bn_only-k01', "'k01' is not a variant"),  # one spelling per value: names stay verbatim
     ('cifar_resnet14-bn_only-GroupNorm', "'GroupNorm' is not a variant"),
     ('cifar_resnet14-bn_only-groupnorm-layernorm', "'groupnorm' and 'layernorm' both set model.norm_layer"),
-    ('cifar_resnet14-random_k-k1-k2', "'k1' and 'k2' both set model.random_k"),
-    ('cifar_resnet14-bn_only-fixed-fixed', "'fixed' and 'fixed' both set model.batchnorm_init"),
+    ('cifar_resnet14-random_k-k1-k2', "'k1' and 'k2' both set model.k"),
+    ('cifar_resnet14-bn_only-fixed-fixed', "'fixed' and 'fixed' both set model.norm_init"),
 ])
 def test_bad_variants_name_the_token(run, message):
     with pytest.raises(GridError, match=message):
@@ -171,7 +171,7 @@ def test_recipe_holds_only_the_grid_section(params, tmp_path):
     assert (spec.arch, spec.trainable, spec.seed, spec.dataset) == ('cifar_resnet32', 'bn_only', 1, grid['dataset'])
     assert (spec.epochs, list(spec.milestones), spec.examples) == \
         (grid['train']['epochs'], grid['train']['milestones'], grid['train']['examples'])
-    assert spec.batchnorm_init == 'uniform'
+    assert spec.norm_init == 'uniform'
 
 
 def test_recipe_passes_the_grids_norm_layer(params, tmp_path):
@@ -310,17 +310,17 @@ def test_cost_model_reads_the_committed_summary():
 
 @pytest.mark.parametrize('name, dataset, archs, seeds, epochs', [
     ('paper_cifar10', 'cifar10', 12, 5, 160), ('paper_imagenet', 'imagenet', 5, 3, 90)])
-def test_a_profile_is_a_whole_grid_file(name, dataset, archs, seeds, epochs):
-    """Switching to a paper grid is `cp params/<profile>.yaml grid.yaml`: each profile is a complete, valid file."""
-    profile = load_params(PROJECT / 'params' / f'{name}.yaml')
-    assert set(profile) == set(load_params(PROJECT / 'grid.yaml'))
-    grid = profile['grid']
+def test_a_paper_grid_file_is_a_whole_grid_file(name, dataset, archs, seeds, epochs):
+    """Switching to a paper grid is `cp params/<name>.yaml grid.yaml`: each such file is complete and valid."""
+    paper = load_params(PROJECT / 'params' / f'{name}.yaml')
+    assert set(paper) == set(load_params(PROJECT / 'grid.yaml'))
+    grid = paper['grid']
     assert (grid['dataset'], len({arch for arch, _ in runs(grid)}), len(grid['seeds']), grid['train']['epochs']) == \
         (dataset, archs, seeds, epochs)
     analysed_cells(grid)
 
 
-def test_paper_cifar10_profile_is_the_papers_grid():
+def test_paper_cifar10_yaml_is_the_papers_grid():
     grid = yaml.safe_load((PROJECT / 'params' / 'paper_cifar10.yaml').read_text())['grid']
     archs = {arch for arch, _ in runs(grid)}
     depths = sorted(arch_info(a).depth for a in archs if arch_info(a).family == 'deep')

@@ -127,8 +127,8 @@ def test_the_extensions_check_catches_a_changed_number(tmp_path):
     rng, rows = np.random.default_rng(0), []
     for index, run in enumerate(grid['runs']):     # each run below the one before it, every seed its own noise
         arch, trainable, variants = parse_run(run)
-        settings = {'batchnorm_init': 'uniform', 'norm_layer': 'batchnorm', 'weight_init': 'kaiming_normal',
-                    'random_k': 2, **variants}
+        settings = {'norm_init': 'uniform', 'norm_layer': 'batchnorm', 'weight_init': 'kaiming_normal',
+                    'k': 2, **variants}
         for seed in grid['seeds']:
             for metric, value in (('test_accuracy', 0.9 - 0.03 * index + rng.normal(0, 0.01)),
                                   ('trainable_params', 1120)):
