@@ -9,6 +9,8 @@
 #                    rewritten too
 #   make study       the pre-registered budget study (study/dvc.yaml, study/README.md), its wall time in
 #                    benchmarks/results/time_breakdown_study.md; README.md's results rewritten too
+#   make scope       the pre-registered scope set (scope/dvc.yaml, scope/README.md), its wall time in
+#                    benchmarks/results/time_breakdown_scope.md; README.md's results rewritten too
 #   make slurm-repro the default pipeline through SLURM (every grid cell a task of one array, then dvc repro in
 #                    the workspace), submit to claims, in benchmarks/results/time_breakdown_slurm.md; needs a
 #                    running cluster (scripts/slurm/start-local-slurm.sh starts a one-node one here)
@@ -20,7 +22,7 @@ export SHELL
 export DVC_NO_ANALYTICS := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: repro test extensions study slurm-repro setup fashion-mnist
+.PHONY: repro test extensions study scope slurm-repro setup fashion-mnist
 
 setup: $(VENV)/.installed fashion-mnist
 
@@ -47,10 +49,10 @@ extensions: setup
 	  --out benchmarks/results/time_breakdown_extensions.md -- dvc repro extensions/dvc.yaml
 	source $(VENV)/bin/activate && python -m bnonly.readme_results
 
-# The budget study (study/registration.yaml): its own pipeline, breakdown and committed reports.
-study: setup
+# The pre-registered sets (<set>/registration.yaml): each its own pipeline, breakdown and committed reports.
+study scope: setup
 	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py \
-	  --out benchmarks/results/time_breakdown_study.md -- dvc repro study/dvc.yaml
+	  --out benchmarks/results/time_breakdown_$@.md -- dvc repro $@/dvc.yaml
 	source $(VENV)/bin/activate && python -m bnonly.readme_results
 
 # One task at a time with both cores, as `make repro` trains, so that the two times compare.

@@ -2,7 +2,8 @@
 files, which test module checks each table, the per-network test by formula and Holm's step-down.
 
 Used by tests/test_recompute_paper_claims.py and tests/test_recompute_extension_claims.py (the budget study's check
-is tests/test_study_claims.py's). Like the checks themselves it imports neither bnonly nor torch.
+is tests/test_study_claims.py's, the scope set's tests/test_scope.py's). Like the checks themselves it imports
+neither bnonly nor torch.
 """
 import importlib
 import math
@@ -20,7 +21,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 PIPELINES = {'paper': ('reports', 'dvc repro grid_aggregate', 'dvc repro claims'),
              'extensions': ('extensions/reports', 'dvc repro extensions/dvc.yaml:grid_aggregate',
                             'dvc repro extensions/dvc.yaml:claims'),
-             'study': ('study/reports', 'dvc repro study/dvc.yaml:grid_aggregate', 'dvc repro study/dvc.yaml:claims')}
+             'study': ('study/reports', 'dvc repro study/dvc.yaml:grid_aggregate', 'dvc repro study/dvc.yaml:claims'),
+             'scope': ('scope/reports', 'dvc repro scope/dvc.yaml:grid_aggregate', 'dvc repro scope/dvc.yaml:claims')}
 
 
 def files(table: str) -> tuple[Path, Path, Path]:
@@ -32,7 +34,7 @@ def files(table: str) -> tuple[Path, Path, Path]:
 # Each table's check: the test module that restates the table's design and the function there, imported on use.
 CHECKS = {'paper': ('test_recompute_paper_claims', 'check'),
           'extensions': ('test_recompute_extension_claims', 'check_extensions'),
-          'study': ('test_study_claims', 'check')}
+          'study': ('test_study_claims', 'check'), 'scope': ('test_scope', 'check')}
 ALPHA, MARGIN = 0.05, 0.01
 
 

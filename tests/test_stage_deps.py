@@ -35,9 +35,11 @@ TRAINING_STAGES = ('train', 'grid_train')
 REPORT_SCRIPTS = {'claims': 'stages/claims.py', 'figure': 'stages/figures.py'}
 # What a pipeline's report stages must not list: another grid's package and its folder (the paper's package is
 # the machinery the other grids stand on).
-FOREIGN = {'dvc.yaml': ('src/bnonly/extensions', 'src/bnonly/study', 'extensions/', 'study/'),
-           'extensions/dvc.yaml': ('src/bnonly/study', 'study/'),
-           'study/dvc.yaml': ('src/bnonly/extensions', 'extensions/')}
+# Each grid beside the root's has its own package and folder (bnonly.<folder>, <folder>/); the paper's modules are
+# the machinery every grid shares.
+FOREIGN = {p.path: tuple(path for other in DECLARED if other.folder not in ('.', p.folder)
+                         for path in (f'src/bnonly/{other.folder}', f'{other.folder}/'))
+           for p in DECLARED}
 REGISTRIES = {'claims': 'bnonly.claims_tables.TABLES', 'figure': 'bnonly.figure_sets.FIGURE_SETS'}
 ANALYSIS_STAGES = ('analyze', 'grid_analyze')
 

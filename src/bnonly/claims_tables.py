@@ -9,4 +9,4 @@ every table.
 from bnonly.registry import Registry
 
 TABLES = Registry('TABLE', {'paper': 'bnonly.paper.claims_table', 'extensions': 'bnonly.extensions.claims',
-                            'study': 'bnonly.study.claims'})
+                            'study': 'bnonly.study.claims', 'scope': 'bnonly.scope.claims'})

@@ -7,4 +7,4 @@ is used, under the name of the claims table of the same grid (bnonly.claims_tabl
 from bnonly.registry import Registry
 
 FIGURE_SETS = Registry('FIGURE_SET', {'paper': 'bnonly.paper.figures', 'extensions': 'bnonly.extensions.figures',
-                                      'study': 'bnonly.study.figures'})
+                                      'study': 'bnonly.study.figures', 'scope': 'bnonly.scope.figures'})

@@ -133,18 +133,22 @@ def label(arch: str) -> str:
 # ------------------------------------------------------------------------------------------ selectors
 @dataclass(frozen=True)
 class PerNetwork:
-    """Every network with both cells: setup ``a`` against ``b`` (metric ``b_metric`` when given)."""
+    """Every network with both cells: setup ``a`` against ``b`` (metric ``b_metric`` when given); only the
+    networks ``archs`` when given (a registered scope: another network's cells never enter the test)."""
     a: str
     b: str
     metric: str = 'test_accuracy'
     b_metric: str | None = None
     source: str = 'train'
+    archs: tuple[str, ...] = ()
 
     def comparisons(self, results: Results, key: str) -> list[Comparison]:
         metric = self.metric.format(t=key)
         b_metric = (self.b_metric or self.metric).format(t=key)
         found = []
         for arch in results.archs(self.a, metric=metric, source=self.source):
+            if self.archs and arch not in self.archs:
+                continue
             a = Side(run_of(arch, self.a), metric, self.source)
             b = Side(run_of(arch, self.b), b_metric, self.source)
             if results.has(b):
