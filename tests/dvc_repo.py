@@ -15,8 +15,7 @@ from pathlib import Path
 import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
-# study/registration.yaml: the claims and figure registries import the study's table, which reads it.
-COPIED = ('dvc.yaml', 'params.yaml', 'grid.yaml', '.dvcignore', 'stages', 'src', 'study/registration.yaml')
+COPIED = ('dvc.yaml', 'params.yaml', 'grid.yaml', '.dvcignore', 'stages', 'src')
 GRID_SECTIONS = ('grid', 'figures')
 
 
