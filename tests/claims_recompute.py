@@ -55,6 +55,7 @@ def one_sample(x: np.ndarray, *, tost: bool) -> dict:
 
 
 def holm(ps: list[float]) -> list[float]:
+    """Holm's step-down adjustment written out: sorted p times (m - rank), running maximum, capped at 1."""
     order = sorted(range(len(ps)), key=lambda i: ps[i])
     adjusted, running = [0.0] * len(ps), 0.0
     for rank, i in enumerate(order):
@@ -89,3 +90,24 @@ def committed(table: str):
         pytest.skip(f'{folder}/grid_cells.csv is not in the checkout: `{aggregate}` writes it from the trained '
                     f'cells (`{claims}` then rewrites {folder}/claims.md and {folder}/claims.csv from it); commit '
                     f'all three')
+
+
+# ------------------------------------------------------------------------------- the stages on synthetic cells
+# The tests that run the claims stage on stand-in cells (bnonly.paper.synthetic, never measurements) aggregate
+# them and call the stage the same way; bnonly is imported inside, so importing this module still loads neither.
+def aggregate(grid: dict, cells: Path, out: Path):
+    """The aggregate stage's tables of the cells under ``cells``, written to ``out``; the per-seed cells read back."""
+    import pandas as pd
+    from bnonly.paper import aggregate as stage
+    stage.write(grid, cells, cells_csv=out / 'grid_cells.csv', summary_csv=out / 'summary.csv',
+                bn_values_csv=out / 'bn.csv', history_csv=out / 'history.csv', summary_json_path=out / 'summary.json')
+    return pd.read_csv(out / 'grid_cells.csv')
+
+
+def claims_stage(table: str, out: Path) -> int:
+    """stages/claims.py on ``aggregate``'s tables in ``out``, writing claims.md and claims.csv there."""
+    import runpy
+    main = runpy.run_path(str(PROJECT / 'stages' / 'claims.py'), run_name='claims_stage')['main']
+    return main(['--table', table, '--cells', str(out / 'grid_cells.csv'), '--summary', str(out / 'summary.csv'),
+                 '--summary-json', str(out / 'summary.json'), '--out', str(out / 'claims.md'),
+                 '--csv', str(out / 'claims.csv')])

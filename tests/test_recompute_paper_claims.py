@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from claims_recompute import (ALPHA, CHECKS, PIPELINES, PROJECT, check_committed, check_in_fresh_interpreter,
-                              committed, holm, one_sample)
+from claims_recompute import (ALPHA, CHECKS, PIPELINES, PROJECT, aggregate, check_committed,
+                              check_in_fresh_interpreter, claims_stage, committed, holm, one_sample)
 
 # The committed tables this module checks: the paper's, and the budget study's re-test of its claims.
 TABLES_CHECKED = ('paper', 'study')
@@ -250,25 +250,17 @@ def test_the_check_catches_a_changed_number(tmp_path):
     """The claims stage on synthetic cells (bnonly.paper.synthetic, never measurements) passes the check; a
     changed estimate, p or verdict in its table does not."""
     from bnonly.config import load_params
-    from bnonly.paper import aggregate
     from bnonly.paper.synthetic import write_grid
-    import runpy
 
     grid = load_params(PROJECT / 'grid.yaml')['grid']
     write_grid(grid, tmp_path / 'cells')
     out = tmp_path / 'reports'
-    aggregate.write(grid, tmp_path / 'cells', cells_csv=out / 'grid_cells.csv', summary_csv=out / 'summary.csv',
-                    bn_values_csv=out / 'bn.csv', history_csv=out / 'history.csv',
-                    summary_json_path=out / 'summary.json')
-    frame = pd.read_csv(out / 'grid_cells.csv')
+    frame = aggregate(grid, tmp_path / 'cells', out)
     noise = np.random.default_rng(0).normal(0, 0.01, len(frame))      # every paired difference gets a spread
     spread = frame.metric.isin(['test_accuracy', SHARE, SHARE_INIT, CLAMPED, CONTROL, 'dead_relu.fraction'])
     frame.loc[spread, 'value'] += noise[spread.to_numpy()]
     frame.to_csv(out / 'grid_cells.csv', index=False)
-    main = runpy.run_path(str(PROJECT / 'stages' / 'claims.py'), run_name='claims_stage')['main']
-    assert main(['--cells', str(out / 'grid_cells.csv'), '--summary', str(out / 'summary.csv'),
-                 '--summary-json', str(out / 'summary.json'), '--out', str(out / 'claims.md'),
-                 '--csv', str(out / 'claims.csv')]) == 0
+    assert claims_stage('paper', out) == 0
     assert check(out / 'grid_cells.csv', out / 'claims.csv', out / 'claims.md') == []
     assert {'9', '11', '12', '13', '17a', '18'} <= set(recompute(Cells(frame)))  # blocked, -fixed, TOST, logit rows
     table = pd.read_csv(out / 'claims.csv', dtype={'number': str})

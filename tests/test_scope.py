@@ -9,7 +9,6 @@ synthetic tests run the claims stage on stand-in cells (bnonly.paper.synthetic, 
 """
 import math
 import re
-import runpy
 import subprocess
 
 import numpy as np
@@ -17,7 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from claims_recompute import ALPHA, PROJECT, check_committed, check_in_fresh_interpreter, committed, holm
+from claims_recompute import (ALPHA, PROJECT, aggregate, check_committed, check_in_fresh_interpreter, claims_stage,
+                              committed, holm)
 from test_recompute_paper_claims import SHARE, Cells, label, paired_row
 
 TABLES_CHECKED = ('scope',)
@@ -158,24 +158,17 @@ def test_the_committed_table_recomputes_from_the_committed_cells(table):
 
 # ------------------------------------------------------------------------------- on synthetic cells
 def _claims(scope, tmp_path, *, extra_network: bool = False) -> pd.DataFrame:
-    from bnonly.paper import aggregate
     from bnonly.paper.synthetic import write_grid
     grid = dict(scope)
     if extra_network:       # a ResNet-14 random_k cell the registration does not name for row 6
         grid['runs'] = [*grid['runs'], 'cifar_resnet14-bn_only', 'cifar_resnet14-random_k']
     write_grid(grid, tmp_path / 'cells')
     out = tmp_path / 'reports'
-    aggregate.write(grid, tmp_path / 'cells', cells_csv=out / 'grid_cells.csv', summary_csv=out / 'summary.csv',
-                    bn_values_csv=out / 'bn.csv', history_csv=out / 'history.csv',
-                    summary_json_path=out / 'summary.json')
-    frame = pd.read_csv(out / 'grid_cells.csv')
+    frame = aggregate(grid, tmp_path / 'cells', out)
     spread = frame.metric.isin(['test_accuracy', SHARE, 'dead_relu.fraction'])
     frame.loc[spread, 'value'] += np.random.default_rng(0).normal(0, 0.01, len(frame))[spread.to_numpy()]
     frame.to_csv(out / 'grid_cells.csv', index=False)
-    main = runpy.run_path(str(PROJECT / 'stages' / 'claims.py'), run_name='claims_stage')['main']
-    assert main(['--table', 'scope', '--cells', str(out / 'grid_cells.csv'), '--summary', str(out / 'summary.csv'),
-                 '--summary-json', str(out / 'summary.json'), '--out', str(out / 'claims.md'),
-                 '--csv', str(out / 'claims.csv')]) == 0
+    assert claims_stage('scope', out) == 0
     assert check(out / 'grid_cells.csv', out / 'claims.csv', out / 'claims.md') == []
     return pd.read_csv(out / 'claims.csv', dtype={'number': str}).set_index('number')
 

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from claims_recompute import aggregate, claims_stage
+
 PROJECT = Path(__file__).resolve().parents[1]
 ALPHA = 0.05
 R14, R32, WRN = 'cifar_resnet14-bn_only', 'cifar_resnet32-bn_only', 'cifar_wide_resnet14_2-bn_only'
@@ -144,13 +146,9 @@ def aggregated(grid: dict, tmp_path: Path, effect: float) -> Path:
     """The study grid's aggregated tables from synthetic cells, ``effect`` added to the share of |γ| < 0.1 of
     ResNet-32 and WRN-14-2 at 3,000 steps (a built-in network x budget interaction) and a spread to every
     per-seed value the tests read."""
-    from bnonly.paper import aggregate
     write_study_cells(grid, tmp_path / 'cells')
     out = tmp_path / 'reports'
-    aggregate.write(grid, tmp_path / 'cells', cells_csv=out / 'grid_cells.csv', summary_csv=out / 'summary.csv',
-                    bn_values_csv=out / 'bn.csv', history_csv=out / 'history.csv',
-                    summary_json_path=out / 'summary.json')
-    frame = pd.read_csv(out / 'grid_cells.csv')
+    frame = aggregate(grid, tmp_path / 'cells', out)
     spread = frame.metric.str.startswith(('gamma.frac_abs_below', 'gamma_init.frac_abs_below', 'test_accuracy'))
     frame.loc[spread, 'value'] += np.random.default_rng(1).normal(0, 0.005, len(frame))[spread.to_numpy()]
     boosted = frame.run.isin([R32 + HIGH, WRN + HIGH]) & (frame.metric == 'gamma.frac_abs_below.t0p1')
@@ -160,11 +158,7 @@ def aggregated(grid: dict, tmp_path: Path, effect: float) -> Path:
 
 
 def run_claims(out: Path) -> pd.DataFrame:
-    import runpy
-    main = runpy.run_path(str(PROJECT / 'stages' / 'claims.py'), run_name='claims_stage')['main']
-    assert main(['--table', 'study', '--cells', str(out / 'grid_cells.csv'), '--summary', str(out / 'summary.csv'),
-                 '--summary-json', str(out / 'summary.json'), '--out', str(out / 'claims.md'),
-                 '--csv', str(out / 'claims.csv')]) == 0
+    assert claims_stage('study', out) == 0
     assert check(out / 'grid_cells.csv', out / 'claims.csv', out / 'claims.md') == []
     return pd.read_csv(out / 'claims.csv', dtype={'number': str}).set_index('number')
 

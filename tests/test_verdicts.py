@@ -3,6 +3,8 @@ import math
 
 import pytest
 
+from claims_recompute import holm
+
 from bnonly.reporting.statistics import ONE_SIDED, Outcome, sd_upper, seeds_needed
 from bnonly.reporting.verdicts import (CONTRADICTED, EXPLORATORY, FAILS, HOLDS, NOT_MEASURED, UNRESOLVED, Budget,
                                    Finding, Planning, Row, both_directions_sensitivity, decide, not_measured)
@@ -14,16 +16,6 @@ def row(number: str, p: float, opposite: float | tuple = 0.9, label: str = 'net'
                       n=4, df=3, sd=0.5, se=0.25, p=p, opposite=opposite)
     return Row(number, f'claim {number}', '-', findings=[Finding(label, outcome, '+1')],
                planning=Planning(0.25, 'smallest effect of interest'))
-
-
-def holm(ps):
-    """Holm's step-down adjustment written out: sorted p times (m - rank), running maximum, capped at 1."""
-    order = sorted(range(len(ps)), key=lambda i: ps[i])
-    adjusted, running = [0.0] * len(ps), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(ps) - rank) * ps[i]))
-        adjusted[i] = running
-    return adjusted
 
 
 def test_one_family_is_holm_over_every_claim_and_contradicting_test():
