@@ -16,6 +16,7 @@ import dataclasses
 
 from bnonly import registration as registered
 from bnonly.paper.claims import budget
+from bnonly.paper.claims_table import TABLE as PAPER_TABLE
 from bnonly.paper.names import dataset_label
 from bnonly.paper.paper_claims import CLAIMS as PAPER_CLAIMS
 from bnonly.paper.results import PerNetwork, Results, label
@@ -68,9 +69,8 @@ def header(rows: list[Row], profile: dict, both_directions: bool) -> list[str]:
     ]
 
 
+# The paper table's columns but the family (there is one) and the q-value (one family, nothing to screen).
 TABLE = ClaimsTable(
     name='scope', claims=CLAIMS, results=Results, header=header,
-    columns=(('#', 'number'), ('Claim (paper)', 'claim'), ('Paper', 'paper'),
-             ('Ours (estimate [95% CI, unadjusted] per network)', 'ours'), ('Test', 'test'), ('n', 'n'),
-             ('p (Holm)', 'p'), ('Verdict', 'verdict')),
+    columns=tuple(column for column in PAPER_TABLE.columns if column[1] not in ('family', 'q')),
     aggregate='dvc repro scope/dvc.yaml:grid_aggregate', both_directions=True)
