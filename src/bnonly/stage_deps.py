@@ -31,7 +31,8 @@ CHOSEN = {'bnonly.claims_tables.TABLES': '--table', 'bnonly.figure_sets.FIGURE_S
 # Package data a module reads: a stage that imports the module depends on the file too.
 DATA_FILES = {'src/bnonly/data/integrity.py': 'src/bnonly/data/checksums.json',
               'src/bnonly/study/registration.py': 'study/registration.yaml',
-              'src/bnonly/scope/claims.py': 'scope/registration.yaml'}
+              'src/bnonly/scope/claims.py': 'scope/registration.yaml',
+              'src/bnonly/extensions/claims.py': 'extensions/registration.yaml'}
 # What DVC leaves out of a folder's hash (.dvcignore): byte code.
 _UNHASHED_DIRS = {'__pycache__'}
 _UNHASHED_SUFFIXES = ('.pyc',)

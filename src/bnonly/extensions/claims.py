@@ -1,54 +1,77 @@
-"""Pre-specified claims of the extensions grid (X1-X12), declared as the paper's are (bnonly.reporting.claim),
+"""Pre-specified claims of the extensions grid (X1-X15), declared as the paper's are (bnonly.reporting.claim),
 evaluated by the same evaluator (bnonly.paper.claims) and written by the same writer
 (bnonly.reporting.claims_table): ``TABLE``, the claims stage's ``--table extensions``.
 
-Each claim names two runs of extensions/grid.yaml (``RunPair``) and one test, fixed here before any cell was
-trained:
+Each claim names two runs of extensions/grid.yaml (``RunPair``) and one test. Which rows are tested, in which
+family, the seeds and α are registered in extensions/registration.yaml and read from it (bnonly.registration),
+not restated; what each row compares is declared here, and tests/test_extensions_registration.py checks it
+against the registration. The rules, as registered:
 
 - Cells are compared **paired by seed** (same data order and training subset; within one network and init,
   the same initial weights): the per-seed differences a - b on the seeds both runs have.
 - "Above" claims are **one-sided paired t tests** (bnonly.reporting.statistics.one_sided_t) in the stated
-  direction. X3 (γ only against β only) is posed one-sided too, "γ only above β only", with its
-  contradicting one-sided test (β only above γ only) in the Holm family as well, so a significant
-  difference either way is a verdict. The direction is the one the paper's account predicts: BN-only works
-  by switching features off through small γ, which γ only can do and β only (γ frozen at its random init)
-  cannot.
+  direction, each with its contradicting test (the opposite direction) in the same family, so a row can hold,
+  be reversed or stay open. X3 (γ only above β only) takes the direction the paper's account predicts: BN-only
+  works by switching features off through small γ, which γ only can do and β only (γ frozen at its random
+  init) cannot. X15 (β only above output only) takes the paper's row 7 direction, though β only scored below
+  the default grid's output-only on seeds 0-2: either direction decides.
 - "Barely changes" claims are **TOST equivalence tests** with the paper table's margin, ±1 point
   (bnonly.paper.paper_claims.EQUIVALENCE_MARGIN), printed with the 90% interval the TOST decides by. All three
   init claims (X10-X12) were posed so before the first run (seeds 0-2). Only X12 stays one: X10 and X11 are
-  **estimates** now (bnonly.reporting.statistics.two_sided_t: the difference, its 95% interval and a two-sided p,
+  **estimates** (bnonly.reporting.statistics.two_sided_t: the difference, its 95% interval and a two-sided p,
   no verdict), because on seeds 0-2 their intervals were about 8 points wide with the estimate 2-3 points
   below 0, so no affordable seed count shows ±1 point. That change was made after seeing the data.
-- X4 repeats the paper table's row 6 (ResNet-14 BN-only against random_k) on seeds 0-2, the seeds of the
-  exploratory run that chose that table's primary family: it is **exploratory**, printed with its unadjusted
-  p and no verdict.
-- **Holm** across this table's tests and their contradicting tests, verdicts, scopes and seed counts as in
-  the paper's table (bnonly.reporting.verdicts.decide); exploratory rows stay out of the family; rows whose runs
-  the tables lack are **not measured**. Taking X4, X10 and X11 out shrank the family after seeds 0-2 were
-  seen, so its verdicts on those seeds are exploratory too; a confirmatory reading needs a new seed set.
+- X4 repeats the paper table's row 6 (ResNet-14 BN-only against random_k): it is **exploratory**, printed with
+  its unadjusted p and no verdict.
+- **Serial gatekeeping** of two Holm families at α (bnonly.reporting.verdicts, ``gate=DECIDED``): the primary
+  family is the γ-or-β question on the BatchNorm ResNet-14 (X1-X3, X13-X15, both directions of each); the
+  secondary family (X5-X9, X12 with their contradicting tests) is decided only if every primary row is
+  decided, holding or reversed. Rows whose runs the tables lack are **not measured**.
+- Seeds 0-2 were seen before these rows took their final form: a table of those seeds is exploratory whatever
+  it prints. The registered seeds are the confirmatory set; n is never extended.
 - Seeds needed are planned at each claim's smallest effect of interest (its ``planning``: 2 points for
   "above" claims, a true difference of 0 for an equivalence) with the sd at its upper 80% confidence bound.
 
-X4-X7 compare a normalisation-only set with random_k at k = 2, its equal trainable count
-(bnonly.trainable.EQUAL_COUNT_BASELINE; each row prints both counts as trained). γ only and β only have no
-random baseline here: theirs is k = 1, which the grid does not train.
+X4-X7 compare a normalisation-only set with random_k at k = 2, its equal trainable count, X13 and X14 γ only
+and β only with random_k at k = 1, theirs (bnonly.trainable.EQUAL_COUNT_BASELINE; each row prints both counts
+as trained).
 """
+from bnonly import registration as registered
 from bnonly.extensions import runs
 from bnonly.extensions.runs import RunPair
 from bnonly.paper.claims import budget
 from bnonly.paper.names import dataset_label
 from bnonly.paper.paper_claims import EQUIVALENCE_MARGIN
 from bnonly.paper.results import Results
-from bnonly.reporting.claim import (EQUIVALENT, ESTIMATE, EXPLORATORY, IN_FAMILY, PAIRED, TRAINABLE_COUNTS,
-                                    Claim)
+from bnonly.reporting.claim import (EQUIVALENT, ESTIMATE, EXPLORATORY, IN_FAMILY, PAIRED, PRIMARY,
+                                    TRAINABLE_COUNTS, Claim)
 from bnonly.reporting.claims_table import ClaimsTable, tally
-from bnonly.reporting.statistics import ALPHA
-from bnonly.reporting.verdicts import Planning, Row
+from bnonly.reporting.verdicts import DECIDED, Planning, Row
+
+PATH = 'extensions/registration.yaml'   # relative to the project root, as git names it
+REGISTRATION = registered.load(PATH)
+ALPHA = REGISTRATION['alpha']
+SEEDS = tuple(REGISTRATION['seeds'])
+# The registered families, in their order, as the table names them: the first is gatekept's primary family.
+FAMILY_OF = {'primary': PRIMARY, 'secondary': IN_FAMILY}
+FAMILIES = {family['family']: tuple(family['rows']) for family in REGISTRATION['families']}
+if tuple(FAMILIES) != tuple(FAMILY_OF):
+    raise ValueError(f'{PATH}: families {tuple(FAMILIES)}, the table knows {tuple(FAMILY_OF)} in that order')
 
 SMALLEST_EFFECT = 0.02      # the smallest effect of interest of an "above" claim (seed counts only)
 _MARGIN = f'±{100 * EQUIVALENCE_MARGIN:g} point'
 _ABOVE = Planning(SMALLEST_EFFECT, 'smallest effect of interest')
 _NO_CHANGE = Planning(EQUIVALENCE_MARGIN, 'a true difference of 0')
+
+
+def _family(number: str, exploratory: str) -> str:
+    """The row's family as registered; an exploratory row (one that says why) is in none."""
+    if exploratory:
+        return EXPLORATORY
+    found = [FAMILY_OF[name] for name, rows in FAMILIES.items() if number in rows]
+    if len(found) != 1:
+        raise ValueError(f'{PATH} puts claim {number} in {len(found)} families: a tested row is in exactly one')
+    return found[0]
 
 
 def _runs(number: str, claim: str, prior: str, label: str, a: str, b: str, test: str, planning: Planning, *,
@@ -58,8 +81,7 @@ def _runs(number: str, claim: str, prior: str, label: str, a: str, b: str, test:
     return Claim(number, claim, prior, RunPair(label, a, b), test, planning,
                  what=f'{a} − {b} test accuracy on {{data}} ({what})',
                  missing=f'needs the runs {a} and {b} with a seed in common (extensions/grid.yaml)',
-                 family=EXPLORATORY if exploratory else IN_FAMILY, reason=exploratory, note=note,
-                 detail=TRAINABLE_COUNTS)
+                 family=_family(number, exploratory), reason=exploratory, note=note, detail=TRAINABLE_COUNTS)
 
 
 _NO_EQUIVALENCE = (f'posed as an equivalence within {_MARGIN} before seeds 0-2; their interval was about 8 points '
@@ -74,12 +96,20 @@ CLAIMS = (
           runs.BETA_ONLY, PAIRED, _ABOVE),
     _runs('X3', 'γ only is above β only (γ does more of the work).',
           'the paper\'s account: features are switched off by small γ', 'ResNet-14', runs.GAMMA_ONLY,
-          runs.BETA_ONLY, PAIRED, _ABOVE, note='posed one-sided; its contradicting test, β only above γ only, is in '
-                                               'the Holm family too, so either direction decides'),
+          runs.BETA_ONLY, PAIRED, _ABOVE),
+    _runs('X13', 'γ only is above as many random weights (random_k, k = 1).',
+          'whether γ alone beats random features at its own count, as BN-only does at its', 'ResNet-14',
+          runs.GAMMA_ONLY, runs.RANDOM_K1, PAIRED, _ABOVE),
+    _runs('X14', 'β only is above as many random weights (random_k, k = 1).',
+          'whether β alone beats random features at its own count, as BN-only does at its', 'ResNet-14',
+          runs.BETA_ONLY, runs.RANDOM_K1, PAIRED, _ABOVE),
+    _runs('X15', 'β only against output only (ResNet-14): β only is above training only the output layer.',
+          'β only scored 43.9% on seeds 0-2 against the default grid\'s output-only 48.1%, a gap no row tested',
+          'ResNet-14', runs.BETA_ONLY, runs.OUTPUT_ONLY, PAIRED, _ABOVE,
+          note='posed in the paper\'s row 7 direction; either direction decides'),
     _runs('X4', 'BatchNorm only is above as many random weights (random_k, k = 2).',
           'the paper\'s claim, on the extensions grid', 'ResNet-14', runs.BN_ONLY, runs.RANDOM_K, PAIRED, _ABOVE,
-          exploratory='the paper table\'s row 6 on seeds 0-2, which the exploratory run that chose that table\'s '
-                      'primary family had already used: not a confirmation'),
+          exploratory='it repeats the paper table\'s row 6, which that table decides: not a new question'),
     _runs('X5', 'GroupNorm only is above as many random weights (random_k, k = 2).',
           'whether the effect needs batch statistics (GroupNorm: per example, per group of channels)',
           'ResNet-14 (GroupNorm)', *runs.NORMS['GroupNorm'], PAIRED, _ABOVE),
@@ -105,22 +135,28 @@ CLAIMS = (
           f'({_MARGIN}).', 'no direction predicted: robustness to the random features\' distribution',
           'ResNet-14', f'{runs.BN_ONLY}-binary', runs.BN_ONLY, EQUIVALENT, _NO_CHANGE),
 )
+_unclaimed = {number for rows in FAMILIES.values() for number in rows} - {claim.number for claim in CLAIMS}
+if _unclaimed:
+    raise ValueError(f'{PATH} registers rows {sorted(_unclaimed)} that bnonly.extensions.claims does not declare')
 
 
 def header(rows: list[Row], profile: dict, both_directions: bool) -> list[str]:
-    """The title, the grid and the rules, above the columns (one Holm family: no primary rows)."""
-    dataset = dataset_label(profile.get('dataset'))
-    family = max((r.family_size for r in rows), default=0)
+    """The title, the registration's commit, the grid and the rules, above the columns."""
+    sizes = {family: max((r.family_size for r in rows if r.family == family), default=0)
+             for family in ('primary', 'secondary')}
     exploratory = ', '.join(r.number for r in rows if r.exploratory) or 'none'
     length = budget(profile)
     reversal = (f'; a significant result against a claim reads "reversed at {length.text}", not "does not hold"'
                 if length.short else '')
     steps = profile.get('steps')
     steps = f'{steps:,}' if isinstance(steps, int) else str(steps)  # a mixed grid: the list of values
+    primary, secondary = (', '.join(FAMILIES[name]) for name in FAMILY_OF)
     return [
         '# Beyond the paper: the extensions grid\'s claims against our measurements',
         '',
-        f'Grid: {dataset}, {steps} SGD steps per cell, {profile.get("seeds")} seeds, '
+        f'Registration: {PATH}, last changed in commit {registered.fixing_commit(PATH)} (read when this table was '
+        f'written): seeds {", ".join(map(str, SEEDS))} (n = {len(SEEDS)}, never extended). Grid: '
+        f'{dataset_label(profile.get("dataset"))}, {steps} SGD steps per cell, {profile.get("seeds")} seeds, '
         f'{profile.get("cells_trained")} trained and {profile.get("cells_analysed")} analysed cells '
         f'(extensions/grid.yaml). Verdicts: {tally(rows)}.',
         '',
@@ -129,11 +165,13 @@ def header(rows: list[Row], profile: dict, both_directions: bool) -> list[str]:
         f'paper table\'s machinery: cells paired by seed, the estimate the mean per-seed difference in test '
         f'accuracy with its two-sided t interval, unadjusted for multiplicity (95%; a TOST row\'s is the 90% '
         f'interval the TOST decides by); "above" claims are one-sided paired t tests, "barely changes" claims '
-        f'TOST equivalence tests with a margin of {_MARGIN}. p-values are Holm-adjusted across this table '
-        f'({family} tests: each row\'s and its contradicting tests), at α = {ALPHA:g}; exploratory rows '
-        f'({exploratory}) stay out of the family and print an unadjusted p and no verdict. Each verdict names '
-        f'the network and the budget ({length.text} per cell) it rests on{reversal}. '
-        f'Seed counts (for a new confirmatory seed set) and the exploratory q (BH) column as in reports/claims.md.',
+        f'TOST equivalence tests with a margin of {_MARGIN}. Primary family ({primary}; Holm at α = {ALPHA:g}, '
+        f'{sizes["primary"]} tests: both directions of each); secondary family ({secondary}; Holm at α, '
+        f'{sizes["secondary"]} tests: each row\'s and its contradicting tests) decided only if every primary row '
+        f'is decided, holding or reversed (serial gatekeeping). Exploratory rows ({exploratory}) stay out of '
+        f'both families and print an unadjusted p and no verdict. Each verdict names the network and the budget '
+        f'({length.text} per cell) it rests on{reversal}. Seed counts for an open row are for a new registration; '
+        f'the exploratory q (BH) column as in reports/claims.md.',
         '',
     ]
 
@@ -143,5 +181,7 @@ def header(rows: list[Row], profile: dict, both_directions: bool) -> list[str]:
 TABLE = ClaimsTable(
     name='extensions', claims=CLAIMS, results=Results, header=header,
     columns=(('#', 'number'), ('Claim', 'claim'), ('Why asked', 'paper'), ('Ours (estimate [CI, unadjusted])', 'ours'),
-             ('Test', 'test'), ('n', 'n'), ('p (Holm)', 'p'), ('q (BH)', 'q'), ('Verdict', 'verdict')),
-    aggregate='dvc repro extensions/dvc.yaml:grid_aggregate', csv_names=(('paper', 'why_asked'),))
+             ('Test', 'test'), ('n', 'n'), ('Family', 'family'), ('p (Holm)', 'p'), ('q (BH)', 'q'),
+             ('Verdict', 'verdict')),
+    aggregate='dvc repro extensions/dvc.yaml:grid_aggregate', csv_names=(('paper', 'why_asked'),),
+    both_directions=True, gate=DECIDED)

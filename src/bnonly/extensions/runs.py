@@ -14,11 +14,14 @@ from bnonly.paper.results import Comparison, Side, seed_values, summary_row
 
 RESNET, VIT = 'cifar_resnet14', 'vit_fmnist_tiny'
 
-# E1, X1-X4: γ, β or both on the BatchNorm ResNet-14, and the random baseline with both's count (k = 2).
+# E1, X1-X4, X13-X15: γ, β or both on the BatchNorm ResNet-14, the random baselines with both's count (k = 2)
+# and with γ's or β's alone (k = 1), and the output layer alone.
 BN_ONLY = f'{RESNET}-bn_only'
 GAMMA_ONLY = f'{RESNET}-gamma_only'
 BETA_ONLY = f'{RESNET}-beta_only'
 RANDOM_K = f'{RESNET}-random_k'
+RANDOM_K1 = f'{RESNET}-random_k-k1'
+OUTPUT_ONLY = f'{RESNET}-output_only'
 
 # E2, X4-X6: per normalisation, (norm-only run, its equal-count random_k run). On BatchNorm norm_only is
 # bn_only, and the grid trains it once under that name.
@@ -38,7 +41,8 @@ WEIGHT_INITS = (('Kaiming normal', BN_ONLY), ('orthogonal', f'{BN_ONLY}-orthogon
                 ('binary ±σ', f'{BN_ONLY}-binary'))
 
 ALL_RUNS = tuple(dict.fromkeys(
-    [BN_ONLY, GAMMA_ONLY, BETA_ONLY, RANDOM_K, *(run for pair in NORMS.values() for run in pair),
+    [BN_ONLY, GAMMA_ONLY, BETA_ONLY, RANDOM_K, RANDOM_K1, OUTPUT_ONLY,
+     *(run for pair in NORMS.values() for run in pair),
      VIT_NORM_ONLY, VIT_RANDOM_K, VIT_OUTPUT_ONLY, VIT_ALL, *(run for _, run in GAMMA_INITS + WEIGHT_INITS)]))
 
 
