@@ -4,7 +4,8 @@ Every bar is a run's mean over seeds and its error bar the 95% confidence interv
 n - 1 degrees of freedom: the summary's ``ci95``); captions and axis labels say so. A run the tables lack
 leaves its bar out and says "not run".
 
-- E1: γ only vs β only vs both (bn_only) on ResNet-14, beside the random baseline with both's count (k = 2).
+- E1: γ only vs β only vs both (bn_only) on ResNet-14, beside the random baselines with both's count (k = 2) and
+  with γ's or β's alone (k = 1), and the output layer alone.
 - E2: per normalisation (BatchNorm, GroupNorm, LayerNorm ResNet-14): norm-only vs its equal-count random_k.
 - E3: the ViT: LayerNorm only vs random_k (equal count), output layer only, all parameters.
 - E4: BN-only per initialisation (γ: U[0, 1), 1, U[-1, 1); frozen weights: Kaiming normal, orthogonal,
@@ -123,11 +124,13 @@ def figure_e1(summary: pd.DataFrame, history: pd.DataFrame, profile: dict) -> Fi
     bars = [Bar(plotting.trainable_label(name), _accuracy(summary, run), plotting.TRAINABLE_COLOURS[name])
             for name, run in (('gamma_only', runs.GAMMA_ONLY), ('beta_only', runs.BETA_ONLY),
                               ('bn_only', runs.BN_ONLY))]
-    bars.append(Bar(_random_k_label(summary, runs.RANDOM_K), _accuracy(summary, runs.RANDOM_K),
-                    plotting.TRAINABLE_COLOURS['random_k']))
+    bars += [Bar(_random_k_label(summary, run), _accuracy(summary, run), plotting.TRAINABLE_COLOURS['random_k'])
+             for run in (runs.RANDOM_K, runs.RANDOM_K1)]
+    bars.append(Bar(plotting.trainable_label('output_only'), _accuracy(summary, runs.OUTPUT_ONLY),
+                    plotting.TRAINABLE_COLOURS['output_only']))
     return _accuracy_bars(bars, profile, 'E1: γ only vs β only vs both (BatchNorm only), ResNet-14',
-                          'Random k per channel matches the count of γ and β together; γ only and β only train '
-                          'half as many (their k = 1 baseline is not in the grid)')
+                          'Random k per channel: k = 2 matches the count of γ and β together, k = 1 that of γ '
+                          'only or β only')
 
 
 def figure_e2(summary: pd.DataFrame, history: pd.DataFrame, profile: dict) -> Figure:
