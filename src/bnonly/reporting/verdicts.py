@@ -221,7 +221,9 @@ def decide(rows: list[Row], primary: Collection[str] | None = None, *, both_dire
     if not primary:
         first, second = second, []
     adjusted = _adjust(first)
-    # A measured primary row without a test (no spread) is a claim not shown: the gate stays shut.
+    # A primary row the grid does not measure is outside the first family: which rows a grid measures is fixed by
+    # its cells, before any outcome, so leaving it out keeps the family-wise error at α. A measured primary row
+    # without a test (no spread) depends on the outcomes: it is a claim not shown, and the gate stays shut.
     untested = any(row.primary and row.verdict != EXPLORATORY and row.verdict != NOT_MEASURED
                    and math.isnan(row.p_raw) for row in rows)
     claims = [p for (_, is_own, _), p in zip(first, adjusted) if is_own]
