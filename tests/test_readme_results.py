@@ -233,7 +233,15 @@ def test_a_summary_of_another_grid_is_named(root):
                   {'cifar_resnet14-bn_only': 3})
     text = readme_results.block(PAPER, root)
     assert ('**reports/grid_summary.csv is not this grid\'s**: it holds 6 trained and 3 analysed cells where '
-            'grid.yaml declares 8 and 4') in text
+            'grid.yaml declares 8 and 4 (seeds 3-6)') in text
+    # the grid file's seeds are not the ones the summary measured, and nothing committed says which those were
+    assert 'over 3 seeds, and analysed 3' in text and 'seeds appended to the tested seeds' in text
+
+
+def test_the_seeds_are_those_of_the_committed_cells(root):
+    (root / PAPER.cells).write_text('arch,seed,value\nnet,7,0.5\nnet,8,0.5\nnet,9,0.5\nnet,10,0.5\n')
+    text = readme_results.block(PAPER, root)
+    assert 'over 4 seeds (7-10)' in text
 
 
 def test_the_sensitivity_line_is_quoted_under_the_holds(root):

@@ -31,8 +31,8 @@ from pathlib import Path
 from bnonly import atomic, pipelines
 from bnonly.paper.grid import GridError, analysed_cells, train_cells
 from bnonly.paper.names import dataset_label
-from bnonly.readme_sources import (SCOPED, Breakdown, read_breakdown, read_claims, read_grid, read_summary,
-                                   sensitivity_line, start_load, wall_minutes)
+from bnonly.readme_sources import (SCOPED, Breakdown, read_breakdown, read_cell_seeds, read_claims, read_grid,
+                                   read_summary, sensitivity_line, start_load, wall_minutes)
 from bnonly.reporting.verdicts import CONTRADICTED, EXPLORATORY, FAILS, HOLDS, NOT_MEASURED, UNRESOLVED, VERDICTS
 
 README = Path('README.md')
@@ -144,28 +144,50 @@ def training_length(grid: dict) -> str:
     return f'{counts[0]} {unit}' if len(counts) == 1 else f'{counts[0]} to {counts[-1]} {unit}'
 
 
+def _declared(grid: dict) -> tuple[int, int] | str:
+    """(cells trained, cells analysed) as the grid file declares them, or why it does not parse."""
+    try:
+        return len(train_cells(grid)), len(analysed_cells(grid))
+    except (GridError, KeyError, ValueError) as error:
+        return str(error)
+
+
+def measured_seeds(pipeline: Pipeline, root: Path, grid: dict | None) -> str:
+    """The seeds the pipeline's reports were computed from, as text: its per-seed cells' when they are committed,
+    else the grid file's when its summary is that grid's; '' when neither says (a summary of another grid)."""
+    seeds = read_cell_seeds(root / pipeline.cells)
+    if seeds:
+        return seeds_text(seeds)
+    summary = root / pipeline.summary
+    if grid is None or not summary.is_file():
+        return ''
+    trained, analysed = read_summary(summary)
+    return seeds_text(grid.get('seeds') or []) if _declared(grid) == (sum(trained.values()),
+                                                                        sum(analysed.values())) else ''
+
+
 def grid_paragraph(pipeline: Pipeline, root: Path, grid: dict | None) -> str:
     """The grid's sentence, or a line naming what is missing."""
     summary_path = root / pipeline.summary
     if grid is None:
         return f'{pipeline.grid} is missing.'
     length = training_length(grid)
-    seeds = grid.get('seeds') or []
     if not summary_path.is_file():
-        return (f'The grid ({link(pipeline.grid)}: {length} per cell, seeds {seeds_text(seeds)}) has no summary yet: '
-                f'`{pipeline.make}` writes {pipeline.summary}.')
+        return (f'The grid ({link(pipeline.grid)}: {length} per cell, seeds {seeds_text(grid.get("seeds") or [])}) '
+                f'has no summary yet: `{pipeline.make}` writes {pipeline.summary}.')
     trained, analysed = read_summary(summary_path)
+    seeds = measured_seeds(pipeline, root, grid)
+    count = max(trained.values(), default=0)
     text = (f'The grid ({link(pipeline.grid)}) trained {sum(trained.values())} cells of {length} each on '
-            f'{dataset_label(grid.get("dataset"))}, over {len(seeds)} seeds ({seeds_text(seeds)}), and analysed '
+            f'{dataset_label(grid.get("dataset"))}, over {count} seeds{f" ({seeds})" if seeds else ""}, and analysed '
             f'{sum(analysed.values())} of them ({link(pipeline.summary)}).')
-    try:
-        declared = len(train_cells(grid)), len(analysed_cells(grid))
-    except (GridError, KeyError, ValueError) as error:
-        return text + f' {pipeline.grid} does not parse as a grid ({error}).'
+    declared = _declared(grid)
+    if isinstance(declared, str):
+        return text + f' {pipeline.grid} does not parse as a grid ({declared}).'
     if declared != (sum(trained.values()), sum(analysed.values())):
         text += (f' **{pipeline.summary} is not this grid\'s**: it holds {sum(trained.values())} trained and '
                  f'{sum(analysed.values())} analysed cells where {pipeline.grid} declares {declared[0]} and '
-                 f'{declared[1]}; `{pipeline.make}` rewrites it.')
+                 f'{declared[1]} (seeds {seeds_text(grid.get("seeds") or [])}); `{pipeline.make}` rewrites it.')
     return text
 
 
@@ -257,7 +279,7 @@ def claims_paragraphs(pipeline: Pipeline, root: Path, grid: dict | None) -> list
     # The budget the verdicts were decided at, as the claims code printed it; else the grid file's.
     budgets = {r.get('budget') for r in rows} - {None, ''}
     steps = budgets.pop() if len(budgets) == 1 else training_length(grid) if grid else 'this budget'
-    seeds = seeds_text((grid or {}).get('seeds') or []) or 'the tested seeds'
+    seeds = measured_seeds(pipeline, root, grid) or 'the tested seeds'
     lines = []
     for verdict in present + unknown:
         members = [r for r in rows if r['verdict'] == verdict]

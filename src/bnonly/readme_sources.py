@@ -4,6 +4,7 @@ turns what these return into prose):
 - benchmarks/time_breakdown.py's Markdown report: its bullets, its headline share and its machine table;
 - a grid file's ``grid`` section;
 - a grid summary (reports/grid_summary.csv): the cells trained and analysed, by run;
+- a grid's per-seed cells (reports/grid_cells.csv): the seeds they hold;
 - a claims table: its CSV's rows and columns, and the sensitivity line under its Markdown.
 
 No torch: CSV, YAML and Markdown only.
@@ -76,6 +77,14 @@ def read_summary(path: Path) -> tuple[dict, dict]:
             elif row['source'] == 'analysis':
                 analysed[key] = max(analysed.get(key, 0), n)
     return trained, analysed
+
+
+def read_cell_seeds(path: Path) -> list[int]:
+    """The seeds of a grid's per-seed cells (reports/grid_cells.csv), sorted; [] when there is no file."""
+    if not path.is_file():
+        return []
+    with path.open(newline='') as handle:
+        return sorted({int(float(row['seed'])) for row in csv.DictReader(handle)})
 
 
 def read_grid(path: Path) -> dict | None:
