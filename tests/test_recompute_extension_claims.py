@@ -4,9 +4,9 @@ per-seed cells with scipy alone.
 An independent check of the claims code (bnonly.reporting): it reads only extensions/reports/grid_cells.csv,
 claims.csv and claims.md, and restates here what each row compares (the design, written again, not imported).
 Every measured row's raw p, estimate and interval, the Holm-adjusted p and the verdict category are recomputed
-with numpy and scipy.stats and compared. The check itself imports neither bnonly nor torch (a subprocess proves
-it). Until the per-seed cells are committed the committed table's check is skipped, naming the command that
-writes them.
+with numpy and scipy.stats and compared. The check itself imports neither bnonly nor torch;
+tests/test_recompute_committed.py runs it on the committed files (skipped, naming the command that writes them,
+until the per-seed cells are committed).
 
 Two designs, each checked on the tables written under it: the registered one (extensions/registration.yaml: two
 Holm families, the secondary gated on every primary row being decided), which a table states by naming the
@@ -21,11 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from claims_recompute import (ALPHA, PROJECT, check_committed, check_in_fresh_interpreter, committed, holm,
-                              one_sample)
+from claims_recompute import ALPHA, PROJECT, holm, one_sample
 
-# The committed tables this module checks.
-TABLES_CHECKED = ('extensions',)
 REGISTRATION = 'extensions/registration.yaml'   # a table written under the registered design names it
 
 # Each row: (run a, run b, test) on test accuracy, paired by seed. 'above': one-sided paired t of a - b > 0;
@@ -171,19 +168,6 @@ def test_the_committed_table_states_the_design_it_is_checked_under():
                 for number, tests in (REGISTERED_TESTS if registered else SEEDS_0_2_TESTS).items()
                 if number in measured and tests != 'estimate'}
     assert stated_sizes(claims_md, registered) == [len(family) for family in adjust(stand_in, registered)[1]]
-
-
-@pytest.mark.parametrize('table', TABLES_CHECKED)
-def test_the_committed_table_recomputes_from_the_committed_cells(table):
-    committed(table)
-    assert check_committed(table) == []
-
-
-@pytest.mark.parametrize('table', TABLES_CHECKED)
-def test_the_check_needs_neither_bnonly_nor_torch(table):
-    committed(table)
-    done = check_in_fresh_interpreter(table)
-    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_the_extensions_check_catches_a_changed_number(tmp_path):

@@ -7,10 +7,7 @@ reports/grid_cells.csv, reports/claims.csv and reports/claims.md, and restates h
 (the pre-registered design, written again, not imported). Every tested row's raw p, estimate and interval, the
 Holm-adjusted p (the paper's serial gatekeeping), the verdict category and the sensitivity line under the table
 are recomputed with numpy and scipy.stats and compared. The check itself imports neither bnonly nor torch (a
-subprocess proves it). A table whose per-seed cells are not committed yet is skipped, naming the command that
-writes them. Every claims table named in bnonly.claims_tables is checked here or in
-tests/test_recompute_extension_claims.py (claims_recompute.PIPELINES restates them, and a test keeps the two in
-step).
+subprocess proves it). tests/test_recompute_committed.py runs every table's check on the committed files.
 """
 import math
 import re
@@ -18,14 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from scipy import stats
 
-from claims_recompute import (ALPHA, CHECKS, PIPELINES, PROJECT, aggregate, check_committed,
-                              check_in_fresh_interpreter, claims_stage, committed, holm, one_sample)
-
-# The committed tables this module checks: the paper's, and the budget study's re-test of its claims.
-TABLES_CHECKED = ('paper', 'study')
+from claims_recompute import ALPHA, PROJECT, aggregate, claims_stage, holm, one_sample
 
 THRESHOLD = 't0p1'
 PRIMARY = ('6', '7', '9', '12', '13', '14', '17b', '18')
@@ -221,29 +213,6 @@ def check(cells_csv: Path, claims_csv: Path, claims_md: Path) -> list[str]:
         if f'{max(primary):.3f}' != line[3]:
             problems.append(f'sensitivity: largest p {line[3]}, recomputed {max(primary):.3f}')
     return problems
-
-
-def test_every_registered_table_is_checked():
-    from bnonly.claims_tables import TABLES
-    from test_recompute_extension_claims import TABLES_CHECKED as CHECKED_THERE
-    from test_scope import TABLES_CHECKED as CHECKED_WITH_ITS_DESIGN
-    assert set(PIPELINES) == set(TABLES) == set(CHECKS)
-    for name, table in TABLES.items():
-        assert table.aggregate == PIPELINES[name][1], name
-    assert set(TABLES_CHECKED) | set(CHECKED_THERE) | set(CHECKED_WITH_ITS_DESIGN) == set(PIPELINES)
-
-
-@pytest.mark.parametrize('table', TABLES_CHECKED)
-def test_the_committed_table_recomputes_from_the_committed_cells(table):
-    committed(table)
-    assert check_committed(table) == []
-
-
-@pytest.mark.parametrize('table', TABLES_CHECKED)
-def test_the_check_needs_neither_bnonly_nor_torch(table):
-    committed(table)
-    done = check_in_fresh_interpreter(table)
-    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_the_check_catches_a_changed_number(tmp_path):
