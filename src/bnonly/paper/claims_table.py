@@ -53,7 +53,7 @@ def header(rows: list[Row], profile: dict, both_directions: bool) -> list[str]:
         f'Verdicts: {tally(rows)}.',
         '',
         f'Each row is one test fixed before the data, computed by `bnonly.paper.claims` from the per-seed cells '
-        f'(reports/grid_cells.csv; `pytest tests/test_recompute_paper_claims.py` recomputes every tested row from it '
+        f'(reports/grid_cells.csv; `pytest tests/test_recompute_committed.py` recomputes every tested row from it '
         f'with scipy alone). Cells are paired by seed (same data order, subset and initial weights): '
         f'the estimate is the mean per-seed difference, tested by a one-sided paired t (df = pairs − 1) in the '
         f'claimed direction; a claim about every network is an intersection-union test (p = the largest '
