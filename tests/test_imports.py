@@ -4,17 +4,19 @@ Each check runs in a fresh interpreter: this test process has imported torch lon
 """
 import ast
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
+from bnonly.pipelines import PIPELINES
 from dvc_repo import PROJECT
 
-# figures and claims serve every table (bnonly.figure_sets, bnonly.claims_tables): the default grid's and the
-# extensions grid's (extensions/dvc.yaml)
+# figures and claims serve every table (bnonly.figure_sets, bnonly.claims_tables), one per pipeline
+# (bnonly.pipelines), each with the first figure of its set
 REPORT_STAGES = ['aggregate', 'figures', 'claims', 'grid_recipe']
-TABLES = ['paper', 'extensions']
+TABLES = {p.table: str(p.figures[0]) for p in PIPELINES}
 HEAVY = ('torch', 'timm')
 # The modules that read and check params files, lowest first: each imports bnonly modules only from the layers
 # below its own (the vocabulary the standard library only; tests/test_vocabulary.py), so the schema never
@@ -45,7 +47,7 @@ def test_report_stage_imports_neither_torch_nor_timm(stage):
     assert heavy_imports(import_stage(stage)) == []
 
 
-@pytest.mark.parametrize('table', TABLES)
+@pytest.mark.parametrize('table', sorted(TABLES))
 def test_the_claims_and_a_figure_of_each_table_run_without_torch(table, tmp_path):
     """Running, not only importing: the claims stage and one figure of the table, in one fresh interpreter, on
     a small synthetic grid's aggregated tables (bnonly.paper.synthetic, never measurements)."""
@@ -57,12 +59,12 @@ def test_the_claims_and_a_figure_of_each_table_run_without_torch(table, tmp_path
     aggregate.write(grid, tmp_path / 'cells', cells_csv=out / 'cells.csv', summary_csv=out / 'summary.csv',
                     bn_values_csv=out / 'bn.csv', history_csv=out / 'history.csv',
                     summary_json_path=out / 'summary.json')
-    figure = {'paper': '2', 'extensions': 'E1'}[table]
+    figure = TABLES[table]
     tables = ['--summary', str(out / 'summary.csv'), '--summary-json', str(out / 'summary.json')]
     claims = ['--table', table, '--cells', str(out / 'cells.csv'), *tables, '--out', str(tmp_path / 'claims.md'),
               '--csv', str(tmp_path / 'claims.csv')]
-    figures = ['--table', table, '--figure', figure, *tables, '--params', 'grid.yaml', '--out',
-               str(tmp_path / 'figure')]
+    figures = ['--table', table, '--figure', figure, *tables, '--history', str(out / 'history.csv'),
+               '--params', 'grid.yaml', '--out', str(tmp_path / 'figure')]
     code = (f'import runpy\n'
             f'for script, argv in (("claims", {claims!r}), ("figures", {figures!r})):\n'
             f'    assert runpy.run_path(f"stages/{{script}}.py", run_name="imported")["main"](argv) == 0, script')
@@ -117,7 +119,8 @@ def test_a_lazy_name_that_is_also_a_submodule_stays_the_name():
     assert steps == [False, True]
 
 
-GRID_FILES = ['grid.yaml', 'extensions/grid.yaml', 'params/paper_cifar10.yaml', 'params/paper_imagenet.yaml']
+GRID_FILES = [os.path.normpath(os.path.join(p.folder, p.grid)) for p in PIPELINES] + \
+    sorted(str(path.relative_to(PROJECT)) for path in (PROJECT / 'params').glob('paper_*.yaml'))
 
 
 @pytest.mark.parametrize('grid_file', GRID_FILES)
