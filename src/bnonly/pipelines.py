@@ -182,9 +182,8 @@ def figure(p: Pipeline) -> Stage:
     # The summaries are read whether the command names them or not (they are the script's defaults).
     read = ('summary', 'summary-json', *(name for name in ('bn-values', 'history') if name in p.figure_options))
     stem = f'reports/figures/{p.figure_stem}'
-    options = ' '.join((f'--table {p.table} --params {p.grid} --figure ${{item}}', _options(*p.figure_options),
-                        f'--out {stem}'))
-    return Stage('figure', 'stages/figures.py', ' '.join(options.split()),
+    parts = (f'--table {p.table} --params {p.grid} --figure ${{item}}', _options(*p.figure_options), f'--out {stem}')
+    return Stage('figure', 'stages/figures.py', ' '.join(part for part in parts if part),
                  inputs=tuple(AGGREGATED[name] for name in read),
                  loop={'foreach': Flow(p.figures)},
                  body={'params': [{p.grid: ['figures']}],
