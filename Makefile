@@ -12,8 +12,9 @@
 #   make scope       the pre-registered scope set (scope/dvc.yaml, scope/README.md), its wall time in
 #                    benchmarks/results/time_breakdown_scope.md; README.md's results rewritten too
 #   make slurm-repro the default pipeline through SLURM (every grid cell a task of one array, then dvc repro in
-#                    the workspace), submit to claims, in benchmarks/results/time_breakdown_slurm.md; needs a
-#                    running cluster (scripts/slurm/start-local-slurm.sh starts a one-node one here)
+#                    the workspace as the --then-repro job), submit to claims, in
+#                    benchmarks/results/time_breakdown_slurm.md; needs a running cluster
+#                    (scripts/slurm/start-local-slurm.sh starts a one-node one here)
 VENV := .venv
 SHELL := /bin/bash
 # DVC runs each stage's command through $SHELL (else /bin/sh). Debian's /bin/sh (dash) stays between DVC and
@@ -55,11 +56,14 @@ study scope: setup
 	  --out benchmarks/results/time_breakdown_$@.md -- dvc repro $@/dvc.yaml
 	source $(VENV)/bin/activate && python -m bnonly.readme_results
 
-# One task at a time with both cores, as `make repro` trains, so that the two times compare.
+# One task at a time with both cores, as `make repro` trains, so that the two times compare. The workspace's
+# `dvc repro` is the --then-repro job (afterok on the array), as a user who walks away gets it; the time ends
+# once that job has left the queue and `dvc status` finds nothing left to run (exit status 1 if it does).
 slurm-repro: setup
 	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py \
 	  --out benchmarks/results/time_breakdown_slurm.md -- \
-	  bash -c 'python -m bnonly.slurm submit --wait --cpus-per-task 2 && dvc repro'
+	  bash -c 'python -m bnonly.slurm submit --wait --then-repro --cpus-per-task 2 && \
+	           while squeue -h -n bnonly-grid-repro | grep -q .; do sleep 5; done && dvc status --quiet'
 
 test: setup
 	source $(VENV)/bin/activate && python -m pytest
