@@ -1,7 +1,8 @@
 # Entry points, each doing its own set-up on a fresh Debian machine:
 #   make repro   the pipeline (dvc repro) on the default configuration, recording where its wall time
 #                went in benchmarks/results/time_breakdown.md (benchmarks/time_breakdown.py), then README.md's
-#                results rewritten from what it wrote (python -m bnonly.readme_results)
+#                results rewritten from what it wrote (python -m bnonly.readme_results) and every grid's
+#                estimated cost from its speeds (benchmarks/cost_estimates.py)
 #   make test    the test suite
 # and, beyond the paper:
 #   make extensions  the extensions pipeline (extensions/dvc.yaml), its wall time in
@@ -41,7 +42,7 @@ fashion-mnist:
 
 repro: setup
 	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py -- dvc repro
-	source $(VENV)/bin/activate && python -m bnonly.readme_results
+	source $(VENV)/bin/activate && python -m bnonly.readme_results && python benchmarks/cost_estimates.py
 
 # `dvc repro extensions/dvc.yaml` reproduces only the extensions pipeline (and what it depends on); --out keeps
 # its breakdown (.md, .csv and the .jsonl log beside it) apart from `make repro`'s.
