@@ -1,0 +1,133 @@
+"""The default pipeline through SLURM against `make repro`, from the two runs' committed breakdowns.
+
+    make repro                      # benchmarks/results/time_breakdown.md and .jsonl
+    make slurm-repro                # benchmarks/results/time_breakdown_slurm.md and .jsonl (needs SLURM)
+    python benchmarks/slurm_vs_repro.py [--slurm-workspace DIR] [--out FILE]
+
+Writes benchmarks/results/slurm_vs_repro.md: both wall times (SLURM's from submit to the claims), their ratio,
+which the package keeps at or under 1.15, and where the difference went, component by component. The two runs
+need not share a session, so the file also checks that they ran at the same speed: the training-step seconds of
+every grid cell in both logs (a machine 5% faster would hide 5% of overhead). With --slurm-workspace, the clone
+`make slurm-repro` ran in, it also says whether that run reproduced make repro's bits: its claims table
+against the committed one, and every grid model's md5 in its dvc.lock against the committed dvc.lock's.
+"""
+import argparse
+import re
+import statistics
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'benchmarks'))
+from time_breakdown import COMPONENTS, DVC, read_log, stage_of, summarise  # noqa: E402
+
+RESULTS = ROOT / 'benchmarks' / 'results'
+LIMIT = 1.15  # SLURM / local wall time the package promises on one machine
+CLAIMS = ('reports/claims.md', 'reports/claims.csv')
+
+
+class Run:
+    """One timed run: its report's header fields, its log, and the breakdown of that log."""
+
+    def __init__(self, report: Path):
+        self.report = report
+        text = report.read_text()
+        def field(pattern: str) -> str:
+            found = re.search(pattern, text, re.MULTILINE)
+            if not found:
+                raise ValueError(f'{report}: no line matches {pattern!r}')
+            return found.group(1).strip()
+        self.command = field(r'^- command: `(.+)`$')
+        self.started = field(r'^- started: (.+)$')
+        self.load = field(r'^- 1-min load average at start: ([\d.]+)')
+        self.wall = float(field(r'^- wall time: ([\d,.]+) s').replace(',', ''))
+        cpu, isa = field(r'^\| CPU \| (.+?) \|$'), field(r'^\| CPU vector ISA \(torch\) \| (.+?) \|$')
+        self.cpu = f'{cpu}, {isa}'
+        records, unreadable = read_log(report.with_suffix('.jsonl'))
+        self.breakdown = summarise(records, self.wall, unreadable=unreadable)
+        self.train_steps = {}   # grid cell -> training-step seconds of each process that trained it
+        for record in records:
+            kind, stage = stage_of(record['argv'])
+            if stage.startswith('grid_train@'):
+                self.train_steps.setdefault(stage, []).append((record.get('phases') or {}).get('train_steps', 0.0))
+
+
+def speed_lines(local: Run, slurm: Run) -> list[str]:
+    cells = sorted(set(local.train_steps) & set(slurm.train_steps))
+    twice = sorted(cell for cell, seconds in slurm.train_steps.items() if len(seconds) > 1)
+    ratios = [sum(slurm.train_steps[c]) / sum(local.train_steps[c]) for c in cells if sum(local.train_steps[c])]
+    total = sum(sum(slurm.train_steps[c]) for c in cells) / sum(sum(local.train_steps[c]) for c in cells)
+    return [f'- grid cells trained in both runs: {len(cells)} (only local: {len(set(local.train_steps) - set(cells))}, '
+            f'only SLURM: {len(set(slurm.train_steps) - set(cells))}); cells the SLURM run trained in more than one '
+            f'process: {len(twice)}{" (" + ", ".join(twice) + ")" if twice else ""}',
+            f'- training-step seconds, SLURM / local: {total:.3f} over all of them; per cell median '
+            f'{statistics.median(ratios):.3f}, range {min(ratios):.3f} to {max(ratios):.3f} (1 = the two machines '
+            f'trained at the same speed)']
+
+
+def component_table(local: Run, slurm: Run) -> list[str]:
+    names = {**COMPONENTS, DVC: "outside the stage processes (DVC's own work; for SLURM also scheduling, "
+                                "clones, and the tasks' dvc)"}
+    lines = ['| component | local (s) | SLURM (s) | SLURM - local (s) |', '|---|---:|---:|---:|']
+    for key, label in names.items():
+        a, b = local.breakdown.totals[key], slurm.breakdown.totals[key]
+        lines.append(f'| {label} | {a:,.1f} | {b:,.1f} | {b - a:+,.1f} |')
+    lines.append(f'| **wall time** | **{local.wall:,.1f}** | **{slurm.wall:,.1f}** | '
+                 f'**{slurm.wall - local.wall:+,.1f}** |')
+    return lines
+
+
+def all_models(root: Path) -> dict[str, str]:
+    """dvc.lock's md5 of every model.pt the workspace's pipeline wrote."""
+    stages = yaml.safe_load((root / 'dvc.lock').read_text())['stages'].values()
+    return {out['path']: out['md5'] for stage in stages for out in stage.get('outs', [])
+            if out['path'].endswith('model.pt')}
+
+
+def bits_lines(workspace: Path) -> list[str]:
+    differing = [path for path in CLAIMS if (workspace / path).read_bytes() != (ROOT / path).read_bytes()]
+    ours, theirs = all_models(ROOT), all_models(workspace)
+    equal = sum(theirs.get(path) == md5 for path, md5 in ours.items())
+    return [f'- the SLURM workspace\'s claims table ({", ".join(CLAIMS)}) equal byte for byte to the committed '
+            f'one: {"yes" if not differing else "NO, " + ", ".join(differing) + " differ"}',
+            f'- models bit-identical to the committed run\'s (dvc.lock md5 of each model.pt): {equal} of {len(ours)}']
+
+
+def document(local: Run, slurm: Run, workspace: Path | None) -> str:
+    ratio = slurm.wall / local.wall
+    lines = ['# The default pipeline through SLURM against `make repro`', '',
+             f'Generated by `python benchmarks/slurm_vs_repro.py{" --slurm-workspace DIR" if workspace else ""}` '
+             f'from the two runs\' breakdowns; each ran alone on its machine.', '',
+             '| run | command | started | load at start | CPU | wall time |', '|---|---|---|---:|---|---:|']
+    for name, run in (('local', local), ('SLURM', slurm)):
+        lines.append(f'| {name} ([{run.report.name}]({run.report.name})) | `{run.command}` | {run.started} | '
+                     f'{run.load} | {run.cpu} | {run.wall / 60:,.1f} min |')
+    lines += ['', f'**SLURM / local: {ratio:.3f}x** ({"within" if ratio <= LIMIT else "OVER"} the {LIMIT}x the '
+                  f'package promises).', '', *speed_lines(local, slurm)]
+    if workspace:
+        lines += bits_lines(workspace)
+    lines += ['', *component_table(local, slurm)]
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--local', type=Path, default=RESULTS / 'time_breakdown.md')
+    parser.add_argument('--slurm', type=Path, default=RESULTS / 'time_breakdown_slurm.md')
+    parser.add_argument('--slurm-workspace', type=Path, default=None)
+    parser.add_argument('--out', type=Path, default=RESULTS / 'slurm_vs_repro.md')
+    args = parser.parse_args(argv)
+    try:
+        text = document(Run(args.local), Run(args.slurm), args.slurm_workspace)
+    except (OSError, ValueError) as error:
+        print(f'slurm_vs_repro: error: {error}', file=sys.stderr)
+        return 1
+    args.out.write_text(text)
+    print(f'slurm_vs_repro: {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
