@@ -46,6 +46,19 @@ def test_ratio_speed_check_and_a_cell_trained_twice(tmp_path):
     assert '**SLURM / local: 1.200x** (OVER the 1.15x' in out.read_text()
 
 
+def test_runs_at_different_speeds_get_a_labelled_estimate_not_a_ratio(tmp_path):
+    local = report(tmp_path / 'local.md', [train('net-bn_only-0', 0, 40), train('net-all-0', 50, 40)], 100, 'a')
+    # A machine that trains in 0.75x the time: 110 s of wall against 75 s for make repro's, scaled.
+    fast = report(tmp_path / 'fast.md', [train('net-bn_only-0', 0, 30), train('net-all-0', 40, 30)], 110, 'b')
+    out = tmp_path / 'out.md'
+    assert slurm_vs_repro.main(['--local', str(local), '--slurm', str(fast), '--out', str(out)]) == 0
+    text = out.read_text()
+    assert 'SLURM / local wall time: 1.100x, which does not measure what SLURM costs' in text
+    assert 'trained in 0.750x' in text
+    assert '**SLURM / local: 1.467x** (OVER the 1.15x' in text
+    assert 'A measured ratio needs both runs on one machine.' in text
+
+
 def lock(root, models: dict[str, str]):
     stages = {f'grid_train@{cell}': {'outs': [{'path': f'results/grid/{cell}/train/model.pt', 'md5': md5}]}
               for cell, md5 in models.items()}
