@@ -27,32 +27,33 @@ def report(path, records: list[dict], wall: float, command: str):
     return path
 
 
+def compare(local, slurm, tmp_path) -> str:
+    out = tmp_path / 'out.md'
+    assert slurm_vs_repro.main(['--local', str(local), '--slurm', str(slurm), '--out', str(out)]) == 0
+    return out.read_text()
+
+
 def test_ratio_speed_check_and_a_cell_trained_twice(tmp_path):
     local = report(tmp_path / 'local.md', [train('net-bn_only-0', 0, 30), train('net-all-0', 40, 40)], 100,
                    'dvc repro')
     # The SLURM run trained the second cell in two processes (stopped and resumed), at the same total speed.
     slurm = report(tmp_path / 'slurm.md', [train('net-bn_only-0', 0, 30), train('net-all-0', 40, 10),
                                             train('net-all-0', 60, 30)], 110, 'make slurm-repro')
-    out = tmp_path / 'out.md'
-    assert slurm_vs_repro.main(['--local', str(local), '--slurm', str(slurm), '--out', str(out)]) == 0
-    text = out.read_text()
+    text = compare(local, slurm, tmp_path)
     assert '**SLURM / local: 1.100x** (within the 1.15x' in text
     assert 'in more than one process: 1 (grid_train@net-all-0)' in text
     assert 'SLURM / local: 1.000 over all of them; per cell median 1.000' in text
     assert '| **wall time** | **100.0** | **110.0** | **+10.0** |' in text
 
     slow = report(tmp_path / 'slow.md', [train('net-bn_only-0', 0, 30), train('net-all-0', 40, 40)], 120, 'x')
-    assert slurm_vs_repro.main(['--local', str(local), '--slurm', str(slow), '--out', str(out)]) == 0
-    assert '**SLURM / local: 1.200x** (OVER the 1.15x' in out.read_text()
+    assert '**SLURM / local: 1.200x** (OVER the 1.15x' in compare(local, slow, tmp_path)
 
 
 def test_runs_at_different_speeds_get_a_labelled_estimate_not_a_ratio(tmp_path):
     local = report(tmp_path / 'local.md', [train('net-bn_only-0', 0, 40), train('net-all-0', 50, 40)], 100, 'a')
     # A machine that trains in 0.75x the time: 110 s of wall against 75 s for make repro's, scaled.
     fast = report(tmp_path / 'fast.md', [train('net-bn_only-0', 0, 30), train('net-all-0', 40, 30)], 110, 'b')
-    out = tmp_path / 'out.md'
-    assert slurm_vs_repro.main(['--local', str(local), '--slurm', str(fast), '--out', str(out)]) == 0
-    text = out.read_text()
+    text = compare(local, fast, tmp_path)
     assert 'SLURM / local wall time: 1.100x, which does not measure what SLURM costs' in text
     assert 'trained in 0.750x' in text
     assert '**SLURM / local: 1.467x** (OVER the 1.15x' in text
