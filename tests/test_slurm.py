@@ -375,3 +375,17 @@ def test_checkpoint_requeues_until_the_limit(tmp_path, monkeypatch, restarts, re
         assert again.settings == task.settings
     else:
         assert delayed is None and record['state'] == 'failed' and '--max-requeues 1' in record['reason']
+
+
+def test_submit_releases_the_lock_entries_of_the_cells_it_submits(tmp_path):
+    """A submitted cell's lock entry records outputs DVC lacks; with it kept, the workspace's `dvc repro` after the
+    array would train the cell again instead of restoring it from the run-cache."""
+    from bnonly.slurm.submit import release_locks
+    lock = tmp_path / 'dvc.lock'
+    lock.write_text("schema: '2.0'\nstages:\n  grid_train@a-0:\n    cmd: python stages/train.py\n"
+                    "  grid_analyze@a-0:\n    cmd: python stages/analyze.py\n"
+                    "  grid_aggregate:\n    cmd: python stages/aggregate.py\n")
+    release_locks(tmp_path, {'grid_train@a-0', 'grid_analyze@a-0', 'grid_train@b-0'})
+    assert yaml.safe_load(lock.read_text()) == {'schema': '2.0',
+                                                'stages': {'grid_aggregate': {'cmd': 'python stages/aggregate.py'}}}
+    release_locks(tmp_path / 'no-workspace', {'grid_train@a-0'})  # no dvc.lock yet: nothing to release

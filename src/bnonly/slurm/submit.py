@@ -71,6 +71,23 @@ def dirty_sources(root: Path, sources: list[str], grid_files: list[str]) -> list
     return [path for path in paths if path not in grid_files]
 
 
+def release_locks(root: Path, stages: set[str]) -> None:
+    """Drop the dvc.lock entries of ``stages``. A submitted cell's entry records outputs that DVC has nowhere
+    (that is why the cell runs), and DVC restores a stage from its run-cache only where the lock does not
+    record other outputs: with the entry kept, the workspace's `dvc repro` after the array would train the cell
+    again, as it would for every cell trained on other hardware than the committed lock's (a timing in
+    metrics.json alone makes the outputs differ)."""
+    from dvc.utils.serialize import modify_yaml
+
+    lock = root / 'dvc.lock'
+    if not lock.exists():
+        return
+    with modify_yaml(lock) as data:
+        recorded = data.get('stages') or {}
+        for name in stages & set(recorded):
+            del recorded[name]
+
+
 def dvc_cache_dir(root: Path) -> Path:
     dvc = Path(sys.executable).parent / 'dvc'
     out = subprocess.run([str(dvc), 'cache', 'dir'], cwd=root, check=True, capture_output=True, text=True)
@@ -162,6 +179,7 @@ def submit(args: argparse.Namespace) -> int:
         return 0
 
     work.create()
+    release_locks(root, {stage for cell in plan.missing for stage in cell.stages})
     ident = _new_id(work, commit)
     snapshot = work.grid_snapshot(ident)
     for name in plan.grid_files:
