@@ -58,13 +58,12 @@ study scope: setup
 	source $(VENV)/bin/activate && python -m bnonly.readme_results
 
 # One task at a time with both cores, as `make repro` trains, so that the two times compare. The workspace's
-# `dvc repro` is the --then-repro job (afterok on the array), as a user who walks away gets it; the time ends
-# once that job has left the queue and `dvc status` finds nothing left to run (exit status 1 if it does).
+# `dvc repro` is the --then-repro job (afterok on the array), as a user who walks away gets it; --wait waits for
+# it too, and the time ends when `dvc status` finds nothing left to run (exit status 1 if it does).
 slurm-repro: setup
 	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py \
 	  --out benchmarks/results/time_breakdown_slurm.md -- \
-	  bash -c 'python -m bnonly.slurm submit --wait --then-repro --cpus-per-task 2 && \
-	           while squeue -h -n bnonly-grid-repro | grep -q .; do sleep 5; done && dvc status --quiet'
+	  bash -c 'python -m bnonly.slurm submit --wait --then-repro --cpus-per-task 2 && dvc status --quiet'
 
 test: setup
 	source $(VENV)/bin/activate && python -m pytest

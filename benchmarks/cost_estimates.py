@@ -12,7 +12,6 @@ The budget study's opt-in tiers are its grid with the tier's runs alone, as stud
 them (its opt-in budgets for its networks, and its opt-in networks at its budgets).
 """
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -21,9 +20,11 @@ from bnonly.config import load_params
 from bnonly.paper import cost
 from bnonly.study import registration
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import time_breakdown  # noqa: E402
+
 PROJECT = Path(__file__).resolve().parents[1]
 OUT = PROJECT / 'benchmarks' / 'results' / 'cost_estimates.md'
-BREAKDOWN_MD = PROJECT / 'benchmarks' / 'results' / 'time_breakdown.md'
 GRIDS = (('default pipeline', 'grid.yaml'), ('extensions', 'extensions/grid.yaml'),
          ('budget study', 'study/grid.yaml'), ('scope set', 'scope/grid.yaml'),
          ('paper CIFAR-10 grid', 'params/paper_cifar10.yaml'))
@@ -55,14 +56,10 @@ def grids() -> list[tuple[str, str, dict]]:
 
 def machine() -> str:
     """The committed default run's start, wall time and CPU, from its breakdown."""
-    text = BREAKDOWN_MD.read_text()
-    def field(pattern: str) -> str:
-        found = re.search(pattern, text, re.MULTILINE)
-        return found.group(1).strip() if found else '?'
-    started, wall = field(r'^- started: (.+)$'), field(r'^- wall time: .*\((.+)\)$')
-    cpu, isa = field(r'^\| CPU \| (.+?) \|$'), field(r'^\| CPU vector ISA \(torch\) \| (.+?) \|$')
-    cores = field(r'^\| cores usable \| (.+?) \|$')
-    return f'the default run that started {started} and took {wall} on {cpu} ({isa}, {cores} cores)'
+    fields = time_breakdown.report_fields(time_breakdown.DEFAULT_OUT)
+    wall = fields['wall time'].split('(')[-1].rstrip(')')
+    return (f"the default run that started {fields['started']} and took {wall} on {fields['CPU']} "
+            f"({fields['CPU vector ISA (torch)']}, {fields['cores usable']} cores)")
 
 
 def ratio(value: float) -> str:

@@ -12,7 +12,6 @@ every grid cell in both logs (a machine 5% faster would hide 5% of overhead). Wi
 against the committed one, and every grid model's md5 in its dvc.lock against the committed dvc.lock's.
 """
 import argparse
-import re
 import statistics
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'benchmarks'))
-from time_breakdown import COMPONENTS, DVC, read_log, stage_of, summarise  # noqa: E402
+from time_breakdown import COMPONENTS, DVC, read_log, report_fields, stage_of, summarise  # noqa: E402
 
 RESULTS = ROOT / 'benchmarks' / 'results'
 LIMIT = 1.15  # SLURM / local wall time the package promises on one machine
@@ -34,18 +33,15 @@ class Run:
 
     def __init__(self, report: Path):
         self.report = report
-        text = report.read_text()
-        def field(pattern: str) -> str:
-            found = re.search(pattern, text, re.MULTILINE)
-            if not found:
-                raise ValueError(f'{report}: no line matches {pattern!r}')
-            return found.group(1).strip()
-        self.command = field(r'^- command: `(.+)`$')
-        self.started = field(r'^- started: (.+)$')
-        self.load = field(r'^- 1-min load average at start: ([\d.]+)')
-        self.wall = float(field(r'^- wall time: ([\d,.]+) s').replace(',', ''))
-        cpu, isa = field(r'^\| CPU \| (.+?) \|$'), field(r'^\| CPU vector ISA \(torch\) \| (.+?) \|$')
-        self.cpu = f'{cpu}, {isa}'
+        fields = report_fields(report)
+        try:
+            self.command = fields['command'].strip('`')
+            self.started = fields['started']
+            self.load = fields['1-min load average at start'].split()[0]
+            self.wall = float(fields['wall time'].split()[0].replace(',', ''))
+            self.cpu = f"{fields['CPU']}, {fields['CPU vector ISA (torch)']}"
+        except KeyError as missing:
+            raise ValueError(f'{report}: no {missing} line (not a time_breakdown.py report?)') from None
         records, unreadable = read_log(report.with_suffix('.jsonl'))
         self.breakdown = summarise(records, self.wall, unreadable=unreadable)
         self.train_steps = {}   # grid cell -> training-step seconds of each process that trained it

@@ -216,6 +216,19 @@ def markdown(breakdown: Breakdown, about: dict[str, str], machine: dict[str, str
     return '\n'.join(lines) + '\n'
 
 
+def report_fields(path: Path) -> dict[str, str]:
+    """What ``markdown`` wrote above and below the tables: its ``- key: value`` lines and its machine rows."""
+    fields = {}
+    for line in path.read_text().splitlines():
+        if line.startswith('- ') and ': ' in line:
+            key, value = line[2:].split(': ', 1)
+            fields[key] = value
+        elif line.startswith('| ') and line.count('|') == 3:  # a two-column row: the machine table's
+            key, value = (part.strip() for part in line.strip('|').split('|'))
+            fields[key] = value
+    return fields
+
+
 def csv_rows(breakdown: Breakdown) -> list[dict]:
     """One row per (kind, component), then the totals (kind 'all') and DVC's own work."""
     b = breakdown

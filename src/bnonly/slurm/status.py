@@ -151,7 +151,8 @@ def main(work_dir: Path) -> int:
 
 
 def wait(work: WorkDir, submission: str, poll_s: float = 10.0) -> int:
-    """A progress bar over the submission's cells until none is pending or running; 1 if any failed."""
+    """A progress bar over the submission's cells until none is pending or running, then the --then-repro
+    job's end where the submission has one; 1 if any cell failed."""
     import time
 
     from tqdm import tqdm
@@ -172,7 +173,14 @@ def wait(work: WorkDir, submission: str, poll_s: float = 10.0) -> int:
                 break
             time.sleep(poll_s)
             statuses = mine()
-    for status in statuses:
-        if status.state != 'done':
-            print(status.line())
-    return 0 if all(status.state == 'done' for status in statuses) else 1
+    failed = [status for status in statuses if status.state != 'done']
+    for status in failed:
+        print(status.line())
+    if failed:
+        return 1
+    repro = read_json(work.submission(submission)).get('repro_job_id')
+    if repro:  # --then-repro: the claims exist only once that job has ended
+        print(f'dvc repro job {repro} (--then-repro): waiting for it to end')
+        while repro in queue():
+            time.sleep(poll_s)
+    return 0

@@ -246,7 +246,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--max-requeues', type=int, default=3,
                         help='requeue a stopped task at most this many times (default 3)')
     parser.add_argument('--dry-run', action='store_true', help='print the cells and the job; submit nothing')
-    parser.add_argument('--wait', action='store_true', help='show a progress bar until the array ends')
+    parser.add_argument('--wait', action='store_true', help='show a progress bar until the array ends (with --then-repro, then wait for that job)')
     parser.add_argument('--then-repro', action='store_true',
                         help='also submit `dvc repro` in the workspace, run once every task succeeded')
     parser.add_argument('--workspace', default='.', help='the DVC workspace (default: the current folder)')
