@@ -13,6 +13,7 @@ def test_the_committed_estimates_are_what_the_committed_run_gives(tmp_path):
     assert cost_estimates.main(['--out', str(out)]) == 0
     assert out.read_text() == (PROJECT / 'benchmarks' / 'results' / 'cost_estimates.md').read_text(), (
         'benchmarks/results/cost_estimates.md is stale: run `python benchmarks/cost_estimates.py` and commit it')
+    assert str(PROJECT) not in out.read_text(), 'the report names this checkout, so it differs in every other clone'
 
 
 def test_the_study_tiers_are_the_registered_opt_in_runs_and_the_study_is_not_among_them():

@@ -139,7 +139,7 @@ def train_speed(arch: str, trainable: str, measured: dict | None = None) -> tupl
         return train_speed(arch, base, measured)[0] * speed_ratio(trainable, base, measured), False
     if ('cifar_resnet14', trainable) in measured:
         return measured['cifar_resnet14', trainable] / relative_cost(arch), False
-    raise ValueError(f'no measured speed to scale {trainable} on {arch} from: {SUMMARY} lacks ResNet-14 {trainable}')
+    raise ValueError(f'no measured speed to scale {trainable} on {arch} from: {SUMMARY.relative_to(ROOT)} lacks ResNet-14 {trainable}')
 
 
 def speed_ratio(trainable: str, base: str, measured: dict) -> float:
