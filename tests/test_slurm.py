@@ -9,7 +9,7 @@ images, two epochs) is submitted once; while it runs, one task is requeued with 
 first epoch, and another is sent SIGUSR2 as before a time limit (submitit requeues it). Then: every cell
 equals a local `dvc repro` of the same cell in a clone with its own cache; the requeued tasks resumed (their
 logs say from where) and ended bit-identical; the workspace's `dvc repro` restores
-every cell and trains none; a second submit submits nothing; a run with bad params fails alone and `status`
+every cell and trains none, also when its lock records another run of the cells; a second submit submits nothing; a run with bad params fails alone and `status`
 shows its error, the `dvc repro` job of --then-repro is cancelled, and the next submit plans exactly the
 failed cells.
 """
@@ -207,6 +207,27 @@ def test_every_cell_matches_a_local_repro(submitted):
     work = submitted['work']
     assert not any(work.clone(cell['slug']).exists() for cell in submitted['submission']['cells'])
     assert not any((work.root / 'scratch').glob('*/train/*/last.pt'))       # scratch gone once cached
+
+
+@pytest.mark.slow
+@pytest.mark.slurm
+def test_a_lock_from_another_run_is_released_and_the_cells_restored(submitted):
+    """The workspace's lock records the local clone's run of the same cells: the same models, other timings in
+    metrics.json, outputs this cache lacks (as a lock committed from another machine's run). submit finds the
+    cells in the run-cache, submits nothing and drops those entries, so `dvc repro` restores every cell."""
+    repo, local = submitted['repo'], submitted['local']
+    ours = yaml.safe_load((repo.root / 'dvc.lock').read_text())
+    theirs = yaml.safe_load((local.root / 'dvc.lock').read_text())['stages']
+    for stage in GOOD:
+        assert theirs[stage] != ours['stages'][stage], stage
+        ours['stages'][stage] = theirs[stage]
+    (repo.root / 'dvc.lock').write_text(yaml.safe_dump(ours, sort_keys=False))
+    out = slurm(repo, 'submit', *SUBMIT).stdout
+    assert '4 in DVC already, 0 to run' in out and 'nothing to submit' in out, out
+    assert not set(GOOD) & set(yaml.safe_load((repo.root / 'dvc.lock').read_text())['stages'])
+    ran = repo.repro('claims')
+    assert not {name for name in ran if '@' in name}, ran
+    assert len(submitted['work'].submissions()) == 1
 
 
 @pytest.mark.slow

@@ -143,7 +143,10 @@ class _Availability:
             return 'missing'
         wanted = to_single_stage_lockfile(stage)
         source, entry = 'missing', None
-        if locked and all(locked.get(k) == wanted.get(k) for k in ('cmd', 'deps', 'params')):
+        # A lock entry whose outputs the cache lacks (a lock committed from another machine's run) says nothing
+        # about this cache: the run-cache may still hold this machine's run of the same dependencies.
+        if locked and all(locked.get(k) == wanted.get(k) for k in ('cmd', 'deps', 'params')) and \
+                all(self._in_cache(out) for out in locked.get('outs', [])):
             source, entry = 'lock', locked
         else:
             key = _get_cache_hash(dict(wanted), key=True)
@@ -151,9 +154,9 @@ class _Availability:
             if folder.is_dir():
                 newest = max(folder.iterdir(), key=lambda p: p.stat().st_mtime, default=None)
                 cached = newest and self.run_cache._load_cache(key, newest.name)
-                if cached:
+                if cached and all(self._in_cache(out) for out in cached.get('outs', [])):
                     source, entry = 'run-cache', cached
-        if entry is None or not all(self._in_cache(out) for out in entry.get('outs', [])):
+        if entry is None:
             return 'missing'
         for out in entry['outs']:
             hash_info = HashInfo('md5', out['md5'])

@@ -72,11 +72,11 @@ def dirty_sources(root: Path, sources: list[str], grid_files: list[str]) -> list
 
 
 def release_locks(root: Path, stages: set[str]) -> None:
-    """Drop the dvc.lock entries of ``stages``. A submitted cell's entry records outputs that DVC has nowhere
-    (that is why the cell runs), and DVC restores a stage from its run-cache only where the lock does not
-    record other outputs: with the entry kept, the workspace's `dvc repro` after the array would train the cell
-    again, as it would for every cell trained on other hardware than the committed lock's (a timing in
-    metrics.json alone makes the outputs differ)."""
+    """Drop the dvc.lock entries of ``stages``: those of the cells DVC has only in its run-cache or not at all.
+    Such an entry records outputs that the cache lacks, and DVC restores a stage from its run-cache only where
+    the lock does not record other outputs: with the entry kept, the workspace's `dvc repro` after the array
+    would train the cell again, as it would every cell trained on other hardware than the committed lock's (a
+    timing in metrics.json alone makes the outputs differ)."""
     from dvc.utils.serialize import modify_yaml
 
     lock = root / 'dvc.lock'
@@ -161,6 +161,8 @@ def submit(args: argparse.Namespace) -> int:
     have = len(plan.cells) - len(plan.missing)
     print(f'{len(plan.cells)} grid cells{f" matching {args.cells!r}" if args.cells else ""}: {have} in DVC '
           f'already, {len(plan.missing)} to run (planned in {time.monotonic() - started:.1f} s)')
+    if not args.dry_run:
+        release_locks(root, {name for name, state in plan.stage_state.items() if state in ('run-cache', 'missing')})
     if not plan.missing:
         print('nothing to submit')
         return 0
@@ -179,7 +181,6 @@ def submit(args: argparse.Namespace) -> int:
         return 0
 
     work.create()
-    release_locks(root, {stage for cell in plan.missing for stage in cell.stages})
     ident = _new_id(work, commit)
     snapshot = work.grid_snapshot(ident)
     for name in plan.grid_files:
