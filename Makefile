@@ -63,7 +63,7 @@ study scope: setup
 slurm-repro: setup
 	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py \
 	  --out benchmarks/results/time_breakdown_slurm.md -- \
-	  bash -c 'python -m bnonly.slurm submit --wait --then-repro --cpus-per-task 2 && dvc status --quiet'
+	  bash -c 'python -m bnonly.slurm submit --wait --then-repro --cpus-per-task 2 && dvc status --quiet dvc.yaml'
 
 test: setup
 	source $(VENV)/bin/activate && python -m pytest
