@@ -57,7 +57,7 @@ def test_runs_at_different_speeds_get_a_labelled_estimate_not_a_ratio(tmp_path):
     assert 'SLURM / local wall time: 1.100x, which does not measure what SLURM costs' in text
     assert 'trained in 0.750x' in text
     assert '**SLURM / local: 1.467x** (OVER the 1.15x' in text
-    assert 'A measured ratio needs both runs on one machine.' in text
+    assert 'A measured ratio needs both runs to train at one speed: one idle machine, one session.' in text
 
 
 def lock(root, models: dict[str, str]):
