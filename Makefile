@@ -16,6 +16,8 @@
 #                    the workspace as the --then-repro job), submit to claims, in
 #                    benchmarks/results/time_breakdown_slurm.md; needs a running cluster
 #                    (scripts/slurm/start-local-slurm.sh starts a one-node one here)
+# Each timed target resumes: run again after a stop (Ctrl-C, a lost session), it continues the stopped run, and
+# its breakdown covers every piece (time_breakdown.py --resume); after a run that finished, it starts afresh.
 VENV := .venv
 SHELL := /bin/bash
 # DVC runs each stage's command through $SHELL (else /bin/sh). Debian's /bin/sh (dash) stays between DVC and
@@ -41,19 +43,19 @@ fashion-mnist:
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; }
 
 repro: setup
-	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py -- dvc repro
+	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py --resume -- dvc repro
 	source $(VENV)/bin/activate && python -m bnonly.readme_results && python benchmarks/cost_estimates.py
 
 # `dvc repro extensions/dvc.yaml` reproduces only the extensions pipeline (and what it depends on); --out keeps
 # its breakdown (.md, .csv and the .jsonl log beside it) apart from `make repro`'s.
 extensions: setup
-	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py \
+	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py --resume \
 	  --out benchmarks/results/time_breakdown_extensions.md -- dvc repro extensions/dvc.yaml
 	source $(VENV)/bin/activate && python -m bnonly.readme_results
 
 # The pre-registered sets (<set>/registration.yaml): each its own pipeline, breakdown and committed reports.
 study scope: setup
-	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py \
+	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py --resume \
 	  --out benchmarks/results/time_breakdown_$@.md -- dvc repro $@/dvc.yaml
 	source $(VENV)/bin/activate && python -m bnonly.readme_results
 
@@ -61,7 +63,7 @@ study scope: setup
 # `dvc repro` is the --then-repro job (afterok on the array), as a user who walks away gets it; --wait waits for
 # it too, and the time ends when `dvc status` finds nothing left to run (exit status 1 if it does).
 slurm-repro: setup
-	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py \
+	source $(VENV)/bin/activate && python benchmarks/time_breakdown.py --resume \
 	  --out benchmarks/results/time_breakdown_slurm.md -- \
 	  bash -c 'python -m bnonly.slurm submit --wait --then-repro --cpus-per-task 2 && dvc status --quiet dvc.yaml'
 

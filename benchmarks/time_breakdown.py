@@ -10,6 +10,11 @@ process start-up and imports, data loading, training steps, test evaluation, ana
 the stage processes, and DVC's own work (the wall time no stage process accounts for: `dvc repro` runs its
 stages one after another). ``--from-log`` re-summarises an existing log without running anything.
 
+A long run that stops part-way (Ctrl-C, the end of a session, a lost node) and is started again (``dvc repro``
+resumes it) is one run in pieces: with ``--resume`` the command's start continues the log of a run whose last
+piece did not end with exit status 0, and the report covers every piece. Each piece's start and end are on
+record in a pieces file beside the log (.pieces.jsonl); the wall time is the sum of the pieces' spans.
+
 Exits with the command's status. The report is written whatever that status is, from what was logged.
 """
 import argparse
@@ -168,6 +173,85 @@ def read_log(path: Path) -> tuple[list[dict], int]:
     return records, unreadable
 
 
+@dataclass
+class Piece:
+    """One start of the command: when it started and ended (epoch seconds) and its exit status. ``end`` is None
+    while no end is on record (the piece was killed, or is still running); ``note`` says where a start or end
+    came from when this script did not write it (a piece run before pieces were recorded)."""
+    start: float
+    end: float | None = None
+    status: int | None = None
+    note: str = ''
+
+
+def pieces_path(log: Path) -> Path:
+    return log.with_suffix('.pieces.jsonl')
+
+
+def read_pieces(path: Path) -> list[Piece]:
+    """The pieces on record: a ``{"start": t}`` line opens one, an ``{"end": t, "status": s}`` line closes the
+    open one. A torn line (a kill while writing) is skipped, so its piece stays open."""
+    pieces = []
+    lines = path.read_text().splitlines() if path.is_file() else []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            if 'start' in entry:
+                pieces.append(Piece(float(entry['start']), note=entry.get('note', '')))
+            elif pieces and pieces[-1].end is None:
+                pieces[-1].end, pieces[-1].status = float(entry['end']), int(entry['status'])
+                pieces[-1].note = '; '.join(filter(None, (pieces[-1].note, entry.get('note', ''))))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return pieces
+
+
+def record_piece(path: Path, **entry) -> None:
+    with path.open('a') as handle:
+        handle.write(json.dumps(entry) + '\n')
+
+
+def unfinished(pieces: list[Piece]) -> bool:
+    """Whether the last piece on record did not end with exit status 0: then ``--resume`` continues the run."""
+    return bool(pieces) and pieces[-1].status != 0
+
+
+def close_killed(pieces: list[Piece], records: list[dict]) -> list[tuple[Piece, float, bool]]:
+    """(piece, its end, whether that end is a lower bound) for each piece. A piece with no end on record was
+    killed: it is counted to the end of the last stage process it logged (or not at all when it logged none),
+    so the unlogged work after that, such as the part of a training stage that it had run when it was killed,
+    is not in the wall time."""
+    closed = []
+    for index, piece in enumerate(pieces):
+        if piece.end is not None:
+            closed.append((piece, piece.end, False))
+            continue
+        until = pieces[index + 1].start if index + 1 < len(pieces) else float('inf')
+        ends = [r['end'] for r in records if piece.start <= r['process_start'] < until]
+        closed.append((piece, max(ends, default=piece.start), True))
+    return closed
+
+
+def pieces_wall(closed: list[tuple[Piece, float, bool]]) -> float:
+    return sum(end - piece.start for piece, end, _ in closed)
+
+
+def _utc(epoch: float, form: str = '%Y-%m-%d %H:%M:%S UTC') -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime(form)
+
+
+def pieces_markdown(closed: list[tuple[Piece, float, bool]]) -> list[str]:
+    lines = ['## Pieces', '', 'The run was stopped and started again; `dvc repro` resumed it. Its wall time is the '
+             'sum of these spans; the time between pieces is not counted.', '',
+             '| piece | started | ended | seconds | how it ended |', '|---:|---|---|---:|---|']
+    for number, (piece, end, bound) in enumerate(closed, 1):
+        how = ('no end on record (killed): counted to its last logged stage\'s end, a lower bound' if bound
+               else f'exit status {piece.status}')
+        how += f' ({piece.note})' if piece.note else ''
+        lines.append(f'| {number} | {_utc(piece.start)} | {_utc(end)} | {_s(end - piece.start)} | {how} |')
+    return lines + ['']
+
+
 def _s(seconds: float) -> str:
     return f'{seconds:,.1f}'
 
@@ -176,7 +260,8 @@ def _pct(share: float) -> str:
     return f'{100 * share:.1f}%'
 
 
-def markdown(breakdown: Breakdown, about: dict[str, str], machine: dict[str, str] | None) -> str:
+def markdown(breakdown: Breakdown, about: dict[str, str], machine: dict[str, str] | None,
+             closed: list[tuple[Piece, float, bool]] = ()) -> str:
     b = breakdown
     lines = ['# Where the wall time of the pipeline goes', '']
     lines += [f'- {key}: {value}' for key, value in about.items()]
@@ -186,6 +271,8 @@ def markdown(breakdown: Breakdown, about: dict[str, str], machine: dict[str, str
               + (f'; {b.unreadable} unreadable log lines' if b.unreadable else ''),
               '', f'**Training steps + analysis passes: {_s(b.headline)} s of {_s(b.wall)} s, '
               f'{_pct(b.share(b.headline))} of the wall time.**', '']
+    if len(closed) > 1:
+        lines += pieces_markdown(closed)
 
     lines += ['## In total', '', '| component | seconds | share of wall time |', '|---|---:|---:|']
     for name, label in COMPONENTS.items():
@@ -244,9 +331,10 @@ def csv_rows(breakdown: Breakdown) -> list[dict]:
     return rows
 
 
-def write(breakdown: Breakdown, out: Path, about: dict[str, str], machine: dict[str, str] | None) -> None:
+def write(breakdown: Breakdown, out: Path, about: dict[str, str], machine: dict[str, str] | None,
+          closed: list[tuple[Piece, float, bool]] = ()) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(markdown(breakdown, about, machine))
+    out.write_text(markdown(breakdown, about, machine, closed))
     with out.with_suffix('.csv').open('w', newline='') as handle:
         writer = csv.DictWriter(handle, fieldnames=['kind', 'component', 'processes', 'seconds', 'share_of_wall'])
         writer.writeheader()
@@ -261,23 +349,33 @@ def describe_machine() -> dict[str, str]:
     return machine(torch.device('cuda' if torch.cuda.is_available() else 'cpu'))
 
 
-def run(command: list[str], log: Path) -> tuple[int, float]:
-    """Run the command with the timing log switched on; its exit status and wall time."""
+def run(command: list[str], log: Path, *, resume: bool = False) -> int:
+    """Run the command with the timing log switched on, as the next piece of an unfinished run when ``resume``
+    finds one, else as a fresh run; its exit status."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text('')  # a fresh log: records of an earlier run would count twice
+    pieces = pieces_path(log)
+    if resume and unfinished(read_pieces(pieces)):
+        print(f'time_breakdown: continuing the unfinished run in {log} '
+              f'(piece {len(read_pieces(pieces)) + 1})', file=sys.stderr)
+    else:  # a fresh log: records of an earlier run would count twice
+        log.write_text('')
+        pieces.write_text('')
+    record_piece(pieces, start=time.time())
     env = {**os.environ, LOG_VARIABLE: str(log.resolve())}
-    start = time.perf_counter()
     try:
         process = subprocess.Popen(command, env=env)
     except OSError as error:
         print(f'time_breakdown: cannot run {command[0]!r}: {error}', file=sys.stderr)
-        return 127, time.perf_counter() - start
-    try:
-        status = process.wait()
-    except KeyboardInterrupt:  # the command got the Ctrl-C too: let it stop, then report what it logged
-        status = process.wait()
-    # Killed by a signal: the shell's convention, 128 + the signal's number, as this script's exit status.
-    return (128 - status if status < 0 else status), time.perf_counter() - start
+        status = 127
+    else:
+        try:
+            status = process.wait()
+        except KeyboardInterrupt:  # the command got the Ctrl-C too: let it stop, then report what it logged
+            status = process.wait()
+        # Killed by a signal: the shell's convention, 128 + the signal's number, as this script's exit status.
+        status = 128 - status if status < 0 else status
+    record_piece(pieces, end=time.time(), status=status)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,27 +390,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--out', type=Path, default=DEFAULT_OUT, help='the Markdown report; the CSV and the log '
                                                                       'go beside it (.csv, .jsonl)')
     parser.add_argument('--from-log', type=Path, help='re-summarise this log; runs nothing')
-    parser.add_argument('--wall', type=float, help='with --from-log: the wall time it covered, in seconds')
+    parser.add_argument('--wall', type=float, help='with --from-log: the wall time it covered, in seconds '
+                                                   '(default: the sum of its pieces, from the pieces file)')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue the log of an unfinished run (last piece not ended with status 0)')
     parser.add_argument('--no-machine', action='store_true',
                         help='leave out the machine description (it imports torch, after the command ran)')
     args = parser.parse_args(argv)
     if args.from_log is not None:
-        if command or args.wall is None:
-            parser.error('--from-log needs --wall SECONDS and no command')
-        log, wall, status = args.from_log, args.wall, 0
+        if command or (args.wall is None and not read_pieces(pieces_path(args.from_log))):
+            parser.error('--from-log needs no command, and --wall SECONDS where no pieces file is beside the log')
+        log, status = args.from_log, 0
         # The machine the log came from is not on record in the log: the report leaves it out.
         about = {'source': f're-summarised from {log}; the machine it ran on is not described'}
     else:
         if not command:
             parser.error('give the command after --, e.g. -- dvc repro')
         log = args.out.with_suffix('.jsonl')
-        about = {'command': '`' + ' '.join(command) + '`',
-                 'started': datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
-                 '1-min load average at start': f'{os.getloadavg()[0]:.2f} '
-                                                f'({len(os.sched_getaffinity(0))} cores usable; near 0 = idle)'}
-        status, wall = run(command, log)
-        about['exit status'] = str(status)
+        load = f'{os.getloadavg()[0]:.2f} ({len(os.sched_getaffinity(0))} cores usable; near 0 = idle)'
+        status = run(command, log, resume=args.resume)
     records, unreadable = read_log(log)
+    # A wall time given with --from-log stands for the whole log; otherwise the pieces on record give it.
+    closed = [] if args.from_log is not None and args.wall is not None else \
+        close_killed(read_pieces(pieces_path(log)), records)
+    wall = pieces_wall(closed) if closed else args.wall
+    if args.from_log is None:
+        about = {'command': '`' + ' '.join(command) + '`',
+                 'started': _utc(closed[0][0].start, '%Y-%m-%d %H:%M UTC'),
+                 '1-min load average at start': load + (' (of the last piece)' if len(closed) > 1 else ''),
+                 'exit status': str(status)}
+        if len(closed) > 1:
+            about['pieces'] = f'{len(closed)}: stopped and resumed (below)'
     breakdown = summarise(records, wall, unreadable=unreadable)
     machine = None
     if not args.no_machine and args.from_log is None:
@@ -320,8 +428,8 @@ def main(argv: list[str] | None = None) -> int:
             machine = describe_machine()
         except Exception as error:  # the timings are on record either way; say why the machine is not
             machine = {'unavailable': f'{type(error).__name__}: {error}'}
-    write(breakdown, args.out, about, machine)
-    print(markdown(breakdown, about, machine))
+    write(breakdown, args.out, about, machine, closed)
+    print(markdown(breakdown, about, machine, closed))
     print(f'written to {args.out} and {args.out.with_suffix(".csv")}; log {log}')
     return status
 

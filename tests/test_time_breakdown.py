@@ -117,3 +117,58 @@ def test_wrapper_runs_a_command_and_reports_it(tmp_path):
                                   capture_output=True, text=True, timeout=60)
     assert resummarised.returncode == 0, resummarised.stderr
     assert '- wall time: 50.0 s' in again.read_text() and '- stage processes logged: 2' in again.read_text()
+
+
+def test_pieces_on_record_close_in_order_and_a_killed_one_ends_at_its_last_logged_stage(tmp_path):
+    pieces = tmp_path / 'log.pieces.jsonl'
+    pieces.write_text('\n'.join([json.dumps({'start': T0}),                    # killed: no end on record
+                                 json.dumps({'start': T0 + 100}),
+                                 json.dumps({'end': T0 + 130, 'status': 130}),
+                                 json.dumps({'start': T0 + 200, 'note': 'start from a file time'}),
+                                 json.dumps({'end': T0 + 260, 'status': 0}),
+                                 '{"start": 17000']))                          # torn by a kill: skipped
+    read = time_breakdown.read_pieces(pieces)
+    assert [(p.start - T0, p.end, p.status) for p in read[:2]] == [(0, None, None), (100, T0 + 130, 130)]
+    assert read[2].note == 'start from a file time' and not time_breakdown.unfinished(read)
+    assert time_breakdown.unfinished(read[:2])
+    records = [record(['stages/train.py'], 5, 6, 40), record(['stages/analyze.py'], 41, 42, 55),
+               record(['stages/train.py'], 101, 102, 129)]
+    closed = time_breakdown.close_killed(read, records)
+    # The first piece counts to its last logged stage's end (55 s), not to the next piece's start.
+    assert [(end - piece.start, bound) for piece, end, bound in closed] == [(55, True), (30, False), (60, False)]
+    assert time_breakdown.pieces_wall(closed) == pytest.approx(145.0)
+    text = time_breakdown.markdown(time_breakdown.summarise(records, 145.0), {}, None, closed)
+    assert "| 1 | 2023-11-14 22:13:20 UTC | 2023-11-14 22:14:15 UTC | 55.0 | no end on record (killed)" in text
+    assert '| 3 | 2023-11-14 22:16:40 UTC | 2023-11-14 22:17:40 UTC | 60.0 | exit status 0 (start from a file ' \
+        'time) |' in text
+
+
+def test_resume_continues_an_unfinished_run_and_a_finished_one_starts_afresh(tmp_path):
+    out = tmp_path / 'breakdown.md'
+
+    def wrap(*options, code):
+        return subprocess.run([sys.executable, str(PROJECT / 'benchmarks' / 'time_breakdown.py'), '--out', str(out),
+                               '--no-machine', *options, '--', sys.executable, '-c', code],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+    assert wrap('--resume', code=DRIVER).returncode == 3  # a failed first piece: two stages logged
+    finish = DRIVER.replace('sys.exit(3)', 'sys.exit(0)')
+    second = wrap('--resume', code=finish)
+    assert second.returncode == 0 and 'continuing the unfinished run' in second.stderr
+    text = out.read_text()
+    assert '- pieces: 2: stopped and resumed (below)' in text and '- stage processes logged: 4' in text
+    assert '| exit status 3 |' in text and '| exit status 0 |' in text
+    closed = time_breakdown.close_killed(time_breakdown.read_pieces(out.with_suffix('.pieces.jsonl')), [])
+    wall = float(text.split('- wall time: ')[1].split(' s')[0].replace(',', ''))
+    assert wall == pytest.approx(time_breakdown.pieces_wall(closed), abs=0.05) and len(closed) == 2
+
+    resummarised = tmp_path / 'again.md'
+    subprocess.run([sys.executable, str(PROJECT / 'benchmarks' / 'time_breakdown.py'), '--out', str(resummarised),
+                    '--from-log', str(out.with_suffix('.jsonl'))], check=True, capture_output=True, timeout=60)
+    assert f'- wall time: {wall:,.1f} s' in resummarised.read_text()  # the pieces file gives the wall time
+
+    third = wrap('--resume', code=finish)  # the last piece ended with status 0: a fresh run
+    assert third.returncode == 0 and 'continuing' not in third.stderr
+    assert '- pieces' not in out.read_text() and '- stage processes logged: 2' in out.read_text()
+    assert wrap(code=DRIVER).returncode == 3 and wrap(code=finish).returncode == 0  # no --resume: always afresh
+    assert '- stage processes logged: 2' in out.read_text()
