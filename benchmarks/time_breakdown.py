@@ -240,6 +240,11 @@ def _utc(epoch: float, form: str = '%Y-%m-%d %H:%M:%S UTC') -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime(form)
 
 
+def pieces_line(count: int) -> str:
+    """The report's ``- pieces:`` value; bnonly.readme_results reads the count before the colon."""
+    return f'{count}: stopped and resumed (below)'
+
+
 def pieces_markdown(closed: list[tuple[Piece, float, bool]]) -> list[str]:
     lines = ['## Pieces', '', 'The run was stopped and started again; `dvc repro` resumed it. Its wall time is the '
              'sum of these spans; the time between pieces is not counted.', '',
@@ -420,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
                  '1-min load average at start': load + (' (of the last piece)' if len(closed) > 1 else ''),
                  'exit status': str(status)}
         if len(closed) > 1:
-            about['pieces'] = f'{len(closed)}: stopped and resumed (below)'
+            about['pieces'] = pieces_line(len(closed))
     breakdown = summarise(records, wall, unreadable=unreadable)
     machine = None
     if not args.no_machine and args.from_log is None:

@@ -18,7 +18,7 @@ from dvc_repo import PROJECT
 sys.path.insert(0, str(PROJECT / 'benchmarks'))
 import time_breakdown  # noqa: E402
 
-PAPER, EXTENSIONS = readme_results.PIPELINES
+PAPER, EXTENSIONS, STUDY, SCOPE = readme_results.PIPELINES
 COLUMNS = ['number', 'claim', 'paper', 'ours', 'test', 'decided_on', 'n', 'family', 'estimate', 'ci_low', 'ci_high',
            'verdict', 'verdict_text', 'scope', 'budget', 'seeds_needed', 'seeds_needed_holm', 'reason']
 GRID = """grid:
@@ -40,6 +40,12 @@ Prose that stays.
 
 <!-- extension results: an old block -->
 <!-- /extension results -->
+
+<!-- study results: an old block -->
+<!-- /study results -->
+
+<!-- scope results: an old block -->
+<!-- /scope results -->
 """
 
 
@@ -83,7 +89,7 @@ def write_summary(path, trained: dict, analysed: dict):
         writer.writerows(rows)
 
 
-def write_breakdown(path, *, load='3.64 (2 cores usable; near 0 = idle)', status='0', resummarised=False):
+def write_breakdown(path, *, load='3.64 (2 cores usable; near 0 = idle)', status='0', resummarised=False, pieces=None):
     """A report written by benchmarks/time_breakdown.py's own Markdown writer: 100 s of wall time, 60 s training
     steps and 20 s analysis passes; ``resummarised``: as --from-log writes it, without command or machine."""
     records = [{'argv': ['stages/train.py', '--out', 'results/grid/net-all-3/train'], 'process_start': 0.0,
@@ -95,6 +101,8 @@ def write_breakdown(path, *, load='3.64 (2 cores usable; near 0 = idle)', status
     machine = {'CPU': 'AMD EPYC', 'cores usable': '2', 'GPU': 'none (CPU run)', 'torch': '2.14.1'}
     if resummarised:
         about, machine = {'source': 're-summarised from a log; the machine it ran on is not described'}, None
+    if pieces:
+        about['pieces'] = time_breakdown.pieces_line(pieces)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(time_breakdown.markdown(time_breakdown.summarise(records, 100.0), about, machine))
 
@@ -257,6 +265,16 @@ def test_missing_extension_files_are_named_with_the_command_that_writes_them(roo
                     '\n\nextensions/grid.yaml is missing.'
                     '\n\nIts claims table (extensions/reports/claims.csv) has not been written yet: `make extensions` '
                     'writes it.')
+
+
+def test_a_run_in_pieces_says_so_and_a_registered_set_not_yet_run_says_what_writes_it(root):
+    write_breakdown(root / STUDY.breakdown, pieces=3)
+    assert readme_results.block(STUDY, root).startswith(
+        'One run of `make study` (`dvc repro`, started 2026-11-29 03:27 UTC, in 3 pieces, stopped and resumed) took')
+    assert readme_results.block(SCOPE, root) == (
+        'No timed run yet: `make scope` writes benchmarks/results/time_breakdown_scope.md.'
+        '\n\nscope/grid.yaml is missing.'
+        '\n\nIts claims table (scope/reports/claims.csv) has not been written yet: `make scope` writes it.')
 
 
 def test_the_command_rewrites_only_the_blocks_and_check_says_when_they_are_stale(root, capsys):

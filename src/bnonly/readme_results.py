@@ -1,8 +1,8 @@
 """README.md's results, written from the files the pipelines write: every number and verdict the README quotes.
 
-README.md's ``## Results`` holds two blocks between marker comments, one per pipeline (``PIPELINES``): the
-default pipeline's (``make repro``) and the extensions' (``make extensions``). Each is written from that
-pipeline's committed outputs alone:
+README.md's ``## Results`` holds a block between marker comments for each pipeline (``PIPELINES``): the default
+pipeline's (``make repro``), the extensions' (``make extensions``) and the two pre-registered sets' (``make
+study``, ``make scope``). Each is written from that pipeline's committed outputs alone:
 
 - the time breakdown (``benchmarks/time_breakdown.py``'s Markdown report): the command, when it started, the
   load at its start, the machine, the wall time and the share of it spent in training steps and analysis passes;
@@ -72,6 +72,10 @@ PIPELINES = (
     Pipeline('results', '.', 'make repro', Path('benchmarks/results/time_breakdown.md'), 'The claims table'),
     Pipeline('extension results', 'extensions', 'make extensions',
              Path('benchmarks/results/time_breakdown_extensions.md'), 'Its claims table'),
+    Pipeline('study results', 'study', 'make study', Path('benchmarks/results/time_breakdown_study.md'),
+             'Its claims table'),
+    Pipeline('scope results', 'scope', 'make scope', Path('benchmarks/results/time_breakdown_scope.md'),
+             'Its claims table'),
 )
 
 
@@ -99,6 +103,8 @@ def machine_text(machine: dict[str, str]) -> str:
 def timing_paragraph(pipeline: Pipeline, b: Breakdown) -> str:
     how = [b.about['command']] if 'command' in b.about else []     # a re-summarised log names neither
     how += [f'started {b.about["started"]}'] if 'started' in b.about else []
+    # A run stopped and resumed: the report's own words, '4: stopped and resumed (below)'.
+    how += [f'in {b.about["pieces"].split(":")[0]} pieces, stopped and resumed'] if 'pieces' in b.about else []
     machine = machine_text(b.machine)
     status = b.about.get('exit status', '0')
     text = (f'One run of `{pipeline.make}`' + (f' ({", ".join(how)})' if how else '')
