@@ -359,9 +359,9 @@ def run(command: list[str], log: Path, *, resume: bool = False) -> int:
     finds one, else as a fresh run; its exit status."""
     log.parent.mkdir(parents=True, exist_ok=True)
     pieces = pieces_path(log)
-    if resume and unfinished(read_pieces(pieces)):
-        print(f'time_breakdown: continuing the unfinished run in {log} '
-              f'(piece {len(read_pieces(pieces)) + 1})', file=sys.stderr)
+    earlier = read_pieces(pieces)
+    if resume and unfinished(earlier):
+        print(f'time_breakdown: continuing the unfinished run in {log} (piece {len(earlier) + 1})', file=sys.stderr)
     else:  # a fresh log: records of an earlier run would count twice
         log.write_text('')
         pieces.write_text('')
