@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from dvc_repo import DvcRepo, dvc_env, merged_params
+from dvc_repo import PROJECT, DvcRepo, dvc_env, merged_params
 from fake_datasets import write_fashion_mnist
 
 pytestmark = pytest.mark.slow
@@ -97,6 +97,39 @@ def test_sigkill_then_repro_resumes_with_identical_metrics(repo):
     uninterrupted = metrics(repo)
     assert {k: v for k, v in resumed.items() if k not in TIMING} == \
            {k: v for k, v in uninterrupted.items() if k not in TIMING}
+
+
+def makefile_recommit() -> list[str]:
+    line = next(line for line in (PROJECT / 'Makefile').read_text().splitlines() if line.startswith('IGNORE_AGAIN := '))
+    return line.split(':= ', 1)[1].split()
+
+
+def git_ignores(repo, path: str) -> bool:
+    return repo.run('git', 'check-ignore', '-q', path, check=False).returncode == 0
+
+
+def test_a_stop_takes_back_the_ignores_and_the_recommit_writes_them_again(repo, reproduced):
+    repo.set_param('data.root', str(reproduced.root.parent / 'raw_other'))  # prepare runs again, then train
+    repo.set_param('train.epochs', 12)
+    (repo.root / 'data' / '.gitignore').unlink()  # as in a fresh clone: DVC writes the entry when prepare ends
+    process = subprocess.Popen(['dvc', 'repro', 'train'], cwd=repo.root, env=dvc_env(repo.root),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    state = repo.root / '.scratch' / 'train'
+    deadline = time.monotonic() + 240
+    while not list(state.glob('*/last.pt')):
+        assert process.poll() is None, 'training ended before its first epoch state was written'
+        assert time.monotonic() < deadline, 'no epoch state written within 240 s'
+        time.sleep(0.05)
+    assert git_ignores(repo, 'data/prepared')
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: train saves its state and exits, dvc fails the stage
+    assert process.wait() != 0
+    assert not git_ignores(repo, 'data/prepared'), 'DVC kept the entry: the recommit in the Makefile can go'
+
+    assert repo.repro('train') == {'train'}
+    assert not git_ignores(repo, 'data/prepared')
+    repo.run(*makefile_recommit(), '--with-deps', 'train')  # the make targets' command, on what ran here
+    assert git_ignores(repo, 'data/prepared') and git_ignores(repo, 'results/train/model.pt')
+    assert 'up to date' in repo.run('dvc', 'status', 'train').stdout
 
 
 def test_exp_run_set_and_diff(repo):
