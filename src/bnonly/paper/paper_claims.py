@@ -148,9 +148,10 @@ CLAIMS = (
     *(Claim(number, f'The share of small γ grows with {word} (BN-only).', f'grows with {word} (Figure 5)',
             FamilyEnds(family, SHARE, 'analysis'), BLOCKED, _TWO_POINTS,
             what=f'share of |γ| < {T}, {ends} BN-only network, in points',
-            missing=f'needs analysed BN-only cells of two {word}s at threshold {T}')
-      for number, family, word, ends in (('15', 'deep', 'depth', 'deepest − shallowest'),
-                                         ('16', 'width', 'width', 'widest − narrowest'))),
+            missing=f'needs analysed BN-only cells of two {word}s at threshold {T}',
+            note=f'its network x budget test: the budget study\'s {study_row} (study/reports/claims.md)')
+      for number, family, word, ends, study_row in (('15', 'deep', 'depth', 'deepest − shallowest', 'B1'),
+                                                    ('16', 'width', 'width', 'widest − narrowest', 'B2'))),
     Claim('17a', f'Setting the small γ (|γ| < {T}) to 0 barely changes accuracy (BN-only).',
           'little change up to |γ| < 0.01 and beyond (Figure 6)', EachNetwork('bn_only', CLAMPED, 'analysis'),
           EQUIVALENT, Planning(EQUIVALENCE_MARGIN, 'a true change of 0'),
