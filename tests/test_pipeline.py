@@ -74,12 +74,16 @@ def test_prepared_data_change_retrains(repo, reproduced):
     assert repo.repro('train') == {'prepare', 'train'}
 
 
+def saved_states(repo) -> list:
+    return list((repo.root / '.scratch' / 'train').glob('*/last.pt'))
+
+
 def repro_train_until_an_epoch_is_saved(repo) -> subprocess.Popen:
     """`dvc repro train` in its own process group, returned once training has saved its first epoch state."""
     process = subprocess.Popen(['dvc', 'repro', 'train'], cwd=repo.root, env=dvc_env(repo.root),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 240
-    while not list((repo.root / '.scratch' / 'train').glob('*/last.pt')):
+    while not saved_states(repo):
         assert process.poll() is None, 'training ended before its first epoch state was written'
         assert time.monotonic() < deadline, 'no epoch state written within 240 s'
         time.sleep(0.05)
@@ -96,7 +100,7 @@ def test_sigkill_then_repro_resumes_with_identical_metrics(repo):
     resumed_log = repo.run('dvc', 'repro', 'train')
     assert 'resuming from' in resumed_log.stdout + resumed_log.stderr
     resumed = metrics(repo)
-    assert not list((repo.root / '.scratch' / 'train').glob('*/last.pt'))  # finished runs clean up their resume state
+    assert not saved_states(repo)  # finished runs clean up their resume state
 
     assert repo.repro('train', force=True) >= {'train'}  # uninterrupted, from scratch
     uninterrupted = metrics(repo)
@@ -116,7 +120,7 @@ def git_ignores(repo, path: str) -> bool:
 def test_a_stop_takes_back_the_ignores_and_the_recommit_writes_them_again(repo, reproduced):
     repo.set_param('data.root', str(reproduced.root.parent / 'raw_other'))  # prepare runs again, then train
     repo.set_param('train.epochs', 12)
-    (repo.root / 'data' / '.gitignore').unlink()  # as in a fresh clone: DVC writes the entry when prepare ends
+    (repo.root / 'data' / '.gitignore').unlink()  # no entry yet, so this run's prepare writes one as it ends
     process = repro_train_until_an_epoch_is_saved(repo)
     assert git_ignores(repo, 'data/prepared')
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: train saves its state and exits, dvc fails the stage
